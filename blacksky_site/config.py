@@ -1,0 +1,288 @@
+"""Typed, documented environment variables.
+
+Every variable the project reads is declared once in ``VARIABLES`` with its default and its
+meaning; ``settings.py`` reads them through :func:`get`, ``.env.example`` and the README table are
+checked against the same list by the tests. A malformed value raises ``ImproperlyConfigured``
+naming the variable and what was expected, so start-up fails with one readable sentence.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on", "y", "t"}
+_FALSE = {"0", "false", "no", "off", "n", "f", ""}
+
+
+def parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError("a boolean (true/false, 1/0, yes/no, on/off)")
+
+
+def parse_int(raw: str) -> int:
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise ValueError("a whole number") from None
+
+
+def parse_positive_int(raw: str) -> int:
+    value = parse_int(raw)
+    if value <= 0:
+        raise ValueError("a whole number greater than 0")
+    return value
+
+
+def parse_float(raw: str) -> float:
+    try:
+        return float(raw.strip())
+    except ValueError:
+        raise ValueError("a number") from None
+
+
+def parse_str(raw: str) -> str:
+    return raw.strip()
+
+
+def parse_list(raw: str) -> list[str]:
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def parse_digits_list(raw: str) -> list[str]:
+    """Phone numbers as digits only; '+', spaces and dashes are tolerated and stripped."""
+    numbers = []
+    for item in parse_list(raw):
+        digits = "".join(ch for ch in item if ch not in "+ -()")
+        if not digits.isdigit() or not 5 <= len(digits) <= 16:
+            raise ValueError("comma-separated phone numbers in international format, digits only")
+        numbers.append(digits)
+    return numbers
+
+
+def parse_url(raw: str) -> str:
+    value = raw.strip()
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError("an http:// or https:// URL")
+    return value
+
+
+def parse_database_url(raw: str) -> str:
+    value = raw.strip()
+    scheme = urlsplit(value).scheme
+    if scheme not in {"sqlite", "postgres", "postgresql", "pgsql"}:
+        raise ValueError("a sqlite:///path or postgres://user@host:port/db URL")
+    return value
+
+
+def parse_redis_url(raw: str) -> str:
+    value = raw.strip()
+    if value and urlsplit(value).scheme not in {"redis", "rediss"}:
+        raise ValueError("a redis:// or rediss:// URL")
+    return value
+
+
+def parse_hhmm(raw: str) -> str:
+    value = raw.strip()
+    if not value:
+        return ""
+    try:
+        hours, minutes = value.split(":")
+        if len(hours) != 2 or len(minutes) != 2 or not 0 <= int(hours) <= 23 or not 0 <= int(minutes) <= 59:
+            raise ValueError
+    except ValueError:
+        raise ValueError("a time of day as HH:MM in UTC, e.g. 03:30") from None
+    return value
+
+
+def parse_b64_key(raw: str) -> str:
+    value = raw.strip()
+    if not value:
+        return ""
+    try:
+        normalized = value.replace("-", "+").replace("_", "/")
+        key = base64.b64decode(normalized + "=" * (-len(normalized) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("base64 of exactly 32 random bytes") from None
+    if len(key) != 32:
+        raise ValueError("base64 of exactly 32 random bytes")
+    return value
+
+
+def parse_log_level(raw: str) -> str:
+    value = raw.strip().upper()
+    if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ValueError("one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+    return value
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    parse: Callable[[str], Any]
+    default: str
+    help: str
+    secret: bool = False
+    used_by: str = ""
+
+
+VARIABLES: tuple[Variable, ...] = (
+    # core
+    Variable(
+        "DATABASE_URL",
+        parse_database_url,
+        "sqlite:///db.sqlite3",
+        "Django database; Heroku Postgres sets it. SQLite when unset.",
+    ),
+    Variable(
+        "SECRET_KEY",
+        parse_str,
+        "",
+        "Django signing key; required unless DEBUG=true. `make run` generates one into .env.",
+        secret=True,
+    ),
+    Variable("DEBUG", parse_bool, "false", "Development mode. Never true in production."),
+    Variable(
+        "ALLOWED_HOSTS",
+        parse_list,
+        "localhost,127.0.0.1,.herokuapp.com",
+        "Comma-separated host names the web app answers to.",
+    ),
+    Variable(
+        "CSRF_TRUSTED_ORIGINS",
+        parse_list,
+        "",
+        "Comma-separated https:// origins allowed to POST forms (custom domains).",
+    ),
+    Variable(
+        "CLOUD_MODE",
+        parse_bool,
+        "",
+        "Cloud behaviour (restore the session on start, back up on shutdown). Empty = on when DYNO is set.",
+    ),
+    Variable(
+        "HTTPS_ONLY",
+        parse_bool,
+        "",
+        "Redirect to HTTPS, secure cookies, HSTS. Empty = on in CLOUD_MODE (behind Heroku's router).",
+    ),
+    Variable("LOG_LEVEL", parse_log_level, "INFO", "Log level for the project and for whatsmeow's Go logs."),
+    # sessions
+    Variable("SESSION_BACKUP_INTERVAL", parse_positive_int, "15", "Minutes between scheduled session backups."),
+    Variable("SESSION_BACKUP_KEEP", parse_positive_int, "10", "Verified backups kept per session."),
+    Variable(
+        "SESSION_ENCRYPTION_KEY",
+        parse_b64_key,
+        "",
+        "Base64 of 32 bytes for AES-256-GCM backups; empty = derived from SECRET_KEY.",
+        secret=True,
+    ),
+    Variable(
+        "WA_STORE_DIR", parse_str, "var/wa", "Directory of the SQLite WhatsApp stores (when DATABASE_URL is SQLite)."
+    ),
+    Variable("WA_SESSION_DATA", parse_str, "", "Whole encrypted session archive (export_session --env).", secret=True),
+    Variable("WA_CREDENTIALS", parse_str, "", "Encrypted device identity: enough to log in without a QR.", secret=True),
+    Variable("WA_AUTH_STATE", parse_str, "", "Encrypted app-state sync keys and versions.", secret=True),
+    Variable(
+        "HEROKU_API_KEY",
+        parse_str,
+        "",
+        "Heroku Platform API token: config-var session storage and planned dyno restarts.",
+        secret=True,
+    ),
+    Variable("HEROKU_APP_NAME", parse_str, "", "Heroku app name for the Platform API calls."),
+    Variable(
+        "HEROKU_API_URL", parse_url, "https://api.heroku.com", "Heroku Platform API base URL (overridable for tests)."
+    ),
+    # runtime
+    Variable("BOT_NAME", parse_str, "BLACKSKY-MD", "Name the bot uses in replies and the menu."),
+    Variable("BOT_PREFIX", parse_str, ".", "Command prefix characters; several allowed, e.g. `.!`."),
+    Variable(
+        "OWNER_NUMBERS", parse_digits_list, "", "Comma-separated owner phone numbers (digits). Empty = nobody is owner."
+    ),
+    Variable(
+        "MAX_RECONNECT_ATTEMPTS",
+        parse_positive_int,
+        "5",
+        "Failed reconnects in a row before a fresh child / QR refresh.",
+    ),
+    Variable("RECONNECT_BASE_SECONDS", parse_float, "1.0", "Base delay of the reconnect backoff."),
+    Variable("RECONNECT_CAP_SECONDS", parse_float, "120.0", "Largest reconnect delay."),
+    Variable(
+        "MEMORY_LIMIT_MB", parse_positive_int, "512", "Memory limit of the bot process: shed at 80%, restart at 95%."
+    ),
+    Variable("LEASE_TTL", parse_positive_int, "30", "Seconds a session lease lives without renewal."),
+    Variable(
+        "HEARTBEAT_TIMEOUT",
+        parse_positive_int,
+        "60",
+        "Seconds without a child heartbeat before it is killed and restarted.",
+    ),
+    Variable(
+        "SHUTDOWN_GRACE",
+        parse_positive_int,
+        "25",
+        "Seconds the worker takes at most to shut down on SIGTERM (Heroku allows 30).",
+    ),
+    Variable("PLANNED_RESTART_AT", parse_hhmm, "", "HH:MM UTC for a daily graceful restart; empty = off."),
+    Variable(
+        "CONNECTION_WEBHOOK_URL", parse_url, "", "URL that receives a signed POST on every connection state change."
+    ),
+    Variable(
+        "CONNECTION_WEBHOOK_SECRET",
+        parse_str,
+        "",
+        "HMAC-SHA256 secret for the X-Blacksky-Signature header.",
+        secret=True,
+    ),
+    Variable(
+        "STATS_TOKEN", parse_str, "", "Bearer token for /stats and /metrics (staff login works too).", secret=True
+    ),
+    Variable("EVENT_RETENTION_DAYS", parse_positive_int, "30", "Days connection and reconnect events are kept."),
+    # media
+    Variable(
+        "USE_CDN_MEDIA", parse_bool, "false", "Prefer the CDN copy of reaction GIFs (a wiped disk has no local files)."
+    ),
+    Variable("MEDIA_CDN_URL", parse_url, "", "Base URL of the GIF CDN (e.g. the web dyno's /gifs/)."),
+    Variable("MEDIA_CACHE_MB", parse_positive_int, "32", "In-memory LRU for media bytes, in MB."),
+    Variable("MEDIA_ROOT", parse_str, "var/media", "Where GIF renditions are stored on disk."),
+    # queue
+    Variable("REDIS_URL", parse_redis_url, "", "Optional django-q2 broker; empty = the project database."),
+    Variable("Q_WORKERS", parse_positive_int, "1", "django-q2 worker processes inside the bot worker."),
+)
+
+_BY_NAME = {variable.name: variable for variable in VARIABLES}
+
+
+def get(name: str, environ: Mapping[str, str] | None = None) -> Any:
+    """Read one declared variable, parsed; the default applies when it is unset."""
+    variable = _BY_NAME[name]
+    source = os.environ if environ is None else environ
+    raw = source.get(name)
+    if raw is None:
+        raw = variable.default
+    try:
+        return variable.parse(raw)
+    except ValueError as exc:
+        shown = "(hidden)" if variable.secret else repr(raw)
+        raise ImproperlyConfigured(f"{name} is set to {shown}, but it must be {exc}.") from None
+
+
+def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Values of the secret variables that are set, for the log redaction filter."""
+    source = os.environ if environ is None else environ
+    return [source[v.name] for v in VARIABLES if v.secret and len(source.get(v.name, "")) >= 8]

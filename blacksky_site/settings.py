@@ -1,0 +1,207 @@
+"""Django settings for BLACKSKY-MD.
+
+Everything that differs between machines comes from the environment through
+:mod:`blacksky_site.config` (declared there with default and meaning; `.env.example` lists them).
+A `.env` file in the project root is read first when present; real environment variables win.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from blacksky_site import config
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+if os.environ.get("BLACKSKY_DOTENV", "1") != "0":
+    environ.Env.read_env(BASE_DIR / ".env")  # existing environment variables take precedence
+
+env = config.get
+
+DEBUG: bool = env("DEBUG")
+SECRET_KEY: str = env("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set: set it to a long random string (`make run` writes one into .env), "
+            "or set DEBUG=true for local development."
+        )
+    SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"
+
+ALLOWED_HOSTS: list[str] = env("ALLOWED_HOSTS")
+CSRF_TRUSTED_ORIGINS: list[str] = env("CSRF_TRUSTED_ORIGINS")
+
+# CLOUD_MODE: explicit value wins; otherwise on when running on a Heroku dyno.
+_cloud = os.environ.get("CLOUD_MODE", "").strip()
+CLOUD_MODE: bool = env("CLOUD_MODE") if _cloud else bool(os.environ.get("DYNO"))
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_q",
+    "sessions_store",
+    "bot",
+    "media_cdn",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "blacksky_site.urls"
+WSGI_APPLICATION = "blacksky_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Database: persistent connections with health checks (Heroku Postgres drops idle ones).
+DATABASE_URL: str = env("DATABASE_URL")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Several processes (web, worker, django-q2) share the file: wait for locks instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+DB_IS_POSTGRES: bool = DATABASES["default"]["ENGINE"].endswith("postgresql")
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# Static files: whitenoise, compressed with hashed names.
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+LOGIN_URL = "/admin/login/"
+
+# Behind Heroku's router: trust its X-Forwarded-Proto, force HTTPS, secure cookies, HSTS.
+# HTTPS_ONLY defaults to CLOUD_MODE so that `make run` on http://127.0.0.1 still logs in.
+_https = os.environ.get("HTTPS_ONLY", "").strip()
+HTTPS_ONLY: bool = (env("HTTPS_ONLY") if _https else CLOUD_MODE) and not DEBUG
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = HTTPS_ONLY
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # uptime monitors may probe over plain HTTP
+SESSION_COOKIE_SECURE = HTTPS_ONLY
+CSRF_COOKIE_SECURE = HTTPS_ONLY
+SECURE_HSTS_SECONDS = 31536000 if HTTPS_ONLY else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS_ONLY
+SECURE_HSTS_PRELOAD = HTTPS_ONLY
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# Logging: one line per record on stdout, `key=value` extras, secrets redacted.
+LOG_LEVEL: str = env("LOG_LEVEL")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "blacksky_site.logging.RedactSecretsFilter"}},
+    "formatters": {"line": {"()": "blacksky_site.logging.KeyValueFormatter"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "line",
+            "filters": ["redact"],
+        }
+    },
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # whatsmeow's Go logs arrive through these loggers (note the capital W of the database one).
+        "whatsmeow": {"level": LOG_LEVEL},
+        "Whatsmeow": {"level": LOG_LEVEL},
+        "neonize": {"level": "WARNING" if LOG_LEVEL in {"INFO", "DEBUG"} else LOG_LEVEL},
+    },
+}
+
+# --- BLACKSKY-MD runtime settings (meanings in blacksky_site/config.py) ---
+SESSION_BACKUP_INTERVAL: int = env("SESSION_BACKUP_INTERVAL")
+SESSION_BACKUP_KEEP: int = env("SESSION_BACKUP_KEEP")
+SESSION_ENCRYPTION_KEY: str = env("SESSION_ENCRYPTION_KEY")
+WA_STORE_DIR: Path = (BASE_DIR / env("WA_STORE_DIR")).resolve()
+WA_SESSION_DATA: str = env("WA_SESSION_DATA")
+WA_CREDENTIALS: str = env("WA_CREDENTIALS")
+WA_AUTH_STATE: str = env("WA_AUTH_STATE")
+HEROKU_API_KEY: str = env("HEROKU_API_KEY")
+HEROKU_APP_NAME: str = env("HEROKU_APP_NAME")
+HEROKU_API_URL: str = env("HEROKU_API_URL")
+BOT_NAME: str = env("BOT_NAME")
+BOT_PREFIX: str = env("BOT_PREFIX") or "."
+OWNER_NUMBERS: list[str] = env("OWNER_NUMBERS")
+MAX_RECONNECT_ATTEMPTS: int = env("MAX_RECONNECT_ATTEMPTS")
+RECONNECT_BASE_SECONDS: float = env("RECONNECT_BASE_SECONDS")
+RECONNECT_CAP_SECONDS: float = env("RECONNECT_CAP_SECONDS")
+MEMORY_LIMIT_MB: int = env("MEMORY_LIMIT_MB")
+LEASE_TTL: int = env("LEASE_TTL")
+HEARTBEAT_TIMEOUT: int = env("HEARTBEAT_TIMEOUT")
+SHUTDOWN_GRACE: int = env("SHUTDOWN_GRACE")
+PLANNED_RESTART_AT: str = env("PLANNED_RESTART_AT")
+CONNECTION_WEBHOOK_URL: str = env("CONNECTION_WEBHOOK_URL")
+CONNECTION_WEBHOOK_SECRET: str = env("CONNECTION_WEBHOOK_SECRET")
+STATS_TOKEN: str = env("STATS_TOKEN")
+EVENT_RETENTION_DAYS: int = env("EVENT_RETENTION_DAYS")
+USE_CDN_MEDIA: bool = env("USE_CDN_MEDIA")
+MEDIA_CDN_URL: str = env("MEDIA_CDN_URL")
+MEDIA_CACHE_MB: int = env("MEDIA_CACHE_MB")
+MEDIA_ROOT: Path = (BASE_DIR / env("MEDIA_ROOT")).resolve()
+REDIS_URL: str = env("REDIS_URL")
+
+# django-q2: the ORM broker on the project database unless REDIS_URL is set.
+# catch_up=False: a daily dyno restart must not fire a burst of missed runs.
+# timeout < retry: a task is never re-queued while it may still be running.
+Q_CLUSTER: dict = {
+    "name": "blacksky",
+    "workers": env("Q_WORKERS"),
+    "timeout": 300,
+    "retry": 360,
+    "max_attempts": 3,
+    "catch_up": False,
+    "save_limit": 250,
+    "ack_failures": True,
+    "label": "Scheduled tasks",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"

@@ -1,0 +1,9 @@
+"""URL map: admin, the bot's operations pages, and GIF serving."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("bot.urls")),
+]

@@ -1,0 +1,37 @@
+"""Shared fixtures: a subprocess environment that points at the test run's database."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def subprocess_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for `manage.py` subprocesses: no .env file, a test secret, own store dirs.
+
+    The database stays whatever DATABASE_URL says (SQLite file under tmp_path by default).
+    """
+    env = {k: v for k, v in os.environ.items() if k not in {"DYNO", "CLOUD_MODE"}}
+    env.update(
+        {
+            "BLACKSKY_DOTENV": "0",
+            "DJANGO_SETTINGS_MODULE": "blacksky_site.settings",
+            "SECRET_KEY": "subprocess-test-secret-key-0123456789abcdefghijklmnop",
+            "WA_STORE_DIR": str(tmp_path / "wa"),
+            "MEDIA_ROOT": str(tmp_path / "media"),
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    env.setdefault("DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    return env
+
+
+@pytest.fixture
+def manage_py() -> list[str]:
+    return [sys.executable, str(ROOT / "manage.py")]

@@ -1,0 +1,117 @@
+"""Environment variables are parsed strictly and fail with a sentence naming the variable."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from blacksky_site import config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "expected"),
+    [
+        ("DEBUG", "yes", True),
+        ("DEBUG", "0", False),
+        ("MAX_RECONNECT_ATTEMPTS", " 7 ", 7),
+        ("ALLOWED_HOSTS", "a.com, b.com,", ["a.com", "b.com"]),
+        ("OWNER_NUMBERS", "+49 151 234567, 15551234567", ["49151234567", "15551234567"]),
+        ("PLANNED_RESTART_AT", "03:30", "03:30"),
+        ("DATABASE_URL", "postgres://u@h:5432/d", "postgres://u@h:5432/d"),
+        ("LOG_LEVEL", "debug", "DEBUG"),
+    ],
+)
+def test_it_parses_typed_values(name: str, raw: str, expected: object) -> None:
+    assert config.get(name, {name: raw}) == expected
+
+
+def test_it_uses_the_declared_default_when_unset() -> None:
+    assert config.get("SESSION_BACKUP_INTERVAL", {}) == 15
+    assert config.get("SESSION_BACKUP_KEEP", {}) == 10
+    assert config.get("DATABASE_URL", {}) == "sqlite:///db.sqlite3"
+    assert config.get("BOT_PREFIX", {}) == "."
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "expected_words"),
+    [
+        ("MAX_RECONNECT_ATTEMPTS", "five", "whole number"),
+        ("MAX_RECONNECT_ATTEMPTS", "0", "greater than 0"),
+        ("DEBUG", "maybe", "boolean"),
+        ("DATABASE_URL", "mysql://x", "postgres://"),
+        ("CONNECTION_WEBHOOK_URL", "ftp://x", "http"),
+        ("PLANNED_RESTART_AT", "25:00", "HH:MM"),
+        ("OWNER_NUMBERS", "alice", "phone numbers"),
+        ("SESSION_ENCRYPTION_KEY", "c2hvcnQ=", "32"),
+        ("REDIS_URL", "http://x", "redis://"),
+        ("LOG_LEVEL", "loud", "DEBUG"),
+    ],
+)
+def test_it_rejects_malformed_values_naming_the_variable(name: str, raw: str, expected_words: str) -> None:
+    with pytest.raises(ImproperlyConfigured) as info:
+        config.get(name, {name: raw})
+    message = str(info.value)
+    assert message.startswith(name)
+    assert expected_words in message
+
+
+def test_it_never_echoes_a_secret_value_in_the_error() -> None:
+    with pytest.raises(ImproperlyConfigured) as info:
+        config.get("SESSION_ENCRYPTION_KEY", {"SESSION_ENCRYPTION_KEY": "not-base64-secret!!"})
+    assert "not-base64-secret" not in str(info.value)
+
+
+def test_env_example_lists_every_variable_with_its_default() -> None:
+    text = (ROOT / ".env.example").read_text()
+    for variable in config.VARIABLES:
+        assert f"\n{variable.name}={variable.default}\n" in text, variable.name
+
+
+def test_readme_settings_table_names_every_variable() -> None:
+    text = (ROOT / "README.md").read_text()
+    for variable in config.VARIABLES:
+        assert f"`{variable.name}`" in text, variable.name
+
+
+def _manage(args: list[str], env: dict[str, str], manage_py: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run([*manage_py, *args], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
+
+
+def test_start_up_stops_with_one_sentence_on_a_bad_value(subprocess_env, manage_py) -> None:
+    subprocess_env["MEMORY_LIMIT_MB"] = "lots"
+    result = _manage(["check"], subprocess_env, manage_py)
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip() == "configuration error: MEMORY_LIMIT_MB is set to 'lots', but it must be a whole number."
+    )
+
+
+def test_start_up_without_secret_key_says_what_to_set(subprocess_env, manage_py) -> None:
+    del subprocess_env["SECRET_KEY"]
+    subprocess_env["DEBUG"] = "false"
+    result = _manage(["check"], subprocess_env, manage_py)
+    assert result.returncode == 2
+    assert "SECRET_KEY is not set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_check_deploy_is_clean_under_production_settings(subprocess_env, manage_py) -> None:
+    subprocess_env.update({"DYNO": "web.1", "DEBUG": "false", "ALLOWED_HOSTS": "bot.example.com"})
+    subprocess_env["SECRET_KEY"] = "p" * 20 + "Q9x!k2@Lm#4zR$7wT^1yU&3vB*6nC(8dE)0fG"
+    result = _manage(["check", "--deploy", "--fail-level", "WARNING"], subprocess_env, manage_py)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_cloud_mode_turns_on_with_dyno(subprocess_env, manage_py) -> None:
+    subprocess_env["DYNO"] = "worker.1"
+    code = "import django; django.setup(); from django.conf import settings; print(settings.CLOUD_MODE, settings.SECURE_SSL_REDIRECT)"
+    result = subprocess.run(
+        [*manage_py[:1], "-c", code], env=subprocess_env, capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert result.stdout.split() == ["True", "True"], result.stderr
