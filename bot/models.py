@@ -1,1 +1,249 @@
-"""Models of the bot app."""
+"""What the bot runtime records: connection history, live status, per-minute stats, operator
+controls, and the chat-side state commands persist (settings, bans, group options, warnings).
+
+The web dyno and the worker share only the database, so everything an operator sees or asks for
+goes through these tables.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class ConnectionState(models.TextChoices):
+    STARTING = "starting"
+    RESTORING = "restoring"
+    CONNECTING = "connecting"
+    PAIRING = "pairing"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    LOGGED_OUT = "logged_out"
+    REPLACED = "replaced"
+    BANNED = "banned"
+    OUTDATED = "outdated"
+    STOPPED = "stopped"
+
+
+class ConnectionEvent(models.Model):
+    """One state transition of one session's connection (DESIGN section 5)."""
+
+    session_name = models.CharField(max_length=64, db_index=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    from_state = models.CharField(max_length=16, choices=ConnectionState.choices)
+    to_state = models.CharField(max_length=16, choices=ConnectionState.choices)
+    reason = models.CharField(max_length=64, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["session_name", "-at"], name="bot_connev_session_at")]
+
+    def __str__(self) -> str:
+        return f"{self.session_name}: {self.from_state} -> {self.to_state} ({self.reason})"
+
+
+class ReconnectEvent(models.Model):
+    """One reconnect attempt: why, how long it waited, how it ended."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        GAVE_UP = "gave_up"
+
+    session_name = models.CharField(max_length=64, db_index=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    attempt = models.PositiveIntegerField()
+    delay_seconds = models.FloatField()
+    reason = models.CharField(max_length=64)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.PENDING)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["session_name", "-at"], name="bot_reconnev_session_at")]
+
+    def __str__(self) -> str:
+        return f"{self.session_name} #{self.attempt} {self.reason} -> {self.outcome}"
+
+
+class BotStatus(models.Model):
+    """The current state of one session's bot, written by the supervisor from child heartbeats."""
+
+    session_name = models.CharField(max_length=64, unique=True)
+    state = models.CharField(max_length=16, choices=ConnectionState.choices, default=ConnectionState.STARTING)
+    state_since = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(max_length=64, blank=True)
+    last_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    process_started_at = models.DateTimeField(null=True, blank=True)
+    connected_since = models.DateTimeField(null=True, blank=True)
+    host = models.CharField(max_length=128, blank=True)
+    pid = models.PositiveIntegerField(null=True, blank=True)
+    child_pid = models.PositiveIntegerField(null=True, blank=True)
+    rss_bytes = models.BigIntegerField(default=0)
+    messages_in = models.BigIntegerField(default=0)
+    messages_out = models.BigIntegerField(default=0)
+    child_restarts = models.PositiveIntegerField(default=0)
+    detail = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "bot statuses"
+
+    def __str__(self) -> str:
+        return f"{self.session_name}: {self.state}"
+
+
+class MessageStat(models.Model):
+    """Pre-aggregated counters per session and time bucket (a minute, or an hour after roll-up).
+
+    The child flushes in-memory counters here every few seconds, never one write per message.
+    """
+
+    class Resolution(models.TextChoices):
+        MINUTE = "minute"
+        HOUR = "hour"
+
+    session_name = models.CharField(max_length=64)
+    bucket = models.DateTimeField()
+    resolution = models.CharField(max_length=8, choices=Resolution.choices, default=Resolution.MINUTE)
+    messages_in = models.PositiveIntegerField(default=0)
+    messages_out = models.PositiveIntegerField(default=0)
+    commands = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    by_command = models.JSONField(default=dict, blank=True)
+    rss_max_bytes = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-bucket"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session_name", "resolution", "bucket"], name="bot_messagestat_unique_bucket"
+            )
+        ]
+        indexes = [models.Index(fields=["resolution", "bucket"], name="bot_msgstat_res_bucket")]
+
+    def __str__(self) -> str:
+        return f"{self.session_name} {self.resolution} {self.bucket:%Y-%m-%d %H:%M}"
+
+
+class ControlCommand(models.Model):
+    """An operator's request that the bot must carry out; the supervisor polls and records the outcome."""
+
+    class Action(models.TextChoices):
+        BACKUP = "backup"
+        VERIFY = "verify"
+        RESTORE = "restore"
+        RECONNECT = "reconnect"
+        RESTART = "restart"
+        REFRESH_QR = "refresh_qr"
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    session_name = models.CharField(max_length=64, db_index=True)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    args = models.JSONField(default=dict, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    requested_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    result = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        indexes = [models.Index(fields=["state", "session_name"], name="bot_control_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.action} on {self.session_name} ({self.state})"
+
+
+class WebhookDelivery(models.Model):
+    """One connection webhook POST and how it ended (failures are counted on /stats)."""
+
+    session_name = models.CharField(max_length=64)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    event = models.JSONField(default=dict)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    ok = models.BooleanField(default=False)
+    error = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.session_name} {self.at:%Y-%m-%d %H:%M:%S} ok={self.ok}"
+
+
+class BotSetting(models.Model):
+    """Run-time settings an owner changes from WhatsApp (prefix, maintenance mode), per session."""
+
+    session_name = models.CharField(max_length=64)
+    key = models.CharField(max_length=64)
+    value = models.JSONField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session_name", "key"], name="bot_setting_unique_key")]
+
+    def __str__(self) -> str:
+        return f"{self.session_name}.{self.key}={self.value!r}"
+
+
+class BannedUser(models.Model):
+    """A user the bot ignores (owners are never blocked)."""
+
+    session_name = models.CharField(max_length=64)
+    phone = models.CharField(max_length=32, help_text="Phone number digits, or the LID user when no number is known.")
+    reason = models.CharField(max_length=255, blank=True)
+    banned_by = models.CharField(max_length=32, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session_name", "phone"], name="bot_banned_unique_user")]
+
+    def __str__(self) -> str:
+        return self.phone
+
+
+class GroupSettings(models.Model):
+    """Per-group options set by group admins."""
+
+    session_name = models.CharField(max_length=64)
+    chat = models.CharField(max_length=128)
+    welcome = models.BooleanField(default=False)
+    antilink = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session_name", "chat"], name="bot_groupsettings_unique_chat")]
+        verbose_name_plural = "group settings"
+
+    def __str__(self) -> str:
+        return self.chat
+
+
+class Warning(models.Model):  # noqa: A001 - the domain word; not the builtin
+    """A warning given to a group member; the third one kicks."""
+
+    session_name = models.CharField(max_length=64)
+    chat = models.CharField(max_length=128)
+    user = models.CharField(max_length=128)
+    reason = models.CharField(max_length=255, blank=True)
+    given_by = models.CharField(max_length=128, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["session_name", "chat", "user"], name="bot_warning_member")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.chat}"

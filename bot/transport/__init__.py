@@ -1,0 +1,1 @@
+"""Transports: the seam between the bot and WhatsApp (see base.py)."""

@@ -1,0 +1,234 @@
+"""The transport seam.
+
+Everything above this line (router, commands, runtime) speaks only these dataclasses; everything
+below it (neonize, the console, the in-memory test double) translates to and from them. Nothing
+above the seam imports neonize.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+USER_SERVER = "s.whatsapp.net"
+GROUP_SERVER = "g.us"
+LID_SERVER = "lid"
+
+
+def jid_user(jid: str) -> str:
+    """'1555123:4@s.whatsapp.net' -> '1555123' (device and agent stripped)."""
+    user = jid.split("@", 1)[0]
+    return user.split(":", 1)[0].split(".", 1)[0]
+
+
+def jid_server(jid: str) -> str:
+    return jid.split("@", 1)[1] if "@" in jid else ""
+
+
+def user_jid(digits: str) -> str:
+    return f"{digits}@{USER_SERVER}"
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """One message as the bot sees it, whatever the transport."""
+
+    id: str
+    chat: str  # '<id>@g.us' for a group, '<digits>@s.whatsapp.net' or '<id>@lid' for a private chat
+    sender: str  # non-AD JID of the author (may be a LID)
+    text: str
+    timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))  # UTC, aware
+    sender_alt: str = ""  # the other identity of the sender (phone JID for a LID sender), '' if unknown
+    is_group: bool = False
+    from_me: bool = False
+    push_name: str = ""
+    mentions: tuple[str, ...] = ()
+    quoted_id: str = ""
+    quoted_sender: str = ""
+    kind: str = "text"  # text, image, video, sticker, audio, document, reaction, other
+    raw: Any = field(default=None, compare=False, repr=False)  # the transport's own event, for replies
+
+    @property
+    def sender_phone(self) -> str:
+        """The sender's phone number digits, through sender_alt for a LID sender; '' if unknown."""
+        for jid in (self.sender, self.sender_alt):
+            if jid and jid_server(jid) == USER_SERVER:
+                return jid_user(jid)
+        return ""
+
+
+@dataclass(frozen=True)
+class ConnectionSignal:
+    """A connection-level event from the transport, already translated.
+
+    kind is one of: connected, disconnected, keepalive_timeout, keepalive_restored, logged_out,
+    stream_replaced, temporary_ban, connect_failure, client_outdated, stream_error, connect_error,
+    qr, pair_code, pair_success, pair_error.
+    """
+
+    kind: str
+    reason: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class GroupChange:
+    """Membership or metadata change of a group (join, leave, promote, demote, name, topic...)."""
+
+    chat: str
+    actor: str = ""
+    joined: tuple[str, ...] = ()
+    left: tuple[str, ...] = ()
+    promoted: tuple[str, ...] = ()
+    demoted: tuple[str, ...] = ()
+    name: str | None = None
+    topic: str | None = None
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class Participant:
+    jid: str
+    phone: str = ""  # digits, when known
+    lid: str = ""
+    is_admin: bool = False
+    is_super_admin: bool = False
+
+    @property
+    def admin(self) -> bool:
+        return self.is_admin or self.is_super_admin
+
+
+@dataclass(frozen=True)
+class GroupInfo:
+    chat: str
+    name: str = ""
+    topic: str = ""
+    announce: bool = False
+    locked: bool = False
+    participants: tuple[Participant, ...] = ()
+
+    def is_admin(self, *jids_or_digits: str) -> bool:
+        """True when any of the given identities (JID or digits) is an admin of the group."""
+        wanted = {jid_user(j) for j in jids_or_digits if j}
+        for p in self.participants:
+            if p.admin and ({jid_user(p.jid), jid_user(p.lid) if p.lid else "", p.phone} & wanted):
+                return True
+        return False
+
+
+@dataclass(frozen=True)
+class Media:
+    """Bytes ready to send, with what WhatsApp needs to know about them (no ffprobe at send time)."""
+
+    data: bytes
+    mimetype: str
+    sha256: str = ""
+    width: int = 0
+    height: int = 0
+    duration_seconds: float = 0.0
+    thumbnail_jpeg: bytes = b""
+    gif_playback: bool = False
+    asset: str = ""
+
+
+ReplyKind = Literal["text", "video", "image", "sticker", "reaction", "group", "delete"]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One outgoing action, produced by a handler and executed by the transport.
+
+    - text: ``text`` (+ ``mentions``), quoting ``reply_to`` when set.
+    - video / image / sticker: ``asset`` names a media_cdn asset (resolved before sending into
+      ``media``), ``text`` is the caption; video with ``gif_playback`` loops like a GIF.
+    - reaction: ``emoji`` on message ``reply_to`` from ``target`` (the original sender).
+    - group: ``action`` (add, remove, promote, demote, name, topic, announce, unannounce,
+      revoke_link) with ``targets`` or ``text``.
+    - delete: revoke message ``reply_to`` sent by ``target``.
+    """
+
+    kind: ReplyKind
+    chat: str
+    text: str = ""
+    mentions: tuple[str, ...] = ()
+    reply_to: str = ""
+    target: str = ""
+    asset: str = ""
+    media: Media | None = None
+    gif_playback: bool = False
+    emoji: str = ""
+    action: str = ""
+    targets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SendResult:
+    id: str
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class TransportError(Exception):
+    """A send or query failed. ``restricted`` marks WhatsApp refusing sends (rate limit, ban)."""
+
+    def __init__(self, message: str, *, restricted: bool = False) -> None:
+        super().__init__(message)
+        self.restricted = restricted
+
+
+MessageHandler = Callable[[IncomingMessage], None]
+SignalHandler = Callable[[ConnectionSignal], None]
+GroupHandler = Callable[[GroupChange], None]
+
+
+class Transport(abc.ABC):
+    """What the runtime needs from a WhatsApp connection.
+
+    Handlers are registered before ``connect()``; a transport calls them from its own thread and
+    they must return quickly (the runtime queues the work).
+    """
+
+    def __init__(self) -> None:
+        self.on_message: MessageHandler = lambda message: None
+        self.on_signal: SignalHandler = lambda signal: None
+        self.on_group_change: GroupHandler = lambda change: None
+
+    def set_handlers(
+        self,
+        *,
+        on_message: MessageHandler,
+        on_signal: SignalHandler,
+        on_group_change: GroupHandler | None = None,
+    ) -> None:
+        self.on_message = on_message
+        self.on_signal = on_signal
+        if on_group_change is not None:
+            self.on_group_change = on_group_change
+
+    @abc.abstractmethod
+    def connect(self) -> None:
+        """Connect and deliver events until stopped. Blocks; may raise on a failed dial."""
+
+    @abc.abstractmethod
+    def stop(self) -> None:
+        """Disconnect; ``connect()`` returns soon after."""
+
+    @abc.abstractmethod
+    def send(self, reply: Reply) -> SendResult:
+        """Carry out one action. Raises TransportError."""
+
+    def send_presence(self, chat: str, *, composing: bool) -> None:  # noqa: B027 - optional
+        """Typing indicator; transports without one ignore it."""
+
+    @abc.abstractmethod
+    def group_info(self, chat: str) -> GroupInfo:
+        """Group metadata (a network call on the real transport: callers cache it)."""
+
+    @abc.abstractmethod
+    def me(self) -> str:
+        """The bot's own JID ('' before pairing)."""
