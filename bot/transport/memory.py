@@ -1,0 +1,72 @@
+"""An in-memory transport for tests and benchmarks: messages are injected, sends are recorded."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+from bot.transport.base import (
+    ConnectionSignal,
+    GroupChange,
+    GroupInfo,
+    IncomingMessage,
+    Reply,
+    SendResult,
+    Transport,
+    TransportError,
+)
+
+
+class MemoryTransport(Transport):
+    """Records every action; ``groups`` holds the simulated group metadata; ``fail_with`` makes sends fail."""
+
+    def __init__(self, *, me: str = "10000000001@s.whatsapp.net") -> None:
+        super().__init__()
+        self._me = me
+        self.sent: list[Reply] = []
+        self.presences: list[tuple[str, bool]] = []
+        self.groups: dict[str, GroupInfo] = {}
+        self.group_info_calls = 0
+        self.fail_with: TransportError | None = None
+        self._ids = itertools.count(1)
+        self._stopped = threading.Event()
+        self.connected = False
+
+    # -- driving it from a test -------------------------------------------------------------
+    def deliver(self, message: IncomingMessage) -> None:
+        self.on_message(message)
+
+    def signal(self, signal: ConnectionSignal) -> None:
+        self.on_signal(signal)
+
+    def group_change(self, change: GroupChange) -> None:
+        self.on_group_change(change)
+
+    # -- Transport ----------------------------------------------------------------------------
+    def connect(self) -> None:
+        self.connected = True
+        self.on_signal(ConnectionSignal(kind="connected"))
+        self._stopped.wait()
+        self.connected = False
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def send(self, reply: Reply) -> SendResult:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.sent.append(reply)
+        return SendResult(id=f"MEM{next(self._ids):08d}")
+
+    def send_presence(self, chat: str, *, composing: bool) -> None:
+        self.presences.append((chat, composing))
+
+    def group_info(self, chat: str) -> GroupInfo:
+        self.group_info_calls += 1
+        try:
+            return self.groups[chat]
+        except KeyError:
+            raise TransportError(f"unknown group {chat}") from None
+
+    def me(self) -> str:
+        return self._me
