@@ -1,1 +1,68 @@
-"""Admin registrations of the sessions_store app."""
+"""Admin of the sessions_store app: the archive bytes and pairing codes' secrets are never rendered."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from .models import PairingCode, SessionBackup, SessionLease, WhatsAppSession
+
+
+@admin.register(WhatsAppSession)
+class WhatsAppSessionAdmin(admin.ModelAdmin):
+    list_display = ("name", "status", "jid", "store_backend", "paired_at", "last_connected_at", "last_backup_at")
+    list_filter = ("status", "store_backend")
+    search_fields = ("name", "jid", "push_name")
+    readonly_fields = ("credentials_fingerprint", "credentials_exported_at", "created_at", "updated_at")
+
+
+@admin.register(SessionBackup)
+class SessionBackupAdmin(admin.ModelAdmin):
+    list_display = ("id", "session", "created_at", "reason", "state", "raw_size", "stored_size", "key_id")
+    list_filter = ("state", "reason", "session")
+    exclude = ("archive",)
+    readonly_fields = (
+        "session",
+        "created_at",
+        "reason",
+        "format_version",
+        "source_backend",
+        "device_jid",
+        "raw_size",
+        "stored_size",
+        "sha256",
+        "key_id",
+        "state",
+        "state_reason",
+        "verified_at",
+        "row_counts",
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("archive")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(SessionLease)
+class SessionLeaseAdmin(admin.ModelAdmin):
+    list_display = ("session", "holder", "fencing", "renewed_at", "expires_at")
+    exclude = ("token",)
+    readonly_fields = (
+        "session",
+        "holder",
+        "holder_host",
+        "holder_pid",
+        "fencing",
+        "acquired_at",
+        "renewed_at",
+        "expires_at",
+    )
+
+
+@admin.register(PairingCode)
+class PairingCodeAdmin(admin.ModelAdmin):
+    list_display = ("session", "kind", "created_at", "expires_at", "consumed")
+    list_filter = ("kind", "consumed")
+    exclude = ("code",)
+    readonly_fields = ("session", "kind", "created_at", "expires_at", "consumed")

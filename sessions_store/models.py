@@ -1,1 +1,139 @@
-"""Models of the sessions_store app."""
+"""What a WhatsApp session is to the project: its identity and status, its encrypted backups, the
+lease that keeps one process its owner, and the short-lived pairing codes the web dyno shows.
+
+The whatsmeow store itself (the device keys) lives outside these tables: in a SQLite file under
+``WA_STORE_DIR`` or in a PostgreSQL schema ``wa_<name>`` (see ``store.py``). These rows describe it.
+"""
+
+from __future__ import annotations
+
+from django.core.validators import validate_slug
+from django.db import models
+from django.utils import timezone
+
+
+class WhatsAppSession(models.Model):
+    """One WhatsApp account the bot logs in as, named by a slug (``default`` unless several)."""
+
+    class Status(models.TextChoices):
+        NEW = "new"
+        PAIRING = "pairing"
+        PAIRED = "paired"
+        LOGGED_OUT = "logged_out"
+        REPLACED = "replaced"
+        BANNED = "banned"
+
+    class Backend(models.TextChoices):
+        SQLITE = "sqlite"
+        POSTGRES = "postgres"
+
+    name = models.CharField(max_length=48, unique=True, default="default", validators=[validate_slug])
+    jid = models.CharField(max_length=128, blank=True, help_text="Device JID once paired.")
+    push_name = models.CharField(max_length=128, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    status_reason = models.CharField(max_length=200, blank=True)
+    store_backend = models.CharField(max_length=16, choices=Backend.choices, blank=True)
+    store_location = models.CharField(
+        max_length=500, blank=True, help_text="SQLite path or PostgreSQL schema (never a password)."
+    )
+    store_host = models.CharField(
+        max_length=255, blank=True, help_text="Host name of the machine holding a SQLite store."
+    )
+    credentials_fingerprint = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the device identity last written to Heroku config vars."
+    )
+    credentials_exported_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    paired_at = models.DateTimeField(null=True, blank=True)
+    last_connected_at = models.DateTimeField(null=True, blank=True)
+    last_backup_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.status})"
+
+
+class SessionBackup(models.Model):
+    """One encrypted, checksummed archive of a session's whatsmeow store.
+
+    A row is ``verified`` only after its bytes were decrypted and parsed back; a crash leaves no
+    row or a ``failed`` one.
+    """
+
+    class Reason(models.TextChoices):
+        SCHEDULED = "scheduled"
+        SHUTDOWN = "shutdown"
+        PAIRED = "paired"
+        MANUAL = "manual"
+        IMPORT = "import"
+        PRE_RESTORE = "pre_restore"
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        VERIFIED = "verified"
+        CORRUPT = "corrupt"
+        FAILED = "failed"
+
+    session = models.ForeignKey(WhatsAppSession, on_delete=models.CASCADE, related_name="backups")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    format_version = models.PositiveSmallIntegerField(default=1)
+    source_backend = models.CharField(max_length=16, blank=True)
+    device_jid = models.CharField(max_length=128, blank=True)
+    raw_size = models.BigIntegerField(default=0, help_text="Bytes of the uncompressed archive.")
+    stored_size = models.BigIntegerField(default=0, help_text="Bytes stored (compressed and encrypted).")
+    sha256 = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the stored bytes.")
+    key_id = models.CharField(max_length=32, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING, db_index=True)
+    state_reason = models.CharField(max_length=300, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    row_counts = models.JSONField(default=dict, blank=True)
+    archive = models.BinaryField(default=b"", editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["session", "state", "-created_at"], name="sess_backup_state_newest")]
+
+    def __str__(self) -> str:
+        return f"backup #{self.pk} of {self.session_id} ({self.reason}, {self.state})"
+
+
+class SessionLease(models.Model):
+    """Which process owns a session right now (one owner at a time; logic in ``lease.py``)."""
+
+    session = models.OneToOneField(WhatsAppSession, on_delete=models.CASCADE, related_name="lease")
+    holder = models.CharField(max_length=128, blank=True, help_text='"host:pid:random"')
+    holder_host = models.CharField(max_length=255, blank=True)
+    holder_pid = models.IntegerField(null=True, blank=True)
+    token = models.CharField(max_length=64, blank=True, help_text="Random id of the holder.")
+    fencing = models.BigIntegerField(default=0, help_text="Incremented on every takeover.")
+    acquired_at = models.DateTimeField(null=True, blank=True)
+    renewed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"lease of {self.session_id} by {self.holder or 'nobody'} (fencing {self.fencing})"
+
+
+class PairingCode(models.Model):
+    """A short-lived QR payload or phone pairing code for the ``/pair/`` page."""
+
+    class Kind(models.TextChoices):
+        QR = "qr"
+        PHONE_CODE = "phone_code"
+
+    session = models.ForeignKey(WhatsAppSession, on_delete=models.CASCADE, related_name="pairing_codes")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    code = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+    consumed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.session_id} until {self.expires_at:%H:%M:%S}"
