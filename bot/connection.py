@@ -1,0 +1,249 @@
+"""The connection state machine (DESIGN section 5): an event and its reason -> next state and action.
+
+Pure: no I/O, no Django, time from an injected clock and jitter from an injected function, so every
+rule is a row of a table test. The child runtime feeds it the transport's ``ConnectionSignal``s and
+carries out the ``Decision`` it returns (record events, stop the transport, wait, reconnect, exit).
+
+Two kinds of reconnect exist and never race each other:
+- ``AWAIT``: an established connection dropped; whatsmeow reconnects by itself (linear back-off), we
+  only watch and record the attempt.
+- ``RETRY``: whatsmeow will not retry (a failed first dial, an unknown connect failure); we stop the
+  transport and connect again after a capped exponential delay with full jitter.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from bot.models import ConnectionState as State
+from bot.transport.base import ConnectionSignal
+
+TERMINAL_STATES = frozenset({State.LOGGED_OUT, State.REPLACED, State.OUTDATED, State.STOPPED})
+
+# ConnectFailureReason names (neonize enum, lower-cased) grouped by what they mean for us.
+LOGOUT_REASONS = frozenset({"logged_out", "main_device_gone", "unknown_logout"})
+OUTDATED_REASONS = frozenset({"client_outdated", "bad_user_agent"})
+BAN_REASONS = frozenset({"temp_banned"})
+SERVER_REASONS = frozenset({"internal_server_error", "service_unavailable"})  # whatsmeow reconnects itself
+
+
+class Action(StrEnum):
+    NONE = "none"  # informational; nothing to do
+    AWAIT = "await"  # whatsmeow's own auto-reconnect runs; watch it
+    RETRY = "retry"  # stop the transport, connect again after ``delay`` seconds
+    WAIT_UNTIL = "wait_until"  # temporary ban: stop the transport, connect again at ``until``
+    FRESH_CHILD = "fresh_child"  # MAX_RECONNECT_ATTEMPTS failed in a row: let the supervisor start a new child
+    STOP = "stop"  # terminal (logged out, replaced, outdated): stop, alert, never retry
+    SHOW_QR = "show_qr"  # a QR or pairing code to show
+    PAIRED = "paired"  # pairing succeeded: mark the session paired, back it up
+
+
+@dataclass(frozen=True)
+class BackoffPolicy:
+    """Capped exponential back-off with full jitter: delay = jitter(min(cap, base * 2**(attempt-1)))."""
+
+    base: float = 1.0
+    cap: float = 120.0
+    max_attempts: int = 5
+    jitter: Callable[[float], float] = field(default=lambda ceiling: random.uniform(0, ceiling), compare=False)
+
+    def ceiling(self, attempt: int) -> float:
+        return min(self.cap, self.base * (2 ** max(0, attempt - 1)))
+
+    def delay(self, attempt: int) -> float:
+        return max(0.0, min(self.cap, self.jitter(self.ceiling(attempt))))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What one event means: the state after it, what to do, and which reconnect attempt it opens or closes."""
+
+    previous: State
+    state: State
+    reason: str
+    action: Action
+    delay: float = 0.0
+    until: datetime | None = None
+    attempt: int = 0  # > 0: this decision opens reconnect attempt number ``attempt``
+    closes_attempt: str = ""  # outcome ('succeeded', 'failed', 'gave_up') of the attempt still open, if any
+    alert: bool = False
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return self.previous != self.state
+
+
+class ConnectionMachine:
+    """Holds the current state and the count of failed attempts in a row; ``handle`` applies one event."""
+
+    def __init__(
+        self,
+        *,
+        policy: BackoffPolicy | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        state: State = State.STARTING,
+    ) -> None:
+        self.policy = policy or BackoffPolicy()
+        self.clock = clock
+        self.state = state
+        self.since = clock()
+        self.failures = 0  # failed connection attempts since the last success
+        self.attempt_open = False  # a ReconnectEvent is pending
+        self.connected_since: datetime | None = None
+
+    # -- lifecycle steps the runtime/supervisor take on their own -----------------------------
+    def begin(self, state: State, *, reason: str = "") -> Decision:
+        """An explicit step (restoring, connecting, stopped); not an event from the transport."""
+        return self._move(state, reason or state.value, Action.NONE)
+
+    # -- events ----------------------------------------------------------------------------
+    def handle(self, signal: ConnectionSignal) -> Decision:
+        if self.state in TERMINAL_STATES:
+            return self._decision(self.state, f"ignored_{signal.kind}", Action.NONE)
+        handler = getattr(self, f"_on_{signal.kind}", None)
+        if handler is None:
+            return self._decision(self.state, signal.kind, Action.NONE, detail=dict(signal.detail))
+        return handler(signal)
+
+    def _on_connected(self, signal: ConnectionSignal) -> Decision:
+        closes = "succeeded" if self.attempt_open else ""
+        self.failures = 0
+        self.attempt_open = False
+        self.connected_since = self.clock()
+        return self._move(State.CONNECTED, signal.reason or "connected", Action.NONE, closes_attempt=closes)
+
+    def _on_keepalive_restored(self, signal: ConnectionSignal) -> Decision:
+        if self.state != State.RECONNECTING:
+            return self._decision(self.state, "keepalive_restored", Action.NONE)
+        return self._on_connected(ConnectionSignal(kind="connected", reason="keepalive_restored"))
+
+    def _on_keepalive_timeout(self, signal: ConnectionSignal) -> Decision:
+        if self.state != State.CONNECTED:
+            return self._decision(self.state, "keepalive_timeout", Action.NONE, detail=dict(signal.detail))
+        return self._move(State.RECONNECTING, "keepalive_timeout", Action.AWAIT, detail=dict(signal.detail))
+
+    def _on_disconnected(self, signal: ConnectionSignal) -> Decision:
+        return self._await_whatsmeow(signal.reason or "disconnected", dict(signal.detail))
+
+    def _on_stream_error(self, signal: ConnectionSignal) -> Decision:
+        return self._await_whatsmeow(
+            f"stream_error_{signal.reason}" if signal.reason else "stream_error", dict(signal.detail)
+        )
+
+    def _on_connect_error(self, signal: ConnectionSignal) -> Decision:
+        """Our own connect() failed or returned by itself: whatsmeow will not retry, we do."""
+        return self._retry(signal.reason or "connect_error", dict(signal.detail))
+
+    def _on_connect_failure(self, signal: ConnectionSignal) -> Decision:
+        reason = signal.reason or "unknown"
+        detail = dict(signal.detail)
+        if reason in LOGOUT_REASONS:
+            return self._stop(State.LOGGED_OUT, f"connect_failure_{reason}", detail)
+        if reason in OUTDATED_REASONS:
+            return self._stop(State.OUTDATED, f"connect_failure_{reason}", detail)
+        if reason in BAN_REASONS:
+            return self._ban(f"connect_failure_{reason}", detail)
+        if reason in SERVER_REASONS:
+            return self._await_whatsmeow(f"connect_failure_{reason}", detail)
+        return self._retry(f"connect_failure_{reason}", detail)
+
+    def _on_logged_out(self, signal: ConnectionSignal) -> Decision:
+        return self._stop(
+            State.LOGGED_OUT, f"logged_out_{signal.reason}" if signal.reason else "logged_out", dict(signal.detail)
+        )
+
+    def _on_stream_replaced(self, signal: ConnectionSignal) -> Decision:
+        return self._stop(State.REPLACED, "stream_replaced", dict(signal.detail))
+
+    def _on_client_outdated(self, signal: ConnectionSignal) -> Decision:
+        return self._stop(State.OUTDATED, "client_outdated", dict(signal.detail))
+
+    def _on_temporary_ban(self, signal: ConnectionSignal) -> Decision:
+        return self._ban(f"temporary_ban_{signal.reason}" if signal.reason else "temporary_ban", dict(signal.detail))
+
+    def _on_qr(self, signal: ConnectionSignal) -> Decision:
+        return self._move(State.PAIRING, "qr", Action.SHOW_QR, detail=dict(signal.detail))
+
+    def _on_pair_code(self, signal: ConnectionSignal) -> Decision:
+        return self._move(State.PAIRING, "pair_code", Action.SHOW_QR, detail=dict(signal.detail))
+
+    def _on_pair_success(self, signal: ConnectionSignal) -> Decision:
+        return self._move(State.PAIRING, "pair_success", Action.PAIRED, detail=dict(signal.detail))
+
+    def _on_pair_error(self, signal: ConnectionSignal) -> Decision:
+        return self._move(State.PAIRING, "pair_error", Action.NONE, alert=True, detail=dict(signal.detail))
+
+    # -- rules shared by several events ---------------------------------------------------------
+    def _await_whatsmeow(self, reason: str, detail: dict[str, Any]) -> Decision:
+        closes = "failed" if self.attempt_open else ""
+        self.failures += 1
+        if self.failures > self.policy.max_attempts:
+            self.attempt_open = False
+            return self._move(
+                State.RECONNECTING, reason, Action.FRESH_CHILD, closes_attempt=closes or "gave_up", detail=detail
+            )
+        self.attempt_open = True
+        return self._move(
+            State.RECONNECTING, reason, Action.AWAIT, attempt=self.failures, closes_attempt=closes, detail=detail
+        )
+
+    def _retry(self, reason: str, detail: dict[str, Any]) -> Decision:
+        closes = "failed" if self.attempt_open else ""
+        self.failures += 1
+        if self.failures > self.policy.max_attempts:
+            self.attempt_open = False
+            return self._move(
+                State.RECONNECTING, reason, Action.FRESH_CHILD, closes_attempt=closes or "gave_up", detail=detail
+            )
+        self.attempt_open = True
+        delay = self.policy.delay(self.failures)
+        detail = {**detail, "ceiling": self.policy.ceiling(self.failures)}
+        return self._move(
+            State.RECONNECTING,
+            reason,
+            Action.RETRY,
+            delay=delay,
+            attempt=self.failures,
+            closes_attempt=closes,
+            detail=detail,
+        )
+
+    def _stop(self, state: State, reason: str, detail: dict[str, Any]) -> Decision:
+        closes = "gave_up" if self.attempt_open else ""
+        self.attempt_open = False
+        return self._move(state, reason, Action.STOP, closes_attempt=closes, alert=True, detail=detail)
+
+    def _ban(self, reason: str, detail: dict[str, Any]) -> Decision:
+        closes = "failed" if self.attempt_open else ""
+        self.attempt_open = False
+        seconds = float(detail.get("expire_seconds") or 0) or self.policy.cap
+        until = self.clock() + timedelta(seconds=seconds)
+        detail = {**detail, "until": until.isoformat()}
+        return self._move(
+            State.BANNED,
+            reason,
+            Action.WAIT_UNTIL,
+            delay=seconds,
+            until=until,
+            closes_attempt=closes,
+            alert=True,
+            detail=detail,
+        )
+
+    def _move(self, state: State, reason: str, action: Action, **kwargs: Any) -> Decision:
+        decision = self._decision(state, reason, action, **kwargs)
+        if state != self.state:
+            self.since = self.clock()
+            if state != State.CONNECTED:
+                self.connected_since = None
+        self.state = state
+        return decision
+
+    def _decision(self, state: State, reason: str, action: Action, **kwargs: Any) -> Decision:
+        return Decision(previous=self.state, state=state, reason=reason, action=action, **kwargs)
