@@ -260,6 +260,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("MEDIA_CDN_URL", parse_url, "", "Base URL of the GIF CDN (e.g. the web dyno's /gifs/)."),
     Variable("MEDIA_CACHE_MB", parse_positive_int, "32", "In-memory LRU for media bytes, in MB."),
     Variable("MEDIA_ROOT", parse_str, "var/media", "Where GIF renditions are stored on disk."),
+    Variable("TEMP_DIR", parse_str, "", "Root of the per-process temp directories; empty = the system temp dir + /blacksky."),
+    Variable("TEMP_DIR_MAX_MB", parse_positive_int, "256", "Most disk one process's temp directory may use."),
     # queue
     Variable("REDIS_URL", parse_redis_url, "", "Optional django-q2 broker; empty = the project database."),
     Variable("Q_WORKERS", parse_positive_int, "1", "django-q2 worker processes inside the bot worker."),

@@ -186,6 +186,8 @@ MEDIA_CDN_URL: str = env("MEDIA_CDN_URL")
 MEDIA_CACHE_MB: int = env("MEDIA_CACHE_MB")
 MEDIA_ROOT: Path = (BASE_DIR / env("MEDIA_ROOT")).resolve()
 REDIS_URL: str = env("REDIS_URL")
+TEMP_DIR: str = env("TEMP_DIR")
+TEMP_DIR_MAX_MB: int = env("TEMP_DIR_MAX_MB")
 
 # django-q2: the ORM broker on the project database unless REDIS_URL is set.
 # catch_up=False: a daily dyno restart must not fire a burst of missed runs.
