@@ -12,7 +12,14 @@ class WhatsAppSessionAdmin(admin.ModelAdmin):
     list_display = ("name", "status", "jid", "store_backend", "paired_at", "last_connected_at", "last_backup_at")
     list_filter = ("status", "store_backend")
     search_fields = ("name", "jid", "push_name")
-    readonly_fields = ("credentials_fingerprint", "credentials_exported_at", "created_at", "updated_at")
+    readonly_fields = (
+        "credentials_fingerprint",
+        "credentials_exported_at",
+        "backup_lock_at",
+        "created_at",
+        "updated_at",
+    )
+    exclude = ("backup_lock_token",)
 
 
 @admin.register(SessionBackup)
@@ -30,6 +37,7 @@ class SessionBackupAdmin(admin.ModelAdmin):
         "raw_size",
         "stored_size",
         "sha256",
+        "content_sha256",
         "key_id",
         "state",
         "state_reason",

@@ -43,6 +43,10 @@ class WhatsAppSession(models.Model):
         max_length=64, blank=True, help_text="SHA-256 of the device identity last written to Heroku config vars."
     )
     credentials_exported_at = models.DateTimeField(null=True, blank=True)
+    backup_lock_token = models.CharField(
+        max_length=32, blank=True, help_text="Set while a backup of this session runs (one at a time)."
+    )
+    backup_lock_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     paired_at = models.DateTimeField(null=True, blank=True)
     last_connected_at = models.DateTimeField(null=True, blank=True)
@@ -86,6 +90,9 @@ class SessionBackup(models.Model):
     raw_size = models.BigIntegerField(default=0, help_text="Bytes of the uncompressed archive.")
     stored_size = models.BigIntegerField(default=0, help_text="Bytes stored (compressed and encrypted).")
     sha256 = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the stored bytes.")
+    content_sha256 = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the plain archive: unchanged stores are not backed up twice."
+    )
     key_id = models.CharField(max_length=32, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING, db_index=True)
     state_reason = models.CharField(max_length=300, blank=True)
