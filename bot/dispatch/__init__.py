@@ -1,0 +1,74 @@
+"""Commands: registry (``@command``), parsing, router, handler context.
+
+``build_router(transport=..., session_name=...)`` wires a ``Router`` with the project's command
+registry, the paced ``Outbound``, the persisted chat state, the group metadata cache and the
+per-user limits, all from settings. The runtime calls ``router.handle(message)`` and sends
+``result.replies`` through ``router.outbound`` (or calls ``router.handle_and_send``), and passes
+group changes to ``router.handle_group_change`` and connection signals to
+``router.outbound.on_signal``.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+
+from bot.dispatch.context import CommandContext
+from bot.dispatch.registry import CommandSpec, Registry, command, registry
+from bot.dispatch.router import DispatchResult, Router
+from bot.transport.base import Transport
+
+__all__ = [
+    "CommandContext",
+    "CommandSpec",
+    "DispatchResult",
+    "Registry",
+    "Router",
+    "build_router",
+    "command",
+    "registry",
+]
+
+
+def build_router(
+    *,
+    transport: Transport,
+    session_name: str,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    registry_: Registry | None = None,
+    pacing: object | None = None,
+    stats_enabled: bool = True,
+    rng: random.Random | None = None,
+) -> Router:
+    """A router for one session, configured from settings (prefix, owners, limits, pacing)."""
+    from django.conf import settings
+
+    from bot.dispatch.state import ChatState
+    from bot.dispatch.stats import DispatchStats
+    from bot.groups import GroupCache
+    from bot.limits import PacingConfig, UserLimits
+    from bot.outbound import Outbound
+
+    pacing_config = pacing if isinstance(pacing, PacingConfig) else PacingConfig.from_settings()
+    return Router(
+        transport=transport,
+        session_name=session_name,
+        registry=registry_ if registry_ is not None else registry,
+        outbound=Outbound(
+            transport=transport, session_name=session_name, clock=clock, sleep=sleep, pacing=pacing_config
+        ),
+        state=ChatState(session_name=session_name, default_prefix=settings.BOT_PREFIX or ".", clock=clock),
+        groups=GroupCache(transport=transport, clock=clock, ttl=float(getattr(settings, "GROUP_CACHE_TTL", 300))),
+        limits=UserLimits(
+            per_minute=float(getattr(settings, "USER_COMMANDS_PER_MINUTE", 10)),
+            burst=int(getattr(settings, "USER_COMMANDS_BURST", 5)),
+            clock=clock,
+        ),
+        owners=list(getattr(settings, "OWNER_NUMBERS", [])),
+        bot_name=getattr(settings, "BOT_NAME", "BLACKSKY-MD"),
+        clock=clock,
+        stats=DispatchStats(enabled=stats_enabled),
+        rng=rng,
+    )

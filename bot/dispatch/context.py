@@ -1,0 +1,145 @@
+"""What a command handler receives: ``CommandContext``.
+
+A handler is ``def handler(ctx: CommandContext) -> list[Reply] | Reply | None``. The context gives:
+
+- ``message``: the ``IncomingMessage``; ``chat``, ``sender``, ``sender_phone``, ``is_group`` shortcuts;
+- ``command`` (canonical name), ``invoked_as`` (the alias typed), ``prefix`` (the one used);
+- ``args``: the arguments split shell-style (``.choose "ice cream" cake`` -> ``['ice cream', 'cake']``),
+  ``arg_text``: everything after the command word, as typed;
+- ``targets``: JIDs the command is about -- the mentions, else the quoted message's sender, else ();
+- ``session_name``, ``transport``, ``is_owner``, ``is_group_admin``, ``bot_is_admin``, ``group``
+  (cached ``GroupInfo`` in a group, else None), ``router`` (registry, state, groups, stats, clock);
+- reply builders that fill in the chat, quoting and mentions:
+  ``reply(text, mentions=(), quote=True)``, ``media(asset, kind='video', caption='', mentions=())``
+  (the outbound resolves the asset; a video loops like a GIF), ``react(emoji)``,
+  ``group_action(action, targets=(), text='')``, ``delete(message_id, sender)``;
+- ``mention(jid)`` -> ``'@15551234567'`` for captions and texts (pair it with ``mentions=``);
+- ``send(reply)``: send now through the paced outbound and get the ``SendResult`` (for the few
+  commands that need an answer from WhatsApp, e.g. the invite link); returned replies are sent
+  by the runtime after the handler.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from bot.transport.base import (
+    GroupInfo,
+    IncomingMessage,
+    Reply,
+    SendResult,
+    Transport,
+    jid_user,
+)
+
+if TYPE_CHECKING:
+    from bot.dispatch.router import Router
+
+
+def mention(jid: str) -> str:
+    """'15551234567@s.whatsapp.net' -> '@15551234567' (what WhatsApp renders as a mention)."""
+    return f"@{jid_user(jid)}"
+
+
+@dataclass
+class CommandContext:
+    message: IncomingMessage
+    command: str
+    invoked_as: str
+    prefix: str
+    args: tuple[str, ...]
+    arg_text: str
+    session_name: str
+    transport: Transport
+    router: Router
+    is_owner: bool = False
+    is_group_admin: bool = False
+    bot_is_admin: bool = False
+    group: GroupInfo | None = None
+    rng: random.Random = field(default_factory=random.Random)
+
+    # -- shortcuts ------------------------------------------------------------------------------------
+    @property
+    def chat(self) -> str:
+        return self.message.chat
+
+    @property
+    def sender(self) -> str:
+        return self.message.sender
+
+    @property
+    def sender_phone(self) -> str:
+        return self.message.sender_phone
+
+    @property
+    def is_group(self) -> bool:
+        return self.message.is_group
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """Mentioned users, else the quoted message's sender, else nobody."""
+        if self.message.mentions:
+            return tuple(dict.fromkeys(self.message.mentions))
+        if self.message.quoted_sender:
+            return (self.message.quoted_sender,)
+        return ()
+
+    @property
+    def user_key(self) -> str:
+        """Who the sender is for bans, limits and warnings: phone digits, else the LID user."""
+        return self.message.sender_phone or jid_user(self.message.sender)
+
+    def mention(self, jid: str) -> str:
+        return mention(jid)
+
+    def usage(self) -> str:
+        spec = self.router.registry.lookup(self.command)
+        usage = spec.usage if spec else ""
+        return f"Usage: {self.prefix}{self.command}{' ' + usage if usage else ''}"
+
+    # -- reply builders ---------------------------------------------------------------------------------
+    def reply(self, text: str, *, mentions: tuple[str, ...] | list[str] = (), quote: bool = True) -> Reply:
+        return Reply(
+            kind="text",
+            chat=self.chat,
+            text=text,
+            mentions=tuple(mentions),
+            reply_to=self.message.id if quote else "",
+            target=self.message.sender if quote else "",
+        )
+
+    def media(
+        self,
+        asset: str,
+        *,
+        kind: str = "video",
+        caption: str = "",
+        mentions: tuple[str, ...] | list[str] = (),
+        gif_playback: bool | None = None,
+        quote: bool = False,
+    ) -> Reply:
+        return Reply(
+            kind=kind,  # type: ignore[arg-type]
+            chat=self.chat,
+            text=caption,
+            asset=asset,
+            mentions=tuple(mentions),
+            gif_playback=(kind == "video") if gif_playback is None else gif_playback,
+            reply_to=self.message.id if quote else "",
+            target=self.message.sender if quote else "",
+        )
+
+    def react(self, emoji: str) -> Reply:
+        return Reply(kind="reaction", chat=self.chat, emoji=emoji, reply_to=self.message.id, target=self.message.sender)
+
+    def group_action(self, action: str, *, targets: tuple[str, ...] | list[str] = (), text: str = "") -> Reply:
+        return Reply(kind="group", chat=self.chat, action=action, targets=tuple(targets), text=text)
+
+    def delete(self, message_id: str, sender: str) -> Reply:
+        return Reply(kind="delete", chat=self.chat, reply_to=message_id, target=sender)
+
+    def send(self, reply: Reply) -> SendResult | None:
+        """Send now (paced); None when it could not be sent."""
+        return self.router.outbound.send(reply)

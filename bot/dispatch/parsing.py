@@ -1,0 +1,74 @@
+"""Turning a message's text into a command word and its arguments.
+
+``.Kick @alice "bad words"`` with prefixes ``.!`` -> prefix ``.``, word ``kick``, args
+``['@alice', 'bad words']``, arg_text ``@alice "bad words"``. Arguments are split shell-style so
+quotes keep words together; unbalanced quotes fall back to splitting on whitespace (a chat
+message is not a shell line, and the user should still get an answer).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+
+MAX_PREFIX_CHARS = 5
+_PREFIX_FORBIDDEN = re.compile(r"[\w\s@\"'`]")
+
+
+@dataclass(frozen=True)
+class ParsedCommand:
+    prefix: str
+    word: str  # lower-cased command name or alias as typed
+    args: tuple[str, ...]
+    arg_text: str
+
+
+def split_args(text: str) -> tuple[str, ...]:
+    """Shell-style split; quotes keep words together; unbalanced quotes split on whitespace."""
+    if not text:
+        return ()
+    try:
+        return tuple(shlex.split(text, posix=True))
+    except ValueError:
+        return tuple(text.split())
+
+
+def parse_command(text: str, prefixes: str) -> ParsedCommand | None:
+    """The command in ``text`` when it starts with one of the ``prefixes`` characters, else None."""
+    if not text or not prefixes:
+        return None
+    stripped = text.lstrip()
+    if not stripped or stripped[0] not in prefixes:
+        return None
+    body = stripped[1:]
+    if not body or body[0].isspace():
+        return None  # "." alone or ". hello" is punctuation, not a command
+    parts = body.split(None, 1)
+    word = parts[0].lower()
+    arg_text = parts[1].strip() if len(parts) > 1 else ""
+    return ParsedCommand(prefix=stripped[0], word=word, args=split_args(arg_text), arg_text=arg_text)
+
+
+def validate_prefix(value: str) -> str:
+    """A prefix setting: 1-5 punctuation characters, no duplicates. Raises ValueError."""
+    value = value.strip()
+    if not value:
+        raise ValueError("the prefix cannot be empty")
+    if len(value) > MAX_PREFIX_CHARS:
+        raise ValueError(f"at most {MAX_PREFIX_CHARS} prefix characters")
+    if _PREFIX_FORBIDDEN.search(value):
+        raise ValueError("prefixes must be punctuation such as . ! / # (no letters, digits, spaces, @ or quotes)")
+    return "".join(dict.fromkeys(value))
+
+
+_LINK = re.compile(
+    r"(?:https?://|www\.)\S+|chat\.whatsapp\.com/\S+|wa\.me/\S+|\b[a-z0-9-]{2,}\.(?:com|net|org|io|me|xyz|info|link|ly|gg)\b",
+    re.IGNORECASE,
+)
+
+
+def find_link(text: str) -> str:
+    """The first link-looking thing in ``text`` ('' when none): used by antilink."""
+    match = _LINK.search(text or "")
+    return match.group(0) if match else ""

@@ -1,0 +1,368 @@
+"""The command registry: metadata for every command, handlers imported on first use.
+
+Command modules live in ``bot/commands/`` (one per category) and declare handlers with
+``@command(...)``. To keep start-up light (issue 9, progressive loading), the registry learns the
+*metadata* of every command by reading the modules' source with :mod:`ast` -- the literal
+arguments of each ``@command(...)`` decorator -- without importing them. The menu and ``help``
+come from that table; a module is imported only when one of its commands runs. A module whose
+commands cannot be read statically (for example ``command(...)`` called in a loop) is imported at
+discovery, so nothing is ever missing, just loaded earlier.
+
+``Registry.unload_idle`` forgets modules not used lately (the memory monitor calls it at the soft
+limit); their metadata stays, and the next use imports them again.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import logging
+import pkgutil
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from bot.dispatch.context import CommandContext
+    from bot.transport.base import Reply
+
+log = logging.getLogger(__name__)
+
+Who = Literal["anyone", "group_admin", "owner"]
+Where = Literal["any", "group", "private"]
+Handler = Callable[["CommandContext"], "list[Reply] | Reply | None"]
+
+WHO_VALUES = ("anyone", "group_admin", "owner")
+WHERE_VALUES = ("any", "group", "private")
+COMMANDS_PACKAGE = "bot.commands"
+
+
+class RegistryError(Exception):
+    """A command declared twice, a bad name, or a bad permission value."""
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """What the router and the menu know about a command, without its handler."""
+
+    name: str
+    category: str
+    help: str
+    aliases: tuple[str, ...] = ()
+    usage: str = ""
+    who: Who = "anyone"
+    where: Where = "any"
+    cooldown: float = 0.0
+    bot_admin: bool = False  # the bot itself must be a group admin (acting group commands)
+    module: str = ""
+
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+def _normalize(
+    name: str,
+    *,
+    aliases: Iterable[str],
+    category: str,
+    help: str,  # noqa: A002 - the decorator's public keyword
+    usage: str,
+    who: str,
+    where: str,
+    cooldown: float,
+    bot_admin: bool,
+    module: str,
+) -> CommandSpec:
+    name = name.strip().lower()
+    alias_tuple = tuple(a.strip().lower() for a in aliases)
+    for word in (name, *alias_tuple):
+        if not word or any(ch.isspace() for ch in word):
+            raise RegistryError(f"command name {word!r} must be one word")
+    if who not in WHO_VALUES:
+        raise RegistryError(f"{name}: who={who!r} must be one of {WHO_VALUES}")
+    if where not in WHERE_VALUES:
+        raise RegistryError(f"{name}: where={where!r} must be one of {WHERE_VALUES}")
+    if cooldown < 0:
+        raise RegistryError(f"{name}: cooldown must be >= 0")
+    if not category:
+        raise RegistryError(f"{name}: a category is required")
+    return CommandSpec(
+        name=name,
+        category=category.strip().lower(),
+        help=help.strip(),
+        aliases=alias_tuple,
+        usage=usage,
+        who=who,  # type: ignore[arg-type]
+        where=where,  # type: ignore[arg-type]
+        cooldown=float(cooldown),
+        bot_admin=bool(bot_admin),
+        module=module,
+    )
+
+
+@dataclass
+class _ModuleState:
+    loaded: bool = False
+    last_used: float = 0.0
+    error: str = ""
+    names: set[str] = field(default_factory=set)
+
+
+class Registry:
+    """Command metadata by name and alias; handlers by name, imported lazily per module."""
+
+    def __init__(self, *, package: str | None = None) -> None:
+        self.package = package  # None: only what is registered explicitly (tests)
+        self._specs: dict[str, CommandSpec] = {}
+        self._lookup: dict[str, str] = {}
+        self._handlers: dict[str, Handler] = {}
+        self._modules: dict[str, _ModuleState] = {}
+        self._discovered = package is None
+        self._lock = threading.RLock()
+
+    # -- declaring ------------------------------------------------------------------------------
+    def command(
+        self,
+        name: str,
+        *,
+        aliases: Iterable[str] = (),
+        category: str,
+        help: str,  # noqa: A002
+        usage: str = "",
+        who: Who = "anyone",
+        where: Where = "any",
+        cooldown: float = 0.0,
+        bot_admin: bool = False,
+    ) -> Callable[[Handler], Handler]:
+        """Decorator: register ``handler`` under ``name`` (and ``aliases``) with its metadata."""
+
+        def decorate(handler: Handler) -> Handler:
+            spec = _normalize(
+                name,
+                aliases=aliases,
+                category=category,
+                help=help,
+                usage=usage,
+                who=who,
+                where=where,
+                cooldown=cooldown,
+                bot_admin=bot_admin,
+                module=getattr(handler, "__module__", "") or "",
+            )
+            self.register(spec, handler)
+            return handler
+
+        return decorate
+
+    def register(self, spec: CommandSpec, handler: Handler | None) -> None:
+        """Add or complete a command. A name or alias owned by another command is an error."""
+        with self._lock:
+            for word in spec.names():
+                owner = self._lookup.get(word)
+                if owner is not None and owner != spec.name:
+                    raise RegistryError(f"{word!r} is already used by command {owner!r}")
+                existing = self._specs.get(word)
+                if existing is not None and word != spec.name:
+                    raise RegistryError(f"alias {word!r} clashes with command {existing.name!r}")
+            old = self._specs.get(spec.name)
+            if old is not None and old.module and spec.module and old.module != spec.module:
+                raise RegistryError(f"command {spec.name!r} is declared in {old.module} and {spec.module}")
+            if old is not None:
+                for word in old.names():
+                    self._lookup.pop(word, None)
+            self._specs[spec.name] = spec
+            for word in spec.names():
+                self._lookup[word] = spec.name
+            if handler is not None:
+                self._handlers[spec.name] = handler
+            if spec.module:
+                state = self._modules.setdefault(spec.module, _ModuleState())
+                state.names.add(spec.name)
+                if handler is not None:
+                    state.loaded = True
+
+    # -- discovery (no imports) -----------------------------------------------------------------
+    def discover(self) -> None:
+        """Read the metadata of every command module of the package (once)."""
+        with self._lock:
+            if self._discovered:
+                return
+            self._discovered = True
+            assert self.package is not None
+            package = importlib.import_module(self.package)
+            for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+                if info.name.startswith("_") or info.ispkg:
+                    continue
+                module = f"{self.package}.{info.name}"
+                self._discover_module(module)
+
+    def _discover_module(self, module: str) -> None:
+        spec = importlib.util.find_spec(module)
+        origin = Path(spec.origin) if spec and spec.origin else None
+        declared: list[CommandSpec] | None = None
+        if origin is not None and origin.suffix == ".py":
+            try:
+                declared = read_declarations(origin.read_text(encoding="utf-8"), module=module)
+            except (OSError, SyntaxError, ValueError) as exc:
+                log.warning("command metadata unreadable", extra={"module": module, "error": str(exc)})
+                declared = None
+        if declared is None:
+            self._import(module)  # dynamic declarations: load now so the menu is complete
+            return
+        self._modules.setdefault(module, _ModuleState())
+        for command_spec in declared:
+            if command_spec.name not in self._specs:
+                self.register(command_spec, None)
+
+    # -- lookups --------------------------------------------------------------------------------
+    def lookup(self, word: str) -> CommandSpec | None:
+        """The command a (lower-case) name or alias stands for, or None."""
+        self.discover()
+        name = self._lookup.get(word)
+        return self._specs.get(name) if name is not None else None
+
+    def specs(self) -> list[CommandSpec]:
+        self.discover()
+        return sorted(self._specs.values(), key=lambda s: (s.category, s.name))
+
+    def categories(self) -> dict[str, list[CommandSpec]]:
+        grouped: dict[str, list[CommandSpec]] = {}
+        for spec in self.specs():
+            grouped.setdefault(spec.category, []).append(spec)
+        return grouped
+
+    def handler(self, name: str, *, now: float | None = None) -> Handler:
+        """The handler of command ``name``, importing its module on first use."""
+        handler = self._handlers.get(name)
+        spec = self._specs[name]
+        if handler is None:
+            with self._lock:
+                handler = self._handlers.get(name)
+                if handler is None:
+                    if not spec.module:
+                        raise RegistryError(f"command {name!r} has no handler")
+                    self._import(spec.module)
+                    handler = self._handlers.get(name)
+                    if handler is None:
+                        raise RegistryError(f"module {spec.module} does not define command {name!r}")
+        if spec.module:
+            state = self._modules.get(spec.module)
+            if state is not None:
+                state.last_used = time.monotonic() if now is None else now
+        return handler
+
+    def _import(self, module: str) -> None:
+        state = self._modules.setdefault(module, _ModuleState())
+        started = time.perf_counter()
+        try:
+            if module in sys.modules:
+                importlib.reload(sys.modules[module])  # re-registers after an unload
+            else:
+                importlib.import_module(module)
+        except Exception as exc:
+            state.error = f"{type(exc).__name__}: {exc}"
+            raise
+        state.loaded = True
+        state.error = ""
+        log.debug(
+            "command module loaded",
+            extra={"module": module, "ms": round((time.perf_counter() - started) * 1000, 2)},
+        )
+
+    def loaded_modules(self) -> list[str]:
+        return sorted(m for m, s in self._modules.items() if s.loaded)
+
+    def unload_idle(self, *, idle_seconds: float, now: float | None = None) -> list[str]:
+        """Forget handlers of modules unused for ``idle_seconds``; returns the modules dropped."""
+        now = time.monotonic() if now is None else now
+        dropped = []
+        with self._lock:
+            if self.package is None:
+                return dropped
+            for module, state in self._modules.items():
+                if not state.loaded or now - state.last_used < idle_seconds:
+                    continue
+                for name in state.names:
+                    self._handlers.pop(name, None)
+                sys.modules.pop(module, None)
+                parent = sys.modules.get(self.package)
+                if parent is not None:
+                    parent.__dict__.pop(module.rsplit(".", 1)[1], None)
+                state.loaded = False
+                dropped.append(module)
+        return dropped
+
+
+# -- reading decorators from source --------------------------------------------------------------
+_DECORATOR_NAMES = {"command"}
+
+
+def _is_command_call(node: ast.AST) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    return (isinstance(func, ast.Name) and func.id in _DECORATOR_NAMES) or (
+        isinstance(func, ast.Attribute) and func.attr in _DECORATOR_NAMES
+    )
+
+
+def read_declarations(source: str, *, module: str) -> list[CommandSpec] | None:
+    """The ``@command(...)`` metadata of a module's source, or None if some is not literal.
+
+    Only decorators on top-level functions with literal arguments count; any other call of
+    ``command(...)`` in the module makes it dynamic (None), and the registry imports it instead.
+    """
+    tree = ast.parse(source)
+    decorators: set[int] = set()
+    specs: list[CommandSpec] = []
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for decorator in node.decorator_list:
+            if not _is_command_call(decorator):
+                continue
+            decorators.add(id(decorator))
+            assert isinstance(decorator, ast.Call)
+            specs.append(_spec_from_call(decorator, module=module))
+    for node in ast.walk(tree):
+        if _is_command_call(node) and id(node) not in decorators:
+            return None
+    return specs
+
+
+def _spec_from_call(call: ast.Call, *, module: str) -> CommandSpec:
+    if len(call.args) != 1:
+        raise ValueError(f"line {call.lineno}: @command takes the name as its only positional argument")
+    name = ast.literal_eval(call.args[0])
+    kwargs: dict[str, Any] = {}
+    for keyword in call.keywords:
+        if keyword.arg is None:
+            raise ValueError(f"line {call.lineno}: **kwargs in @command cannot be read statically")
+        kwargs[keyword.arg] = ast.literal_eval(keyword.value)
+    kwargs.setdefault("aliases", ())
+    kwargs.setdefault("usage", "")
+    kwargs.setdefault("who", "anyone")
+    kwargs.setdefault("where", "any")
+    kwargs.setdefault("cooldown", 0.0)
+    kwargs.setdefault("bot_admin", False)
+    if "category" not in kwargs or "help" not in kwargs:
+        raise ValueError(f"line {call.lineno}: @command({name!r}) needs category= and help=")
+    try:
+        return _normalize(name, module=module, **kwargs)
+    except (RegistryError, TypeError) as exc:
+        raise ValueError(f"line {call.lineno}: {exc}") from None
+
+
+# The project's registry: commands in bot/commands/, discovered on first lookup.
+registry = Registry(package=COMMANDS_PACKAGE)
+command = registry.command
+
+
+def spec_with(spec: CommandSpec, **changes: Any) -> CommandSpec:
+    """A copy of ``spec`` with some fields changed (tests and overrides)."""
+    return replace(spec, **changes)

@@ -1,0 +1,346 @@
+"""The router: one incoming message in, the replies to send out.
+
+Order of checks (each refusal is cheap and none raises):
+
+1. each message id once (WhatsApp redelivers), never the echo of our own sends;
+2. group bookkeeping, then antilink for groups that turned it on;
+3. the prefix (plain chat gets nothing); our own account's messages only for an owner's command
+   typed on the linked phone;
+4. banned users are ignored, maintenance mode answers non-owners with one notice;
+5. the command (names and aliases, case-insensitive); an unknown one gets a hint at most once a
+   minute per user;
+6. where (group/private), who (owner/group admin, from the cached group metadata), whether the bot
+   must be a group admin;
+7. per-user rate limit and per-command cooldown (owners exempt), one polite notice per streak;
+8. the handler, in a try/except: a crash becomes a short apology and a logged trace.
+
+The router returns replies; the runtime sends them through ``router.outbound`` (paced). Group
+changes (join/leave) go through ``handle_group_change`` for welcome and goodbye messages.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import random
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from bot.dispatch.context import CommandContext, mention
+from bot.dispatch.parsing import ParsedCommand, find_link, parse_command
+from bot.dispatch.registry import CommandSpec, Registry
+from bot.dispatch.state import ChatState
+from bot.dispatch.stats import DispatchStats
+from bot.groups import GroupCache
+from bot.limits import OncePer, UserLimits
+from bot.outbound import Outbound
+from bot.transport.base import GroupChange, GroupInfo, IncomingMessage, Reply, Transport, jid_user
+
+log = logging.getLogger(__name__)
+
+SEEN_IDS_KEPT = 5000
+APOLOGY = "Sorry, something went wrong while running that command. It has been logged."
+
+
+@dataclass
+class DispatchResult:
+    """What the router decided for one message or group change."""
+
+    replies: list[Reply] = field(default_factory=list)
+    command: str | None = None
+    error: bool = False
+    reason: str = ""  # why nothing ran: duplicate, own, no_prefix, banned, maintenance, unknown, ...
+
+
+class Router:
+    def __init__(
+        self,
+        *,
+        transport: Transport,
+        session_name: str,
+        registry: Registry,
+        outbound: Outbound,
+        state: ChatState,
+        groups: GroupCache,
+        limits: UserLimits,
+        owners: Iterable[str] = (),
+        bot_name: str = "BLACKSKY-MD",
+        clock: Callable[[], float] = time.monotonic,
+        stats: DispatchStats | None = None,
+        rng: random.Random | None = None,
+        hint_interval: float = 60.0,
+        notice_interval: float = 600.0,
+    ) -> None:
+        self.transport = transport
+        self.session_name = session_name
+        self.registry = registry
+        self.outbound = outbound
+        self.state = state
+        self.groups = groups
+        self.limits = limits
+        self.owners = frozenset(o for o in owners if o)
+        self.bot_name = bot_name
+        self.clock = clock
+        self.stats = stats if stats is not None else DispatchStats()
+        self.rng = rng if rng is not None else random.Random()
+        self.started_at = clock()
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._hints = OncePer(interval=hint_interval, clock=clock)
+        self._notices = OncePer(interval=notice_interval, clock=clock)
+
+    # -- identity -----------------------------------------------------------------------------------
+    def is_owner(self, message: IncomingMessage) -> bool:
+        """Exact match of the sender's phone digits (through sender_alt for a LID) on OWNER_NUMBERS."""
+        phone = message.sender_phone
+        return bool(phone) and phone in self.owners
+
+    def bot_jid(self) -> str:
+        try:
+            return self.transport.me()
+        except Exception:
+            return ""
+
+    def _first_time(self, message_id: str) -> bool:
+        if not message_id:
+            return True
+        if message_id in self._seen:
+            return False
+        self._seen[message_id] = None
+        if len(self._seen) > SEEN_IDS_KEPT:
+            self._seen.popitem(last=False)
+        return True
+
+    # -- messages -------------------------------------------------------------------------------------
+    def handle(self, message: IncomingMessage) -> DispatchResult:
+        """Decide what to answer; never raises."""
+        try:
+            return self._handle(message)
+        except Exception:
+            log.exception("router failed on a message", extra={"session": self.session_name, "msg_id": message.id})
+            return DispatchResult(error=True, reason="router_error")
+
+    def _handle(self, message: IncomingMessage) -> DispatchResult:
+        self.stats.message()
+        if not self._first_time(message.id):
+            return DispatchResult(reason="duplicate")
+        if message.from_me and self.outbound.was_sent_by_us(message.id):
+            return DispatchResult(reason="own")
+        self.state.refresh_if_stale()
+        owner = self.is_owner(message)
+        if message.is_group:
+            self.state.remember_group(message.chat)
+            if self.state.antilink(message.chat) and not message.from_me and not owner:
+                replies = self._antilink(message)
+                if replies:
+                    return DispatchResult(replies=replies, reason="antilink")
+
+        parsed = parse_command(message.text, self.state.prefix)
+        if parsed is None:
+            return DispatchResult(reason="no_prefix")
+        if message.from_me and not owner:
+            return DispatchResult(reason="own")
+        user = message.sender_phone or jid_user(message.sender)
+        if not owner and self.state.is_banned(user):
+            return DispatchResult(reason="banned")
+        if not owner and self.state.maintenance:
+            text = f"{self.bot_name} is under maintenance right now. Please try again later."
+            return self._notice(message, ("maintenance", user), text, reason="maintenance")
+
+        spec = self.registry.lookup(parsed.word)
+        if spec is None:
+            return self._unknown(message, parsed, user)
+
+        refusal = self._check_place_and_permission(message, spec, parsed, owner)
+        if isinstance(refusal, DispatchResult):
+            return refusal
+        group = refusal
+
+        if not owner:
+            verdict = self.limits.check(user, spec.name, spec.cooldown)
+            if not verdict.allowed:
+                if not verdict.notify:
+                    return DispatchResult(command=spec.name, reason=verdict.reason)
+                wait = max(1, round(verdict.retry_after))
+                if verdict.reason == "cooldown":
+                    text = f"Please wait {wait}s before using {parsed.prefix}{spec.name} again."
+                else:
+                    text = f"You're sending commands too fast. Please wait {wait}s."
+                return DispatchResult(replies=[self._text(message, text)], command=spec.name, reason=verdict.reason)
+
+        return self._run(message, spec, parsed, owner=owner, group=group)
+
+    def _check_place_and_permission(
+        self, message: IncomingMessage, spec: CommandSpec, parsed: ParsedCommand, owner: bool
+    ) -> DispatchResult | GroupInfo | None:
+        needs_group = spec.where == "group" or spec.who == "group_admin" or spec.bot_admin
+        if needs_group and not message.is_group:
+            return self._refuse(message, spec, "This command works in groups only.", "group_only")
+        if spec.where == "private" and message.is_group:
+            return self._refuse(message, spec, "This command works in a private chat with me only.", "private_only")
+        if spec.who == "owner" and not owner:
+            return self._refuse(message, spec, "Only the bot owner can use this command.", "not_owner")
+        group: GroupInfo | None = None
+        if message.is_group and (spec.who == "group_admin" or spec.bot_admin or needs_group):
+            group = self.groups.get(message.chat)
+            if group is None:
+                return self._refuse(
+                    message,
+                    spec,
+                    "I couldn't read this group's details right now. Please try again in a minute.",
+                    "group_unavailable",
+                )
+        if spec.who == "group_admin" and not owner:
+            assert group is not None
+            if not group.is_admin(message.sender, message.sender_alt):
+                return self._refuse(message, spec, "Only group admins can use this command.", "not_admin")
+        if spec.bot_admin:
+            assert group is not None
+            if not group.is_admin(self.bot_jid()):
+                return self._refuse(
+                    message,
+                    spec,
+                    "I need to be a group admin to do that. Make me admin and try again.",
+                    "bot_not_admin",
+                )
+        return group
+
+    def _refuse(self, message: IncomingMessage, spec: CommandSpec, text: str, reason: str) -> DispatchResult:
+        return DispatchResult(replies=[self._text(message, text)], command=spec.name, reason=reason)
+
+    def _unknown(self, message: IncomingMessage, parsed: ParsedCommand, user: str) -> DispatchResult:
+        if not self._hints.allow(("unknown", user)):
+            return DispatchResult(reason="unknown")
+        names = [name for spec in self.registry.specs() for name in spec.names()]
+        close = difflib.get_close_matches(parsed.word, names, n=1, cutoff=0.75)
+        guess = f" Did you mean {parsed.prefix}{close[0]}?" if close else ""
+        text = f"Unknown command {parsed.prefix}{parsed.word}.{guess} Send {parsed.prefix}menu for the list."
+        return DispatchResult(replies=[self._text(message, text)], reason="unknown")
+
+    def _notice(self, message: IncomingMessage, key: tuple[str, str], text: str, *, reason: str) -> DispatchResult:
+        if not self._notices.allow(key):
+            return DispatchResult(reason=reason)
+        return DispatchResult(replies=[self._text(message, text)], reason=reason)
+
+    def _text(self, message: IncomingMessage, text: str) -> Reply:
+        return Reply(kind="text", chat=message.chat, text=text, reply_to=message.id, target=message.sender)
+
+    def context(
+        self,
+        message: IncomingMessage,
+        spec: CommandSpec,
+        parsed: ParsedCommand,
+        *,
+        owner: bool,
+        group: GroupInfo | None,
+    ) -> CommandContext:
+        return CommandContext(
+            message=message,
+            command=spec.name,
+            invoked_as=parsed.word,
+            prefix=parsed.prefix,
+            args=parsed.args,
+            arg_text=parsed.arg_text,
+            session_name=self.session_name,
+            transport=self.transport,
+            router=self,
+            is_owner=owner,
+            is_group_admin=bool(group and group.is_admin(message.sender, message.sender_alt)),
+            bot_is_admin=bool(group and group.is_admin(self.bot_jid())),
+            group=group,
+            rng=self.rng,
+        )
+
+    def _run(
+        self,
+        message: IncomingMessage,
+        spec: CommandSpec,
+        parsed: ParsedCommand,
+        *,
+        owner: bool,
+        group: GroupInfo | None,
+    ) -> DispatchResult:
+        if group is None and message.is_group:
+            group = self.groups.peek(message.chat)
+        ctx = self.context(message, spec, parsed, owner=owner, group=group)
+        try:
+            handler = self.registry.handler(spec.name, now=self.clock())
+            produced = handler(ctx)
+            replies = _as_list(produced)
+        except Exception:
+            log.exception(
+                "command failed",
+                extra={"session": self.session_name, "command": spec.name, "chat": message.chat, "msg_id": message.id},
+            )
+            self.stats.command(spec.name, error=True)
+            return DispatchResult(replies=[self._text(message, APOLOGY)], command=spec.name, error=True, reason="error")
+        self.stats.command(spec.name)
+        return DispatchResult(replies=replies, command=spec.name)
+
+    # -- antilink ---------------------------------------------------------------------------------------
+    def _antilink(self, message: IncomingMessage) -> list[Reply]:
+        link = find_link(message.text)
+        if not link:
+            return []
+        group = self.groups.get(message.chat)
+        if group is None or group.is_admin(message.sender, message.sender_alt):
+            return []
+        from bot.commands import group as group_commands
+
+        return group_commands.antilink_replies(self, message, group)
+
+    # -- group changes ------------------------------------------------------------------------------------
+    def handle_group_change(self, change: GroupChange) -> DispatchResult:
+        """Keep the group cache current; welcome and goodbye messages when the group wants them."""
+        try:
+            return self._group_change(change)
+        except Exception:
+            log.exception("router failed on a group change", extra={"session": self.session_name, "chat": change.chat})
+            return DispatchResult(error=True, reason="router_error")
+
+    def _group_change(self, change: GroupChange) -> DispatchResult:
+        self.groups.apply_change(change)
+        self.state.refresh_if_stale()
+        me = jid_user(self.bot_jid())
+        if me and any(jid_user(j) == me for j in change.left):
+            self.groups.invalidate(change.chat)
+            self.state.forget_group(change.chat)
+            return DispatchResult(reason="bot_left")
+        if not self.state.welcome(change.chat):
+            return DispatchResult(reason="welcome_off")
+        group = self.groups.peek(change.chat)
+        name = (group.name if group else "") or change.name or "the group"
+        replies: list[Reply] = []
+        joined = [j for j in change.joined if jid_user(j) != me]
+        if joined:
+            who = " ".join(mention(j) for j in joined)
+            text = f"Welcome {who} to *{name}*! Say hi, and send {self.state.prefix[0]}menu to see what I can do."
+            replies.append(Reply(kind="text", chat=change.chat, text=text, mentions=tuple(joined)))
+        left = [j for j in change.left if jid_user(j) != me]
+        if left:
+            who = " ".join(mention(j) for j in left)
+            replies.append(
+                Reply(kind="text", chat=change.chat, text=f"Goodbye {who}. Take care!", mentions=tuple(left))
+            )
+        return DispatchResult(replies=replies, reason="welcome" if replies else "no_members")
+
+    # -- convenience for the runtime ------------------------------------------------------------------------
+    def handle_and_send(self, message: IncomingMessage) -> DispatchResult:
+        """``handle`` then send every reply through the paced outbound."""
+        result = self.handle(message)
+        for reply in result.replies:
+            self.outbound.send(reply)
+        return result
+
+
+def _as_list(produced: list[Reply] | Reply | None) -> list[Reply]:
+    if produced is None:
+        return []
+    if isinstance(produced, Reply):
+        return [produced]
+    replies = list(produced)
+    for item in replies:
+        if not isinstance(item, Reply):
+            raise TypeError(f"a handler returned {type(item).__name__}, not a Reply")
+    return replies

@@ -1,0 +1,67 @@
+"""Writes of the chat-side state commands change: settings, bans, group options, warnings.
+
+Keyword-only, typed, one transaction each; the router's ``ChatState`` cache is updated by the
+caller (``Router.state``) so a change takes effect on the next message without a reload.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from bot.models import BannedUser, BotSetting, GroupSettings, Warning
+
+WARNINGS_BEFORE_KICK = 3
+
+
+def setting_set(*, session_name: str, key: str, value: Any) -> None:
+    BotSetting.objects.update_or_create(session_name=session_name, key=key, defaults={"value": value})
+
+
+def ban_create(*, session_name: str, phone: str, reason: str = "", banned_by: str = "") -> bool:
+    """Ban a user (phone digits or LID user); False when they were banned already."""
+    _, created = BannedUser.objects.get_or_create(
+        session_name=session_name, phone=phone, defaults={"reason": reason[:255], "banned_by": banned_by[:32]}
+    )
+    return created
+
+
+def ban_delete(*, session_name: str, phone: str) -> bool:
+    deleted, _ = BannedUser.objects.filter(session_name=session_name, phone=phone).delete()
+    return deleted > 0
+
+
+def group_settings_update(*, session_name: str, chat: str, **fields: bool) -> GroupSettings:
+    """Set ``welcome`` and/or ``antilink`` for a group (creating its row)."""
+    unknown = set(fields) - {"welcome", "antilink"}
+    if unknown:
+        raise ValueError(f"unknown group settings: {sorted(unknown)}")
+    row, _ = GroupSettings.objects.update_or_create(session_name=session_name, chat=chat, defaults=fields)
+    return row
+
+
+def group_seen(*, session_name: str, chat: str) -> bool:
+    """Record that the bot is in this group (broadcast targets); True when it is new."""
+    _, created = GroupSettings.objects.get_or_create(session_name=session_name, chat=chat)
+    return created
+
+
+def group_forget(*, session_name: str, chat: str) -> None:
+    """The bot left or was removed: no broadcasts, no settings."""
+    GroupSettings.objects.filter(session_name=session_name, chat=chat).delete()
+
+
+def warning_create(*, session_name: str, chat: str, user: str, reason: str = "", given_by: str = "") -> int:
+    """Add a warning; returns the member's warning count in this group afterwards."""
+    with transaction.atomic():
+        Warning.objects.create(
+            session_name=session_name, chat=chat, user=user, reason=reason[:255], given_by=given_by[:128]
+        )
+        return Warning.objects.filter(session_name=session_name, chat=chat, user=user).count()
+
+
+def warnings_reset(*, session_name: str, chat: str, user: str) -> int:
+    """Delete a member's warnings in a group; returns how many were removed."""
+    deleted, _ = Warning.objects.filter(session_name=session_name, chat=chat, user=user).delete()
+    return deleted

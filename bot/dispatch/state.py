@@ -1,0 +1,122 @@
+"""``ChatState``: the persisted switches the router reads on every message, cached in memory.
+
+Prefix, maintenance mode, banned users and per-group options live in the database (they must
+survive restarts) but the router must not query it per message. The cache reloads every ``ttl``
+seconds (so a change made in the admin lands soon) and is updated at once by the commands that
+change it, through the ``set_*`` methods here (database first, then memory). A failed reload keeps
+the previous values and logs one line: the bot goes on answering.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from bot.dispatch import selectors, services
+
+log = logging.getLogger(__name__)
+
+PREFIX_KEY = "prefix"
+MAINTENANCE_KEY = "maintenance"
+
+
+class ChatState:
+    def __init__(
+        self,
+        *,
+        session_name: str,
+        default_prefix: str,
+        clock: Callable[[], float] = time.monotonic,
+        ttl: float = 30.0,
+    ) -> None:
+        self.session_name = session_name
+        self.default_prefix = default_prefix
+        self.clock = clock
+        self.ttl = ttl
+        self.prefix = default_prefix
+        self.maintenance = False
+        self.banned: frozenset[str] = frozenset()
+        self.groups: dict[str, tuple[bool, bool]] = {}
+        self._loaded_at: float | None = None
+        self._lock = threading.Lock()
+
+    def refresh_if_stale(self) -> None:
+        now = self.clock()
+        if self._loaded_at is not None and now - self._loaded_at < self.ttl:
+            return
+        with self._lock:
+            if self._loaded_at is not None and now - self._loaded_at < self.ttl:
+                return
+            self.reload()
+
+    def reload(self) -> None:
+        try:
+            values = selectors.settings_all(session_name=self.session_name)
+            banned = selectors.banned_phones(session_name=self.session_name)
+            groups = selectors.group_settings_all(session_name=self.session_name)
+        except Exception as exc:
+            log.warning("chat state reload failed, keeping the previous values", extra={"error": str(exc)})
+            self._loaded_at = self.clock()
+            return
+        prefix = values.get(PREFIX_KEY)
+        self.prefix = prefix if isinstance(prefix, str) and prefix else self.default_prefix
+        self.maintenance = bool(values.get(MAINTENANCE_KEY, False))
+        self.banned = frozenset(banned)
+        self.groups = groups
+        self._loaded_at = self.clock()
+
+    # -- reads ----------------------------------------------------------------------------------------
+    def is_banned(self, user_key: str) -> bool:
+        return user_key in self.banned
+
+    def welcome(self, chat: str) -> bool:
+        return self.groups.get(chat, (False, False))[0]
+
+    def antilink(self, chat: str) -> bool:
+        return self.groups.get(chat, (False, False))[1]
+
+    def knows_group(self, chat: str) -> bool:
+        return chat in self.groups
+
+    # -- writes (database, then memory) ---------------------------------------------------------------
+    def set_prefix(self, prefix: str) -> None:
+        services.setting_set(session_name=self.session_name, key=PREFIX_KEY, value=prefix)
+        self.prefix = prefix
+
+    def set_maintenance(self, on: bool) -> None:
+        services.setting_set(session_name=self.session_name, key=MAINTENANCE_KEY, value=on)
+        self.maintenance = on
+
+    def ban(self, user_key: str, *, reason: str = "", banned_by: str = "") -> bool:
+        created = services.ban_create(
+            session_name=self.session_name, phone=user_key, reason=reason, banned_by=banned_by
+        )
+        self.banned = self.banned | {user_key}
+        return created
+
+    def unban(self, user_key: str) -> bool:
+        deleted = services.ban_delete(session_name=self.session_name, phone=user_key)
+        self.banned = self.banned - {user_key}
+        return deleted
+
+    def set_group(self, chat: str, *, welcome: bool | None = None, antilink: bool | None = None) -> None:
+        fields = {k: v for k, v in (("welcome", welcome), ("antilink", antilink)) if v is not None}
+        row = services.group_settings_update(session_name=self.session_name, chat=chat, **fields)
+        self.groups = {**self.groups, chat: (row.welcome, row.antilink)}
+
+    def remember_group(self, chat: str) -> None:
+        """First message seen from a group in this process: make sure it has a settings row."""
+        if chat in self.groups:
+            return
+        try:
+            services.group_seen(session_name=self.session_name, chat=chat)
+        except Exception as exc:
+            log.warning("could not record group", extra={"chat": chat, "error": str(exc)})
+            return
+        self.groups = {**self.groups, chat: self.groups.get(chat, (False, False))}
+
+    def forget_group(self, chat: str) -> None:
+        services.group_forget(session_name=self.session_name, chat=chat)
+        self.groups = {k: v for k, v in self.groups.items() if k != chat}

@@ -1,0 +1,220 @@
+"""Everything the bot sends goes through here: pacing, typing, pauses, media resolution.
+
+``Outbound.send(reply)``:
+
+1. refuses (returns None, one log line) while sending is paused -- after a temporary ban or a
+   ``TransportError(restricted=True)``: sending more then is what gets a number banned for good;
+2. resolves a media reply that names an ``asset`` but carries no bytes through
+   ``media_cdn.resolver.resolve_media`` (imported lazily); when that is missing or finds nothing the
+   caption goes out as text instead;
+3. shows "typing..." in the chat (text and media only) and waits for the global and per-chat
+   token buckets (``bot.limits``), so a burst of replies is spread out, never dropped;
+4. sends through the transport; a failure is logged and returns None (the bot loop goes on).
+
+``clock`` and ``sleep`` are injected so tests move time without sleeping.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import replace
+
+from bot.limits import OutboundLimits, PacingConfig
+from bot.transport.base import ConnectionSignal, Reply, SendResult, Transport, TransportError
+
+log = logging.getLogger(__name__)
+
+MEDIA_KINDS = frozenset({"video", "image", "sticker"})
+TYPING_KINDS = frozenset({"text", "video", "image", "sticker"})
+RESTRICTED_PAUSE_SECONDS = 300.0  # first pause after a send-restriction error; doubles, capped
+RESTRICTED_PAUSE_MAX_SECONDS = 6 * 3600.0
+TEMPORARY_BAN_DEFAULT_SECONDS = 3600.0
+_SENT_IDS_KEPT = 2000
+
+
+class Outbound:
+    """Paced, pausable sending for one session."""
+
+    def __init__(
+        self,
+        *,
+        transport: Transport,
+        session_name: str,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        pacing: PacingConfig | None = None,
+        resolve_media: Callable[..., object] | None = None,
+    ) -> None:
+        self.transport = transport
+        self.session_name = session_name
+        self.clock = clock
+        self.sleep = sleep
+        self.pacing = pacing if pacing is not None else PacingConfig.from_settings()
+        self.limits = OutboundLimits(self.pacing, clock=clock)
+        self._resolve_media = resolve_media
+        self._lock = threading.Lock()
+        self.paused_until = 0.0
+        self.pause_reason = ""
+        self._restricted_pause = RESTRICTED_PAUSE_SECONDS
+        self.sent_count = 0
+        self.failed_count = 0
+        self.dropped_count = 0
+        self._sent_ids: deque[str] = deque(maxlen=_SENT_IDS_KEPT)
+        self._sent_id_set: set[str] = set()
+
+    # -- pausing ------------------------------------------------------------------------------------
+    def pause(self, seconds: float, *, reason: str) -> None:
+        """Stop all sends for ``seconds`` (extends, never shortens, a running pause)."""
+        with self._lock:
+            until = self.clock() + max(0.0, seconds)
+            if until > self.paused_until:
+                self.paused_until = until
+                self.pause_reason = reason
+        log.warning(
+            "outbound paused",
+            extra={"session": self.session_name, "reason": reason, "seconds": round(seconds, 1)},
+        )
+
+    def resume(self) -> None:
+        with self._lock:
+            self.paused_until = 0.0
+            self.pause_reason = ""
+            self._restricted_pause = RESTRICTED_PAUSE_SECONDS
+
+    def is_paused(self) -> bool:
+        return self.clock() < self.paused_until
+
+    def on_signal(self, signal: ConnectionSignal) -> None:
+        """Connection signals that matter for sending: a temporary ban pauses until it expires."""
+        if signal.kind == "temporary_ban":
+            expire = signal.detail.get("expire_seconds", signal.detail.get("expire"))
+            try:
+                seconds = float(expire) if expire is not None else TEMPORARY_BAN_DEFAULT_SECONDS
+            except (TypeError, ValueError):
+                seconds = TEMPORARY_BAN_DEFAULT_SECONDS
+            self.pause(seconds or TEMPORARY_BAN_DEFAULT_SECONDS, reason=f"temporary_ban {signal.reason}".strip())
+        elif signal.kind == "connected" and self.pause_reason.startswith("temporary_ban") and not self.is_paused():
+            self.resume()
+
+    # -- own messages ---------------------------------------------------------------------------------
+    def was_sent_by_us(self, message_id: str) -> bool:
+        """True for ids of messages this process sent (their echo must never run as a command)."""
+        return message_id in self._sent_id_set
+
+    def _remember(self, result: SendResult) -> None:
+        if not result.id:
+            return
+        with self._lock:
+            if len(self._sent_ids) == self._sent_ids.maxlen:
+                self._sent_id_set.discard(self._sent_ids[0])
+            self._sent_ids.append(result.id)
+            self._sent_id_set.add(result.id)
+
+    # -- sending ---------------------------------------------------------------------------------------
+    def send(self, reply: Reply) -> SendResult | None:
+        """Send one reply; None when it was not sent (paused, failed), with a log line saying why."""
+        if self.is_paused():
+            self.dropped_count += 1
+            log.warning(
+                "reply not sent: outbound paused",
+                extra={
+                    "session": self.session_name,
+                    "chat": reply.chat,
+                    "kind": reply.kind,
+                    "reason": self.pause_reason,
+                },
+            )
+            return None
+        reply = self._with_media(reply)
+        wait = self.limits.reserve(reply.chat)
+        if reply.kind in TYPING_KINDS and self.pacing.enabled:
+            self._presence(reply.chat, composing=True)
+            wait = max(wait, self.pacing.typing_seconds)
+        if wait > 0:
+            self.sleep(wait)
+        if self.is_paused():  # paused while we waited
+            self.dropped_count += 1
+            return None
+        try:
+            result = self.transport.send(reply)
+        except TransportError as exc:
+            self.failed_count += 1
+            if exc.restricted:
+                with self._lock:
+                    seconds = self._restricted_pause
+                    self._restricted_pause = min(self._restricted_pause * 2, RESTRICTED_PAUSE_MAX_SECONDS)
+                self.pause(seconds, reason="send_restricted")
+            log.warning(
+                "send failed",
+                extra={
+                    "session": self.session_name,
+                    "chat": reply.chat,
+                    "kind": reply.kind,
+                    "error": str(exc),
+                    "restricted": exc.restricted,
+                },
+            )
+            if reply.kind in TYPING_KINDS and self.pacing.enabled:
+                self._presence(reply.chat, composing=False)
+            return None
+        except Exception:
+            self.failed_count += 1
+            log.exception("send crashed", extra={"session": self.session_name, "chat": reply.chat, "kind": reply.kind})
+            return None
+        self.sent_count += 1
+        self._remember(result)
+        return result
+
+    def send_all(self, replies: list[Reply]) -> list[SendResult | None]:
+        return [self.send(reply) for reply in replies]
+
+    def _presence(self, chat: str, *, composing: bool) -> None:
+        try:
+            self.transport.send_presence(chat, composing=composing)
+        except Exception as exc:  # a typing indicator is never worth a lost reply
+            log.debug("presence failed", extra={"chat": chat, "error": str(exc)})
+
+    def _with_media(self, reply: Reply) -> Reply:
+        if reply.kind not in MEDIA_KINDS or reply.media is not None:
+            return reply
+        media = None
+        if reply.asset:
+            resolver = self._resolver()
+            if resolver is not None:
+                try:
+                    media = resolver(reply.asset, kind=reply.kind)
+                except Exception:
+                    log.exception("media resolution crashed", extra={"asset": reply.asset, "kind": reply.kind})
+                    media = None
+        if media is not None:
+            return replace(reply, media=media)
+        log.warning(
+            "media unavailable, sending the caption as text",
+            extra={"session": self.session_name, "asset": reply.asset, "kind": reply.kind, "chat": reply.chat},
+        )
+        return Reply(
+            kind="text",
+            chat=reply.chat,
+            text=reply.text or f"[{reply.asset}]",
+            mentions=reply.mentions,
+            reply_to=reply.reply_to,
+        )
+
+    def _resolver(self) -> Callable[..., object] | None:
+        if self._resolve_media is None:
+            try:
+                from media_cdn.resolver import resolve_media
+            except ImportError:
+                log.warning("media_cdn.resolver is not available", extra={"session": self.session_name})
+                self._resolve_media = _no_media
+            else:
+                self._resolve_media = resolve_media
+        return self._resolve_media
+
+
+def _no_media(asset: str, *, kind: str) -> None:
+    return None
