@@ -210,6 +210,15 @@ class Transport(abc.ABC):
         if on_group_change is not None:
             self.on_group_change = on_group_change
 
+    @property
+    def finished(self) -> bool:
+        """True once ``connect()`` returned because the input ran out (console): no reconnect, drain and exit."""
+        return False
+
+    def healthy(self) -> bool:
+        """A cheap liveness check while connected (the runtime counts it as progress); True by default."""
+        return True
+
     @abc.abstractmethod
     def connect(self) -> None:
         """Connect and deliver events until stopped. Blocks; may raise on a failed dial."""

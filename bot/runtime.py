@@ -1,0 +1,510 @@
+"""The bot child: transport + dispatcher + connection state machine + heartbeat + stats flush.
+
+Threads, and why:
+- the transport's own thread (Go's, for neonize) only translates an event and puts it on a queue:
+  messages on the bounded ``inbox``, connection signals on ``signals``; it never waits for us;
+- a connector thread runs the blocking ``transport.connect()`` (neonize's returns only on stop or a
+  failed dial);
+- the main thread (``run``) feeds signals to the ``ConnectionMachine`` and carries out its decisions:
+  record events, stop the transport, schedule the next connect, or exit with a ``ChildExit`` code;
+- dispatcher threads take messages from the inbox: router -> replies -> outbound;
+- a heartbeat thread beats to the supervisor, samples memory and flushes the stats.
+
+Nothing here imports neonize: the transport is built by ``build_transport`` only in the child.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+
+from bot import services
+from bot.connection import Action, BackoffPolicy, ConnectionMachine, Decision
+from bot.heartbeat import Beat, BeatWriter, ChildExit, Progress
+from bot.models import ConnectionState as State
+from bot.stats import StatsCollector
+from bot.transport.base import ConnectionSignal, GroupChange, IncomingMessage, Reply, SendResult, Transport
+
+logger = logging.getLogger(__name__)
+
+_STOP = object()
+_FINISHED = ConnectionSignal(kind="input_finished")
+QR_GRACE_SECONDS = 75.0  # a QR code rotates every 20-60 s; quiet for longer means the QR loop is over
+SECRET_DETAIL_KEYS = frozenset({"code", "qr"})  # never stored in events or logs
+
+
+# -- the router the runtime talks to ------------------------------------------------------------------
+@dataclass
+class SimpleResult:
+    replies: list[Reply] = field(default_factory=list)
+    command: str | None = None
+    error: bool = False
+
+
+class RouterLike(Protocol):
+    def handle(self, message: IncomingMessage) -> Any: ...
+
+
+class PingRouter:
+    """The stand-in used until ``bot.dispatch.build_router`` exists: ``<prefix>ping`` -> ``pong``."""
+
+    def __init__(self, *, prefixes: str = ".") -> None:
+        self.prefixes = prefixes or "."
+
+    def handle(self, message: IncomingMessage) -> SimpleResult:
+        text = message.text.strip()
+        if message.from_me or not text or text[0] not in self.prefixes:
+            return SimpleResult()
+        name = text[1:].split(maxsplit=1)[0].lower() if len(text) > 1 else ""
+        if name != "ping":
+            return SimpleResult()
+        latency_ms = max(0, int((time.time() - message.timestamp.timestamp()) * 1000))
+        reply = Reply(kind="text", chat=message.chat, text=f"pong ({latency_ms} ms)", reply_to=message.id)
+        return SimpleResult(replies=[reply], command="ping")
+
+    def handle_group_change(self, change: GroupChange) -> SimpleResult:
+        return SimpleResult()
+
+
+def build_router(*, transport: Transport, session_name: str) -> tuple[Any, Callable[[Reply], SendResult | None]]:
+    """The commands engineer's router and paced outbound when present, else the ping stand-in."""
+    try:
+        from bot import dispatch
+    except ImportError:
+        dispatch = None
+    factory = getattr(dispatch, "build_router", None) if dispatch is not None else None
+    if factory is None:
+        logger.info("bot.dispatch.build_router not available; using the built-in ping command")
+        return PingRouter(prefixes=settings.BOT_PREFIX), transport.send
+    router = factory(transport=transport, session_name=session_name)
+    outbound = getattr(router, "outbound", None)
+    if outbound is None:
+        try:
+            from bot.outbound import Outbound
+
+            outbound = Outbound(transport=transport, session_name=session_name)
+        except ImportError:
+            return router, transport.send
+    return router, outbound.send
+
+
+# -- the runtime ----------------------------------------------------------------------------------------
+class BotRuntime:
+    """Runs one session's bot until stopped; ``run()`` returns a ``ChildExit`` code."""
+
+    def __init__(
+        self,
+        *,
+        transport: Transport,
+        session_name: str,
+        router: Any | None = None,
+        send: Callable[[Reply], SendResult | None] | None = None,
+        machine: ConnectionMachine | None = None,
+        stats: StatsCollector | None = None,
+        beats: BeatWriter | None = None,
+        memory_guard: Any | None = None,
+        webhooks: Any | None = None,
+        on_qr: Callable[[ConnectionSignal], None] | None = None,
+        on_paired: Callable[[ConnectionSignal], None] | None = None,
+        on_terminal: Callable[[Decision], None] | None = None,
+        workers: int = 2,
+        inbox_size: int = 1000,
+        heartbeat_interval: float = 5.0,
+        flush_interval: float = 5.0,
+        drain_timeout: float = 10.0,
+        tick: float = 0.2,
+    ) -> None:
+        self.transport = transport
+        self.session_name = session_name
+        if router is None:
+            router, default_send = build_router(transport=transport, session_name=session_name)
+            send = send or default_send
+        self.router = router
+        self.send = send or transport.send
+        self.machine = machine or ConnectionMachine(
+            policy=BackoffPolicy(
+                base=settings.RECONNECT_BASE_SECONDS,
+                cap=settings.RECONNECT_CAP_SECONDS,
+                max_attempts=settings.MAX_RECONNECT_ATTEMPTS,
+            )
+        )
+        self.stats = stats or StatsCollector(session_name=session_name)
+        self.beats = beats
+        self.memory_guard = memory_guard
+        self.webhooks = webhooks
+        self.on_qr = on_qr
+        self.on_paired = on_paired
+        self.on_terminal = on_terminal
+        self.workers = max(1, workers)
+        self.heartbeat_interval = heartbeat_interval
+        self.flush_interval = flush_interval
+        self.drain_timeout = drain_timeout
+        self.tick = tick
+
+        self.inbox: queue.Queue[object] = queue.Queue(maxsize=inbox_size)
+        self.signals: queue.SimpleQueue[ConnectionSignal] = queue.SimpleQueue()
+        self.progress = Progress()
+        self.dropped = 0
+        self.exit_code: int | None = None
+        self._stop = threading.Event()
+        self._accepting = True
+        self._expect_return = False
+        self._next_connect_at: float | None = 0.0
+        self._connector: threading.Thread | None = None
+        self._dispatchers: list[threading.Thread] = []
+        self._heartbeat: threading.Thread | None = None
+        self._open_attempt: int | None = None  # ReconnectEvent id still pending
+        self._in_flight = 0
+        self._in_flight_lock = threading.Lock()
+
+        transport.set_handlers(
+            on_message=self._on_message, on_signal=self._on_signal, on_group_change=self._on_group_change
+        )
+
+    # -- called from the transport's thread: never block ----------------------------------------------
+    def _on_message(self, message: IncomingMessage) -> None:
+        self.progress.touch()
+        if not self._accepting:
+            self.dropped += 1
+            return
+        try:
+            self.inbox.put_nowait(message)
+        except queue.Full:
+            self.dropped += 1
+            self.stats.error()
+            logger.warning("inbox full, message dropped", extra={"session": self.session_name, "dropped": self.dropped})
+
+    def _on_group_change(self, change: GroupChange) -> None:
+        self.progress.touch()
+        if self._accepting:
+            try:
+                self.inbox.put_nowait(change)
+            except queue.Full:
+                self.dropped += 1
+
+    def _on_signal(self, signal: ConnectionSignal) -> None:
+        grace = QR_GRACE_SECONDS if signal.kind in {"qr", "pair_code"} else 0.0
+        self.progress.touch(grace)
+        self.signals.put(signal)
+
+    # -- control ------------------------------------------------------------------------------------------
+    def request_stop(self, *, exit_code: int = ChildExit.DONE, reason: str = "stop") -> None:
+        """From a signal handler or any thread: finish in-flight work and return from ``run``."""
+        if self.exit_code is None:
+            self.exit_code = exit_code
+            self.stop_reason = reason
+        self._accepting = False
+        self._stop.set()
+
+    def run(self) -> int:
+        """Connect, serve, and shut down; returns the exit code for the supervisor."""
+        self.stop_reason = getattr(self, "stop_reason", "stop")
+        self._record(self.machine.begin(State.CONNECTING, reason="child_started"))
+        for n in range(self.workers):
+            thread = threading.Thread(target=self._dispatch_loop, name=f"dispatch-{n}", daemon=True)
+            thread.start()
+            self._dispatchers.append(thread)
+        self._heartbeat = threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)
+        self._heartbeat.start()
+        try:
+            while not self._stop.is_set():
+                self._maybe_connect()
+                try:
+                    signal = self.signals.get(timeout=self.tick)
+                except queue.Empty:
+                    continue
+                self._handle_signal(signal)
+        finally:
+            self._shutdown()
+        return self.exit_code if self.exit_code is not None else ChildExit.DONE
+
+    def _maybe_connect(self) -> None:
+        if self._next_connect_at is None or time.monotonic() < self._next_connect_at:
+            return
+        if self._connector is not None and self._connector.is_alive():
+            return
+        self._next_connect_at = None
+        self._expect_return = False
+        self.progress.touch()
+        self._connector = threading.Thread(target=self._connect_once, name="connector", daemon=True)
+        self._connector.start()
+
+    def _connect_once(self) -> None:
+        try:
+            self.transport.connect()
+        except Exception as exc:
+            self.signals.put(
+                ConnectionSignal(kind="connect_error", reason=type(exc).__name__, detail={"error": str(exc)[:300]})
+            )
+            return
+        if self.transport.finished:
+            self.signals.put(_FINISHED)
+        elif not self._expect_return and not self._stop.is_set():
+            self.signals.put(ConnectionSignal(kind="connect_error", reason="connect_returned"))
+
+    def _handle_signal(self, signal: ConnectionSignal) -> None:
+        if signal is _FINISHED:
+            logger.info("transport input finished; draining", extra={"session": self.session_name})
+            self.request_stop(exit_code=ChildExit.DONE, reason="input_finished")
+            return
+        if signal.kind == "connect_error":
+            logger.warning(
+                "connect failed",
+                extra={"session": self.session_name, "reason": signal.reason, "error": signal.detail.get("error", "")},
+            )
+        self._forward_to_outbound(signal)
+        decision = self.machine.handle(signal)
+        self._record(decision)
+        self._act(decision, signal)
+
+    def _forward_to_outbound(self, signal: ConnectionSignal) -> None:
+        outbound = getattr(self.router, "outbound", None)
+        hook = getattr(outbound, "on_signal", None)
+        if hook is not None:
+            try:
+                hook(signal)
+            except Exception:
+                logger.exception("outbound signal hook failed")
+
+    def _act(self, decision: Decision, signal: ConnectionSignal) -> None:
+        action = decision.action
+        if action == Action.RETRY:
+            self._stop_transport()
+            self._next_connect_at = time.monotonic() + decision.delay
+            self.progress.touch(decision.delay)
+        elif action == Action.WAIT_UNTIL:
+            self._stop_transport()
+            self._next_connect_at = time.monotonic() + decision.delay
+            self.progress.touch(decision.delay)
+            logger.warning(
+                "temporarily banned; waiting for the expiry",
+                extra={"session": self.session_name, "until": decision.until, "reason": decision.reason},
+            )
+        elif action == Action.STOP:
+            logger.error(
+                "connection ended for good; not retrying",
+                extra={"session": self.session_name, "state": decision.state.value, "reason": decision.reason},
+            )
+            self._call_hook(self.on_terminal, decision)
+            self.request_stop(exit_code=ChildExit.TERMINAL, reason=decision.reason)
+        elif action == Action.FRESH_CHILD:
+            logger.error(
+                "reconnect attempts exhausted; asking for a fresh child",
+                extra={"session": self.session_name, "attempts": self.machine.failures - 1},
+            )
+            self.request_stop(exit_code=ChildExit.FRESH, reason="reconnect_exhausted")
+        elif action == Action.SHOW_QR:
+            self._call_hook(self.on_qr, signal)
+        elif action == Action.PAIRED:
+            self._call_hook(self.on_paired, signal)
+
+    def _call_hook(self, hook: Callable[[Any], None] | None, arg: Any) -> None:
+        if hook is None:
+            return
+        try:
+            hook(arg)
+        except Exception:
+            logger.exception("runtime hook failed", extra={"session": self.session_name})
+
+    def _stop_transport(self) -> None:
+        if self._connector is not None and self._connector.is_alive():
+            self._expect_return = True
+            try:
+                self.transport.stop()
+            except Exception:
+                logger.exception("transport stop failed", extra={"session": self.session_name})
+
+    # -- recording ----------------------------------------------------------------------------------------
+    def _record(self, decision: Decision) -> None:
+        detail = {k: v for k, v in decision.detail.items() if k not in SECRET_DETAIL_KEYS}
+        try:
+            if decision.closes_attempt and self._open_attempt is not None:
+                services.reconnect_event_close(event_id=self._open_attempt, outcome=decision.closes_attempt)
+                self._open_attempt = None
+            if decision.changed:
+                event = services.connection_event_record(
+                    session_name=self.session_name,
+                    from_state=decision.previous,
+                    to_state=decision.state,
+                    reason=decision.reason,
+                    detail=detail,
+                )
+                if self.webhooks is not None:
+                    self.webhooks.notify(
+                        session_name=self.session_name,
+                        from_state=decision.previous,
+                        to_state=decision.state,
+                        reason=decision.reason,
+                        at=event.at,
+                    )
+            if decision.attempt:
+                attempt = services.reconnect_event_open(
+                    session_name=self.session_name,
+                    attempt=decision.attempt,
+                    delay_seconds=decision.delay,
+                    reason=decision.reason,
+                    detail=detail,
+                )
+                self._open_attempt = attempt.pk
+        except Exception:
+            logger.exception("recording a connection event failed", extra={"session": self.session_name})
+
+    # -- dispatch -----------------------------------------------------------------------------------------
+    def _dispatch_loop(self) -> None:
+        try:
+            while True:
+                item = self.inbox.get()
+                try:
+                    if item is _STOP:
+                        return
+                    with self._in_flight_lock:
+                        self._in_flight += 1
+                    self._dispatch(item)
+                finally:
+                    if item is not _STOP:
+                        with self._in_flight_lock:
+                            self._in_flight -= 1
+                    self.inbox.task_done()
+        finally:
+            connection.close()
+
+    def _dispatch(self, item: object) -> None:
+        close_old_connections()
+        try:
+            if isinstance(item, IncomingMessage):
+                self.stats.incoming()
+                result = self.router.handle(item)
+            elif isinstance(item, GroupChange):
+                handler = getattr(self.router, "handle_group_change", None)
+                if handler is None:
+                    return
+                result = handler(item)
+            else:
+                return
+        except Exception:
+            self.stats.error()
+            logger.exception("handling a message failed", extra={"session": self.session_name})
+            return
+        if getattr(result, "command", None):
+            self.stats.command(result.command)
+        if getattr(result, "error", False):
+            self.stats.error()
+        for reply in getattr(result, "replies", None) or []:
+            try:
+                sent = self.send(reply)
+            except Exception:
+                self.stats.error()
+                logger.exception("sending a reply failed", extra={"session": self.session_name, "kind": reply.kind})
+                continue
+            if sent is not None:
+                self.stats.outgoing()
+
+    # -- heartbeat ----------------------------------------------------------------------------------------
+    def beat(self) -> Beat:
+        """Sample memory, judge progress and build one heartbeat (also used by tests)."""
+        if self.machine.state == State.CONNECTED:
+            try:
+                if self.transport.healthy():
+                    self.progress.touch()
+            except Exception:
+                logger.exception("transport health check failed")
+        rss, level = 0, "ok"
+        if self.memory_guard is not None:
+            reading = self.memory_guard.check()
+            rss, level = reading.rss, reading.level
+        else:
+            from bot.monitor import rss_bytes
+
+            rss = rss_bytes()
+        self.stats.rss(rss)
+        totals = self.stats.totals
+        return Beat(
+            pid=os.getpid(),
+            state=self.machine.state.value,
+            stalled_for=round(self.progress.stalled_for(), 3),
+            rss_bytes=rss,
+            memory_level=level,
+            messages_in=totals.messages_in,
+            messages_out=totals.messages_out,
+            commands=totals.commands,
+            errors=totals.errors,
+            detail={"dropped": self.dropped, "queued": self.inbox.qsize(), "failures": self.machine.failures},
+        )
+
+    def _heartbeat_loop(self) -> None:
+        last_flush = time.monotonic()
+        try:
+            while not self._stop.wait(self.heartbeat_interval):
+                try:
+                    beat = self.beat()
+                    if self.beats is not None:
+                        self.beats.send(beat)
+                    if beat.memory_level == "hard":
+                        logger.error(
+                            "memory over the hard limit; restarting the child",
+                            extra={"session": self.session_name, "rss": beat.rss_bytes},
+                        )
+                        self.request_stop(exit_code=ChildExit.MEMORY, reason="memory")
+                    if time.monotonic() - last_flush >= self.flush_interval:
+                        last_flush = time.monotonic()
+                        self.stats.flush()
+                except Exception:
+                    logger.exception("heartbeat tick failed", extra={"session": self.session_name})
+        finally:
+            connection.close()
+
+    # -- shutdown -----------------------------------------------------------------------------------------
+    def _shutdown(self) -> None:
+        """Stop taking messages, let handlers finish (<= drain_timeout), stop the transport, flush."""
+        started = time.monotonic()
+        self._accepting = False
+        deadline = started + self.drain_timeout
+        while time.monotonic() < deadline:
+            with self._in_flight_lock:
+                busy = self._in_flight
+            if self.inbox.unfinished_tasks == 0 and busy == 0:
+                break
+            time.sleep(0.02)
+        left = self.inbox.unfinished_tasks
+        if left:
+            logger.warning(
+                "shutdown: handlers still running after the drain timeout",
+                extra={"session": self.session_name, "left": left},
+            )
+        self._stop_transport()
+        for _ in self._dispatchers:
+            try:
+                self.inbox.put_nowait(_STOP)
+            except queue.Full:
+                break
+        for thread in self._dispatchers:
+            thread.join(max(0.0, deadline - time.monotonic()) or 0.1)
+        if self._connector is not None:
+            self._connector.join(2.0)
+        try:
+            if self.exit_code != ChildExit.TERMINAL:
+                self._record(self.machine.begin(State.STOPPED, reason=getattr(self, "stop_reason", "stop")))
+            self.stats.flush()
+        except Exception:
+            logger.exception("final stats flush failed", extra={"session": self.session_name})
+        if self.beats is not None:
+            self.beats.send(self.beat())
+        logger.info(
+            "bot child stopped",
+            extra={
+                "session": self.session_name,
+                "exit_code": self.exit_code,
+                "reason": getattr(self, "stop_reason", ""),
+                "seconds": round(time.monotonic() - started, 3),
+                "dropped": self.dropped,
+            },
+        )
