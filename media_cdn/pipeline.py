@@ -1,0 +1,451 @@
+"""Ingest: validate a GIF, checksum it, convert it once, store it.
+
+Why ffmpeg from the ``imageio-ffmpeg`` wheel and not the system one: the wheel ships a static
+ffmpeg (with libx264 and libwebp) pinned in requirements.txt, so Heroku needs no buildpack, a
+laptop needs no apt/brew step, and every machine converts with the same version. An operator who
+wants the system binary sets ``IMAGEIO_FFMPEG_EXE=/usr/bin/ffmpeg`` (imageio-ffmpeg honours it).
+There is no ffprobe in the wheel, and none is needed: frames, size and duration come from Pillow
+at ingest, and the MP4's dimensions are the ones we asked ffmpeg for.
+
+Conversion happens here only, never per send: the MP4 (H.264, yuv420p, even dimensions,
+faststart, no audio, under 1 MB) is what WhatsApp loops with ``gifPlayback``; the animated WebP is
+the sticker. ffmpeg runs as a subprocess with a time limit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import re
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.apps import apps as django_apps
+from django.db import IntegrityError, transaction
+from PIL import Image, ImageSequence, UnidentifiedImageError
+
+from media_cdn.storage import file_write_atomic, media_path, rendition_relpath
+
+log = logging.getLogger(__name__)
+
+MAX_GIF_BYTES = 15 * 1024 * 1024  # originals above this are refused
+MP4_MAX_BYTES = 1_000_000  # "under 1 MB": WhatsApp shows and autoplays these without a tap
+STICKER_MAX_BYTES = 500 * 1024  # WhatsApp's limit for an animated sticker
+DB_COPY_MAX_BYTES = 1024 * 1024  # renditions up to this size also keep their bytes in the database
+MAX_SIDE = 4096  # refuse absurd canvases before Pillow or ffmpeg allocate them
+MAX_FRAMES = 3000
+FFMPEG_TIMEOUT = 60.0
+MP4_ATTEMPTS = ((640, 26), (480, 26), (360, 28), (240, 30), (240, 36))  # (longest side, crf)
+STICKER_ATTEMPTS = (60, 40, 25)  # WebP quality
+STICKER_SIDE = 512
+THUMBNAIL_SIDE = 128
+GIF_MIN_DELAY_MS = 20  # below this browsers (and ffmpeg's demuxer) use 100 ms
+GIF_DEFAULT_DELAY_MS = 100
+
+
+class MediaError(Exception):
+    """A GIF could not be ingested; the message is one line meant for the operator."""
+
+
+class InvalidGifError(MediaError):
+    """Not a GIF, broken, or too large."""
+
+
+class ConversionError(MediaError):
+    """ffmpeg failed, timed out, or could not get the output small enough."""
+
+
+@dataclass(frozen=True)
+class GifInfo:
+    sha256: str
+    bytes: int
+    width: int
+    height: int
+    frames: int
+    duration_seconds: float
+
+
+@dataclass(frozen=True)
+class RenditionFile:
+    kind: str
+    data: bytes = field(repr=False)
+    mimetype: str
+    width: int
+    height: int
+    duration_seconds: float
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True)
+class PreparedGif:
+    """Everything ingest produces before touching the database."""
+
+    name: str
+    category: str
+    source_url: str
+    info: GifInfo
+    thumbnail_jpeg: bytes = field(repr=False)
+    renditions: tuple[RenditionFile, ...]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    status: str  # created, replaced, duplicate
+    name: str
+    asset: Any  # GifAsset (or the historical model inside a migration)
+    message: str
+
+
+# -- naming ----------------------------------------------------------------------------------
+def name_from_filename(filename: str) -> str:
+    """'Happy Dance (2).gif' -> 'happy-dance-2': the asset name commands and URLs use."""
+    stem = Path(filename).stem.lower()
+    name = re.sub(r"[^a-z0-9_-]+", "-", stem).strip("-_")[:40].strip("-_")
+    if not name:
+        raise MediaError(f"cannot make an asset name from {filename!r}")
+    return name
+
+
+# -- validate and probe ----------------------------------------------------------------------
+def gif_read(path: Path) -> bytes:
+    """The file's bytes, refusing a file over MAX_GIF_BYTES before reading it."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InvalidGifError(f"cannot read {path.name}: {exc.strerror or exc}") from None
+    if size > MAX_GIF_BYTES:
+        raise InvalidGifError(f"too large: {size / 1048576:.1f} MB (limit {MAX_GIF_BYTES // 1048576} MB)")
+    return path.read_bytes()
+
+
+def gif_probe(data: bytes) -> GifInfo:
+    """Check that ``data`` is a complete, sane GIF and read its size, frames and loop duration."""
+    if len(data) > MAX_GIF_BYTES:
+        raise InvalidGifError(f"too large: {len(data) / 1048576:.1f} MB (limit {MAX_GIF_BYTES // 1048576} MB)")
+    if not data.startswith((b"GIF87a", b"GIF89a")):
+        raise InvalidGifError("not a GIF (no GIF87a/GIF89a header)")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
+                raise InvalidGifError(f"canvas {width}x{height} is outside 1..{MAX_SIDE} px")
+            frames = 0
+            total_ms = 0
+            for frame in ImageSequence.Iterator(image):
+                frame.load()  # decodes: a truncated or corrupt frame raises here
+                frames += 1
+                if frames > MAX_FRAMES:
+                    raise InvalidGifError(f"more than {MAX_FRAMES} frames")
+                delay = int(frame.info.get("duration") or 0)
+                total_ms += delay if delay >= GIF_MIN_DELAY_MS else GIF_DEFAULT_DELAY_MS
+    except InvalidGifError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+        raise InvalidGifError(f"broken GIF: {exc}") from None
+    return GifInfo(
+        sha256=hashlib.sha256(data).hexdigest(),
+        bytes=len(data),
+        width=width,
+        height=height,
+        frames=frames,
+        duration_seconds=round(total_ms / 1000, 3),
+    )
+
+
+def thumbnail_make(data: bytes, *, side: int = THUMBNAIL_SIDE) -> bytes:
+    """A small JPEG of the middle frame on white, sent inline with the video message."""
+    with Image.open(io.BytesIO(data)) as image:
+        image.seek(getattr(image, "n_frames", 1) // 2)
+        frame = image.convert("RGBA")
+    canvas = Image.new("RGB", frame.size, (255, 255, 255))
+    canvas.paste(frame, mask=frame.getchannel("A"))
+    canvas.thumbnail((side, side))
+    out = io.BytesIO()
+    canvas.save(out, format="JPEG", quality=70, optimize=True)
+    return out.getvalue()
+
+
+# -- convert ---------------------------------------------------------------------------------
+def ffmpeg_exe() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def ffmpeg_run(args: list[str], *, timeout: float = FFMPEG_TIMEOUT) -> None:
+    """Run ffmpeg with a time limit; any failure becomes one ConversionError line."""
+    command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", *args]
+    try:
+        done = subprocess.run(command, capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise ConversionError(f"ffmpeg took longer than {timeout:g} s") from None
+    except OSError as exc:
+        raise ConversionError(f"cannot run ffmpeg: {exc}") from None
+    if done.returncode != 0:
+        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise ConversionError(f"ffmpeg failed (exit {done.returncode}): {lines[-1] if lines else 'no output'}")
+
+
+def even_fit(width: int, height: int, side: int) -> tuple[int, int]:
+    """Scale (never up) so the longer side is at most ``side``; both results even and >= 2."""
+    scale = min(1.0, side / max(width, height))
+    return max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2)
+
+
+def convert_mp4(source: Path, info: GifInfo, *, workdir: Path, timeout: float = FFMPEG_TIMEOUT) -> RenditionFile:
+    """H.264/yuv420p MP4 with even dimensions, faststart and no audio, downscaled until under 1 MB."""
+    out = workdir / "out.mp4"
+    size = 0
+    for side, crf in MP4_ATTEMPTS:
+        width, height = even_fit(info.width, info.height, side)
+        # GIF transparency has no meaning in yuv420p: flatten onto white rather than black.
+        video_filter = (
+            "format=rgba,split[fg][bg];[bg]drawbox=c=white@1:replace=1:t=fill[white];"
+            f"[white][fg]overlay=format=auto,scale={width}:{height}:flags=lanczos,format=yuv420p"
+        )
+        ffmpeg_run(
+            [
+                "-i", str(source), "-an", "-filter_complex", video_filter,
+                "-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf), "-profile:v", "main",
+                "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-fps_mode", "vfr", "-threads", "1",
+                str(out),
+            ],
+            timeout=timeout,
+        )  # fmt: skip
+        data = out.read_bytes()
+        size = len(data)
+        if size < MP4_MAX_BYTES:
+            return RenditionFile("mp4", data, "video/mp4", width, height, info.duration_seconds)
+    raise ConversionError(f"MP4 still {size} bytes at the smallest size (limit {MP4_MAX_BYTES})")
+
+
+def convert_webp(
+    source: Path, info: GifInfo, *, workdir: Path, timeout: float = FFMPEG_TIMEOUT
+) -> RenditionFile | None:
+    """A 512x512 animated WebP sticker (padded, transparent); None when it cannot fit WhatsApp's limit."""
+    out = workdir / "out.webp"
+    side = STICKER_SIDE
+    video_filter = (
+        f"scale={side}:{side}:force_original_aspect_ratio=decrease:flags=lanczos,format=rgba,"
+        f"pad={side}:{side}:(ow-iw)/2:(oh-ih)/2:color=0x00000000"
+    )
+    for quality in STICKER_ATTEMPTS:
+        ffmpeg_run(
+            [
+                "-i", str(source), "-an", "-vf", video_filter, "-c:v", "libwebp_anim", "-lossless", "0",
+                "-q:v", str(quality), "-compression_level", "4", "-loop", "0", "-fps_mode", "vfr",
+                "-threads", "1", str(out),
+            ],
+            timeout=timeout,
+        )  # fmt: skip
+        data = out.read_bytes()
+        if len(data) <= STICKER_MAX_BYTES:
+            return RenditionFile("webp", data, "image/webp", side, side, info.duration_seconds)
+    log.warning("sticker skipped: over the size limit", extra={"bytes": len(data), "limit": STICKER_MAX_BYTES})
+    return None
+
+
+def gif_prepare(
+    data: bytes,
+    *,
+    name: str,
+    category: str = "",
+    source_url: str = "",
+    timeout: float = FFMPEG_TIMEOUT,
+) -> PreparedGif:
+    """Validate, checksum and convert, without touching the database (safe to run in threads)."""
+    info = gif_probe(data)
+    with tempfile.TemporaryDirectory(prefix="blacksky-gif-") as tmp:
+        workdir = Path(tmp)
+        source = workdir / "in.gif"
+        source.write_bytes(data)
+        mp4 = convert_mp4(source, info, workdir=workdir, timeout=timeout)
+        webp = convert_webp(source, info, workdir=workdir, timeout=timeout)
+    original = RenditionFile("gif", data, "image/gif", info.width, info.height, info.duration_seconds)
+    renditions = tuple(r for r in (original, mp4, webp) if r is not None)
+    return PreparedGif(
+        name=name,
+        category=category,
+        source_url=source_url,
+        info=info,
+        thumbnail_jpeg=thumbnail_make(data),
+        renditions=renditions,
+    )
+
+
+# -- store -----------------------------------------------------------------------------------
+def _models(apps: Any | None) -> tuple[Any, Any]:
+    registry = apps or django_apps
+    return registry.get_model("media_cdn", "GifAsset"), registry.get_model("media_cdn", "GifRendition")
+
+
+def gif_store(prepared: PreparedGif, *, replace: bool = False, apps: Any | None = None) -> IngestResult:
+    """Write the rendition files and the rows. Dedupes by sha256; a taken name needs ``replace``.
+
+    ``apps`` is the historical app registry when called from a data migration.
+    """
+    GifAsset, GifRendition = _models(apps)
+    info = prepared.info
+    existing = GifAsset.objects.filter(name=prepared.name).first()
+    duplicate = GifAsset.objects.filter(sha256=info.sha256).first()
+    reconverting = replace and existing is not None and duplicate is not None and duplicate.pk == existing.pk
+    if duplicate is not None and not reconverting:
+        return IngestResult("duplicate", duplicate.name, duplicate, f"same bytes as {duplicate.name!r}, nothing stored")
+    if existing is not None and not replace:
+        raise MediaError(f"name {prepared.name!r} is taken by a different GIF (use --replace)")
+
+    for rendition in prepared.renditions:
+        file_write_atomic(media_path(rendition_relpath(rendition.sha256, rendition.kind)), rendition.data)
+
+    fields = {
+        "category": prepared.category,
+        "sha256": info.sha256,
+        "bytes": info.bytes,
+        "width": info.width,
+        "height": info.height,
+        "frames": info.frames,
+        "duration_seconds": info.duration_seconds,
+        "source_url": prepared.source_url,
+        "thumbnail_jpeg": prepared.thumbnail_jpeg,
+    }
+    try:
+        with transaction.atomic():
+            if existing is not None:
+                for key, value in fields.items():
+                    setattr(existing, key, value)
+                existing.save()
+                asset = existing
+                asset.renditions.all().delete()
+            else:
+                asset = GifAsset.objects.create(name=prepared.name, **fields)
+            GifRendition.objects.bulk_create(
+                [
+                    GifRendition(
+                        asset=asset,
+                        kind=r.kind,
+                        mimetype=r.mimetype,
+                        sha256=r.sha256,
+                        bytes=len(r.data),
+                        width=r.width,
+                        height=r.height,
+                        duration_seconds=r.duration_seconds,
+                        path=rendition_relpath(r.sha256, r.kind),
+                        data=r.data if len(r.data) <= DB_COPY_MAX_BYTES else None,
+                    )
+                    for r in prepared.renditions
+                ]
+            )
+    except IntegrityError:
+        # Another process stored the same bytes (or name) between our check and our insert.
+        duplicate = GifAsset.objects.filter(sha256=info.sha256).first()
+        if duplicate is None:
+            raise MediaError(f"name {prepared.name!r} was taken while converting") from None
+        return IngestResult("duplicate", duplicate.name, duplicate, f"same bytes as {duplicate.name!r}, nothing stored")
+    status = "replaced" if existing is not None else "created"
+    kinds = ", ".join(f"{r.kind} {len(r.data)} B" for r in prepared.renditions)
+    log.info("gif stored", extra={"asset": asset.name, "status": status, "sha256": info.sha256[:12]})
+    return IngestResult(status, asset.name, asset, f"{info.width}x{info.height}, {info.frames} frames -> {kinds}")
+
+
+def gif_ingest(
+    *,
+    path: Path | None = None,
+    data: bytes | None = None,
+    name: str = "",
+    category: str = "",
+    source_url: str = "",
+    replace: bool = False,
+    apps: Any | None = None,
+) -> IngestResult:
+    """Ingest one GIF from a file or bytes. Raises MediaError (one line) and stores nothing on failure."""
+    if data is None:
+        if path is None:
+            raise ValueError("gif_ingest needs path or data")
+        data = gif_read(path)
+    name = name or name_from_filename(path.name if path else "")
+    GifAsset, _ = _models(apps)
+    sha256 = hashlib.sha256(data).hexdigest()
+    duplicate = GifAsset.objects.filter(sha256=sha256).first()
+    if duplicate is not None:  # checked before converting: a re-import costs no ffmpeg
+        return IngestResult("duplicate", duplicate.name, duplicate, f"same bytes as {duplicate.name!r}, nothing stored")
+    prepared = gif_prepare(data, name=name, category=category, source_url=source_url)
+    return gif_store(prepared, replace=replace, apps=apps)
+
+
+def gif_original_bytes(asset: Any) -> bytes:
+    """The original GIF of an asset: its local file or its database copy."""
+    from media_cdn.storage import file_read_verified
+
+    rendition = asset.renditions.filter(kind="gif").first()
+    if rendition is None:
+        raise MediaError(f"{asset.name}: no original GIF rendition")
+    data = file_read_verified(media_path(rendition.path), sha256=rendition.sha256, size=rendition.bytes)
+    if data is None and rendition.data is not None:
+        data = bytes(rendition.data)
+    if data is None or hashlib.sha256(data).hexdigest() != asset.sha256:
+        raise MediaError(f"{asset.name}: the original GIF is neither on disk nor in the database")
+    return data
+
+
+def gif_reconvert(*, asset: Any) -> IngestResult:
+    """Rebuild an asset's renditions from its original (after an ffmpeg or settings change)."""
+    data = gif_original_bytes(asset)
+    prepared = gif_prepare(data, name=asset.name, category=asset.category, source_url=asset.source_url)
+    result = gif_store(prepared, replace=True)
+    from media_cdn.resolver import resolver_forget
+
+    resolver_forget(asset.name)
+    return IngestResult("reconverted", result.name, result.asset, result.message)
+
+
+def gifs_ingest_many(
+    items: Iterable[tuple[Path, str, str]],
+    *,
+    workers: int = 2,
+    apps: Any | None = None,
+) -> list[IngestResult | MediaError]:
+    """Ingest (path, name, category) items, converting ``workers`` at a time; DB writes stay on this thread.
+
+    Used for the starter pack inside a migration, where the rows must be written on the migration's
+    own connection. A failed item yields its MediaError in the result list; the rest go on.
+    """
+    GifAsset, _ = _models(apps)
+    pending: list[tuple[str, str, bytes]] = []
+    results: list[IngestResult | MediaError] = []
+    for path, name, category in items:
+        try:
+            data = gif_read(path)
+        except MediaError as exc:
+            results.append(MediaError(f"{path.name}: {exc}"))
+            continue
+        sha256 = hashlib.sha256(data).hexdigest()
+        if GifAsset.objects.filter(sha256=sha256).exists() or GifAsset.objects.filter(name=name).exists():
+            continue
+        pending.append((name, category, data))
+
+    def prepare(item: tuple[str, str, bytes]) -> PreparedGif | MediaError:
+        name, category, data = item
+        try:
+            return gif_prepare(data, name=name, category=category)
+        except MediaError as exc:
+            return MediaError(f"{name}: {exc}")
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for prepared in pool.map(prepare, pending):
+            if isinstance(prepared, MediaError):
+                results.append(prepared)
+                continue
+            try:
+                results.append(gif_store(prepared, apps=apps))
+            except MediaError as exc:
+                results.append(MediaError(f"{prepared.name}: {exc}"))
+    return results
