@@ -1,7 +1,13 @@
+"""Operations URLs: health, figures for people and for Prometheus, pairing."""
+
 from django.urls import path
 
 from bot import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("stats", views.stats, name="stats"),
+    path("metrics", views.metrics, name="metrics"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("pair/", views.pair, name="pair"),
 ]

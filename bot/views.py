@@ -1,11 +1,35 @@
-"""Operations endpoints. Thin: each reads through a selector and renders."""
+"""Operations endpoints. Thin: each checks access, reads through a selector and renders.
+
+`/healthz` is public; `/stats` and `/metrics` take a staff login or ``Authorization: Bearer
+$STATS_TOKEN`` (compared in constant time, never logged); `/dashboard/` and `/pair/` are staff pages.
+"""
 
 from __future__ import annotations
 
+import hmac
+import logging
+
+import segno
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
+
+from bot import selectors
+from bot.control import ControlError, control_request
+from bot.metrics import CONTENT_TYPE, metrics_text
+
+logger = logging.getLogger(__name__)
+
+#: Seconds between reloads of the pairing page (a QR rotates every ~20 s).
+PAIR_REFRESH_SECONDS = 5
 
 
 @require_GET
@@ -13,7 +37,8 @@ from django.views.decorators.http import require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     """Public health check for Heroku and uptime monitors: 200 when healthy, else 503 with the reason.
 
-    `?live=1` checks the web process alone (no database), for liveness probes.
+    Healthy means the database answers and every session's bot is connected with a heartbeat
+    younger than ``HEARTBEAT_TIMEOUT``. `?live=1` checks the web process alone (no database).
     """
     if request.GET.get("live"):
         return JsonResponse({"status": "ok", "check": "live"})
@@ -21,6 +46,111 @@ def healthz(request: HttpRequest) -> JsonResponse:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
+        health = selectors.health_check()
     except Exception as exc:  # any database failure is a 503, never a 500
         return JsonResponse({"status": "error", "reason": f"database unavailable: {type(exc).__name__}"}, status=503)
-    return JsonResponse({"status": "ok"})
+    if not health.ok:
+        return JsonResponse({"status": "error", "reason": health.reason, "sessions": health.sessions}, status=503)
+    return JsonResponse({"status": "ok", "sessions": health.sessions})
+
+
+def _token_matches(presented: str) -> bool:
+    expected = settings.STATS_TOKEN
+    if not expected:
+        return False
+    return hmac.compare_digest(presented.encode(), expected.encode())
+
+
+def stats_access_denied(request: HttpRequest) -> JsonResponse | None:
+    """None when the request may read /stats and /metrics, else the 401/403 response.
+
+    A request carrying an ``Authorization`` header is judged by it alone (a wrong token is 401
+    even with a staff cookie); without one, a staff session is needed: anonymous 401, a logged-in
+    non-staff user 403.
+    """
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() == "bearer" and _token_matches(token.strip()):
+            return None
+        response = JsonResponse({"error": "invalid token"}, status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="stats"'
+        return response
+    user = request.user
+    if not user.is_authenticated:
+        response = JsonResponse({"error": "authentication required: staff login or bearer token"}, status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="stats"'
+        return response
+    if not (user.is_active and user.is_staff):
+        return JsonResponse({"error": "staff only"}, status=403)
+    return None
+
+
+@require_GET
+@never_cache
+def stats(request: HttpRequest) -> JsonResponse:
+    """The bot's figures as JSON, read from the database (cached for a few seconds)."""
+    denied = stats_access_denied(request)
+    if denied:
+        return denied
+    return JsonResponse(selectors.stats_cached(), encoder=DjangoJSONEncoder)
+
+
+@require_GET
+@never_cache
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus text of the same figures."""
+    denied = stats_access_denied(request)
+    if denied:
+        return denied
+    return HttpResponse(metrics_text(snapshot=selectors.stats_cached()), content_type=CONTENT_TYPE)
+
+
+@require_GET
+@never_cache
+@staff_member_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """A state banner, charts and recent events; the page refreshes itself from /stats."""
+    snapshot = selectors.stats_cached()
+    return render(
+        request,
+        "bot/dashboard.html",
+        {"snapshot": snapshot, "sessions": snapshot["sessions"], "stats_url": reverse("stats")},
+    )
+
+
+def _pair_session_name(request: HttpRequest) -> str:
+    requested = (request.POST.get("session") or request.GET.get("session") or "").strip()
+    if requested:
+        return requested
+    names = selectors.session_names()
+    return names[0] if names else "default"
+
+
+@never_cache
+@staff_member_required
+@require_http_methods(["GET", "POST"])
+def pair(request: HttpRequest) -> HttpResponse:
+    """The current QR (as SVG) or phone pairing code of a session; POST asks the bot for a fresh QR."""
+    session_name = _pair_session_name(request)
+    if request.method == "POST":
+        try:
+            control_request(session_name=session_name, action="refresh_qr", user=request.user)
+        except ControlError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "Asked the bot for a fresh QR code; it appears here within a few seconds.")
+        return HttpResponseRedirect(f"{reverse('pair')}?{urlencode({'session': session_name})}")
+    overview = selectors.pairing_overview(session_name=session_name)
+    code = overview["code"]
+    qr_svg = ""
+    if code is not None and code.kind == "qr":
+        qr_svg = segno.make(code.code, error="l").svg_inline(scale=6, border=4, dark="#111", light="#fff")
+    context = {
+        **overview,
+        "session_name": session_name,
+        "session_names": selectors.session_names(),
+        "qr_svg": qr_svg,
+        "refresh_seconds": PAIR_REFRESH_SECONDS,
+    }
+    return render(request, "bot/pair.html", context)

@@ -21,6 +21,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.django_db
 def test_healthz_answers_with_the_database_up(client: Client) -> None:
+    # /healthz also needs a connected bot with a fresh heartbeat (issue 8; states in tests/bot/test_views.py).
+    from django.utils import timezone
+
+    from bot.models import BotStatus
+
+    BotStatus.objects.create(session_name="default", state="connected", last_heartbeat_at=timezone.now())
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"

@@ -1,0 +1,415 @@
+"""Reads behind `/healthz`, `/stats`, `/metrics`, `/dashboard/` and `/pair/`.
+
+The web dyno sees the bot only through the database, so every figure here comes from rows the
+worker wrote. Every query is bounded by a time window or a row limit and runs on an index
+(``MessageStat``'s unique (session, resolution, bucket), the (session, -at) indexes of the event
+tables, ``WebhookDelivery.at``), so the cost of a snapshot does not grow with history; the
+snapshot is also cached for :data:`STATS_CACHE_SECONDS`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Count, Max, Q, Sum
+from django.db.models.functions import TruncHour
+from django.utils import timezone
+
+from bot.models import (
+    BotStatus,
+    ConnectionEvent,
+    ConnectionState,
+    ControlCommand,
+    MessageStat,
+    ReconnectEvent,
+    WebhookDelivery,
+)
+from sessions_store.models import PairingCode, SessionBackup, SessionLease, WhatsAppSession
+
+#: How long a computed /stats snapshot is served from the cache (per web process).
+STATS_CACHE_SECONDS = 5
+STATS_CACHE_KEY = "bot:stats:v1"
+#: Windows of the message-rate figures, in complete minutes.
+RATE_WINDOWS = {"1m": 1, "5m": 5, "1h": 60}
+RECENT_EVENTS = 20
+TOP_COMMANDS = 10
+MB = 1024 * 1024
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _age(now: datetime, value: datetime | None) -> float | None:
+    return round((now - value).total_seconds(), 1) if value else None
+
+
+def _epoch(value: datetime) -> int:
+    return int(value.timestamp())
+
+
+# --- /healthz -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Health:
+    ok: bool
+    reason: str
+    sessions: dict[str, str]
+
+
+def health_check(*, now: datetime | None = None) -> Health:
+    """Database answers, and every known session's bot is connected with a fresh heartbeat.
+
+    One ``SELECT`` on the small ``BotStatus`` table (one row per session). A database error
+    propagates: the view turns it into a 503.
+    """
+    now = now or timezone.now()
+    timeout = timedelta(seconds=settings.HEARTBEAT_TIMEOUT)
+    rows = list(BotStatus.objects.order_by("session_name").values_list("session_name", "state", "last_heartbeat_at"))
+    if not rows:
+        return Health(ok=False, reason="no bot has reported a heartbeat yet", sessions={})
+    problems: list[str] = []
+    sessions: dict[str, str] = {}
+    for name, state, beat in rows:
+        if beat is None:
+            problem = "no heartbeat yet"
+        elif now - beat > timeout:
+            problem = f"heartbeat stale for {int((now - beat).total_seconds())}s (limit {settings.HEARTBEAT_TIMEOUT}s)"
+        elif state != ConnectionState.CONNECTED:
+            problem = f"state is {state}"
+        else:
+            problem = ""
+        sessions[name] = problem or "ok"
+        if problem:
+            problems.append(f"session {name}: {problem}")
+    return Health(ok=not problems, reason="; ".join(problems), sessions=sessions)
+
+
+# --- /stats ---------------------------------------------------------------------------------
+
+
+def session_names() -> list[str]:
+    """Sessions known to the bot (status rows) or to the session store."""
+    names = set(BotStatus.objects.values_list("session_name", flat=True))
+    names.update(WhatsAppSession.objects.values_list("name", flat=True))
+    return sorted(names)
+
+
+def _minute_rows(*, session_name: str, now: datetime) -> tuple[dict, dict]:
+    """The last hour of complete minutes: rate figures and a zero-filled per-minute series."""
+    this_minute = now.replace(second=0, microsecond=0)
+    start = this_minute - timedelta(minutes=60)
+    rows = MessageStat.objects.filter(
+        session_name=session_name,
+        resolution=MessageStat.Resolution.MINUTE,
+        bucket__gte=start,
+        bucket__lt=this_minute,
+    ).values_list("bucket", "messages_in", "messages_out", "rss_max_bytes")
+    by_minute = {bucket: (m_in, m_out, rss) for bucket, m_in, m_out, rss in rows}
+    series = {"t": [], "in": [], "out": []}
+    for i in range(60):
+        minute = start + timedelta(minutes=i)
+        m_in, m_out, _rss = by_minute.get(minute, (0, 0, 0))
+        series["t"].append(_epoch(minute))
+        series["in"].append(m_in)
+        series["out"].append(m_out)
+    rates = {}
+    for label, minutes in RATE_WINDOWS.items():
+        window_in = sum(series["in"][-minutes:])
+        window_out = sum(series["out"][-minutes:])
+        rates[label] = {
+            "messages_in": window_in,
+            "messages_out": window_out,
+            "in_per_minute": round(window_in / minutes, 2),
+            "out_per_minute": round(window_out / minutes, 2),
+        }
+    return rates, series
+
+
+def _hour_slots(now: datetime) -> list[datetime]:
+    this_hour = now.replace(minute=0, second=0, microsecond=0)
+    return [this_hour - timedelta(hours=23 - i) for i in range(24)]
+
+
+def _hourly(*, session_name: str, now: datetime) -> dict:
+    """24 hourly points (the current hour last): messages, peak RSS and reconnects per hour."""
+    slots = _hour_slots(now)
+    start = slots[0]
+    stats = (
+        MessageStat.objects.filter(
+            session_name=session_name, resolution=MessageStat.Resolution.MINUTE, bucket__gte=start
+        )
+        .annotate(hour=TruncHour("bucket"))
+        .values("hour")
+        .annotate(m_in=Sum("messages_in"), m_out=Sum("messages_out"), rss=Max("rss_max_bytes"))
+    )
+    by_hour = {row["hour"]: row for row in stats}
+    reconnects = (
+        ReconnectEvent.objects.filter(session_name=session_name, at__gte=start)
+        .annotate(hour=TruncHour("at"))
+        .values("hour")
+        .annotate(n=Count("id"))
+    )
+    reconnects_by_hour = {row["hour"]: row["n"] for row in reconnects}
+    series: dict[str, list] = {"t": [], "in": [], "out": [], "rss_max_bytes": [], "reconnects": []}
+    for hour in slots:
+        row = by_hour.get(hour) or {}
+        series["t"].append(_epoch(hour))
+        series["in"].append(row.get("m_in") or 0)
+        series["out"].append(row.get("m_out") or 0)
+        series["rss_max_bytes"].append(row.get("rss") or None)  # a gap, not a zero, when no sample
+        series["reconnects"].append(reconnects_by_hour.get(hour, 0))
+    return series
+
+
+def _trend_mb_per_hour(points: list[int | None]) -> float | None:
+    """Least-squares slope of the hourly RSS peaks, in MB per hour (None with fewer than 2 points)."""
+    pairs = [(x, y / MB) for x, y in enumerate(points) if y]
+    if len(pairs) < 2:
+        return None
+    n = len(pairs)
+    mean_x = sum(x for x, _ in pairs) / n
+    mean_y = sum(y for _, y in pairs) / n
+    var = sum((x - mean_x) ** 2 for x, _ in pairs)
+    cov = sum((x - mean_x) * (y - mean_y) for x, y in pairs)
+    return round(cov / var, 3) if var else None
+
+
+def _memory(*, status: BotStatus | None, hourly: dict) -> dict:
+    limit_mb = settings.MEMORY_LIMIT_MB
+    rss = status.rss_bytes if status else 0
+    peaks = [p for p in hourly["rss_max_bytes"] if p]
+    return {
+        "rss_bytes": rss,
+        "rss_mb": round(rss / MB, 1),
+        "limit_mb": limit_mb,
+        "percent_of_limit": round(100 * rss / (limit_mb * MB), 1) if limit_mb else None,
+        "peak_24h_bytes": max(peaks) if peaks else None,
+        "trend_mb_per_hour": _trend_mb_per_hour(hourly["rss_max_bytes"]),
+    }
+
+
+def _top_commands(*, session_name: str, now: datetime) -> list[dict]:
+    counter: Counter[str] = Counter()
+    rows = MessageStat.objects.filter(
+        session_name=session_name,
+        resolution=MessageStat.Resolution.MINUTE,
+        bucket__gte=now - timedelta(hours=24),
+        commands__gt=0,
+    ).values_list("by_command", flat=True)
+    for by_command in rows:
+        if isinstance(by_command, dict):
+            counter.update({str(k): int(v) for k, v in by_command.items() if isinstance(v, int | float)})
+    return [{"name": name, "count": count} for name, count in counter.most_common(TOP_COMMANDS)]
+
+
+def _reconnects(*, session_name: str, now: datetime) -> dict:
+    last = list(
+        ReconnectEvent.objects.filter(session_name=session_name)
+        .order_by("-at")
+        .values("at", "attempt", "delay_seconds", "reason", "outcome")[:RECENT_EVENTS]
+    )
+    by_reason = dict(
+        ReconnectEvent.objects.filter(session_name=session_name, at__gte=now - timedelta(hours=24))
+        .order_by()
+        .values("reason")
+        .annotate(n=Count("id"))
+        .values_list("reason", "n")
+    )
+    return {
+        "last_24h_total": sum(by_reason.values()),
+        "last_24h_by_reason": dict(sorted(by_reason.items())),
+        "last": [{**row, "at": _iso(row["at"])} for row in last],
+    }
+
+
+def _connection_events(*, session_name: str) -> list[dict]:
+    rows = (
+        ConnectionEvent.objects.filter(session_name=session_name)
+        .order_by("-at")
+        .values("at", "from_state", "to_state", "reason")[:RECENT_EVENTS]
+    )
+    return [{**row, "at": _iso(row["at"])} for row in rows]
+
+
+def _backups(*, session: WhatsAppSession | None, now: datetime) -> dict:
+    if session is None:
+        return {"newest_verified_at": None, "newest_verified_age_seconds": None, "by_state": {}}
+    newest = (
+        SessionBackup.objects.filter(session=session, state=SessionBackup.State.VERIFIED)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    by_state = dict(
+        SessionBackup.objects.filter(session=session)
+        .order_by()
+        .values("state")
+        .annotate(n=Count("id"))
+        .values_list("state", "n")
+    )
+    return {
+        "newest_verified_at": _iso(newest),
+        "newest_verified_age_seconds": _age(now, newest),
+        "by_state": dict(sorted(by_state.items())),
+    }
+
+
+def _lease(*, session: WhatsAppSession | None, now: datetime) -> dict | None:
+    if session is None:
+        return None
+    lease = SessionLease.objects.filter(session=session).first()
+    if lease is None:
+        return None
+    return {
+        "holder": lease.holder,
+        "held": bool(lease.holder and lease.expires_at and lease.expires_at > now),
+        "fencing": lease.fencing,
+        "renewed_at": _iso(lease.renewed_at),
+        "expires_at": _iso(lease.expires_at),
+    }
+
+
+def _webhooks(*, session_name: str, now: datetime) -> dict:
+    since = now - timedelta(hours=24)
+    counts = WebhookDelivery.objects.filter(session_name=session_name, at__gte=since).aggregate(
+        total=Count("id"), failed=Count("id", filter=Q(ok=False))
+    )
+    last_failure = (
+        WebhookDelivery.objects.filter(session_name=session_name, ok=False)
+        .order_by("-at")
+        .values("at", "status_code", "error")
+        .first()
+    )
+    return {
+        "deliveries_24h": counts["total"],
+        "failures_24h": counts["failed"],
+        "last_failure": {**last_failure, "at": _iso(last_failure["at"])} if last_failure else None,
+    }
+
+
+def _controls(*, session_name: str) -> list[dict]:
+    rows = (
+        ControlCommand.objects.filter(session_name=session_name)
+        .order_by("-requested_at")
+        .values("id", "action", "state", "requested_at", "finished_at", "result", "requested_by__username")[:10]
+    )
+    return [
+        {
+            "id": row["id"],
+            "action": row["action"],
+            "state": row["state"],
+            "requested_by": row["requested_by__username"] or "",
+            "requested_at": _iso(row["requested_at"]),
+            "finished_at": _iso(row["finished_at"]),
+            "result": row["result"][:200],
+        }
+        for row in rows
+    ]
+
+
+def _pairing(*, session: WhatsAppSession | None, now: datetime) -> dict:
+    code = pairing_code_current(session_name=session.name, now=now) if session else None
+    return {
+        "status": session.status if session else None,
+        "code_waiting": code is not None,
+        "code_kind": code.kind if code else None,
+        "code_expires_at": _iso(code.expires_at) if code else None,
+    }
+
+
+def session_stats(*, session_name: str, now: datetime | None = None) -> dict:
+    """Everything /stats says about one session (see the README for the fields)."""
+    now = now or timezone.now()
+    status = BotStatus.objects.filter(session_name=session_name).first()
+    session = WhatsAppSession.objects.filter(name=session_name).first()
+    rates, minutes = _minute_rows(session_name=session_name, now=now)
+    hourly = _hourly(session_name=session_name, now=now)
+    heartbeat_age = _age(now, status.last_heartbeat_at) if status else None
+    connected = bool(status and status.state == ConnectionState.CONNECTED)
+    return {
+        "session": session_name,
+        "state": status.state if status else None,
+        "state_since": _iso(status.state_since) if status else None,
+        "state_reason": status.reason if status else "",
+        "heartbeat_at": _iso(status.last_heartbeat_at) if status else None,
+        "heartbeat_age_seconds": heartbeat_age,
+        "heartbeat_fresh": heartbeat_age is not None and heartbeat_age <= settings.HEARTBEAT_TIMEOUT,
+        "host": status.host if status else "",
+        "pid": status.pid if status else None,
+        "child_pid": status.child_pid if status else None,
+        "child_restarts": status.child_restarts if status else 0,
+        "process_uptime_seconds": _age(now, status.process_started_at) if status else None,
+        "connection_uptime_seconds": _age(now, status.connected_since) if connected else None,
+        "messages": {
+            "total_in": status.messages_in if status else 0,
+            "total_out": status.messages_out if status else 0,
+            "rate": rates,
+        },
+        "top_commands_24h": _top_commands(session_name=session_name, now=now),
+        "memory": _memory(status=status, hourly=hourly),
+        "reconnects": _reconnects(session_name=session_name, now=now),
+        "connection_events": _connection_events(session_name=session_name),
+        "backups": _backups(session=session, now=now),
+        "lease": _lease(session=session, now=now),
+        "webhooks": _webhooks(session_name=session_name, now=now),
+        "pairing": _pairing(session=session, now=now),
+        "controls": _controls(session_name=session_name),
+        "series": {"minutes": minutes, "hours": hourly},
+    }
+
+
+def stats_snapshot(*, now: datetime | None = None) -> dict:
+    """The whole /stats document, computed now (uncached)."""
+    now = now or timezone.now()
+    return {
+        "generated_at": _iso(now),
+        "database": connection.vendor,
+        "memory_limit_mb": settings.MEMORY_LIMIT_MB,
+        "heartbeat_timeout_seconds": settings.HEARTBEAT_TIMEOUT,
+        "sessions": [session_stats(session_name=name, now=now) for name in session_names()],
+    }
+
+
+def stats_cached() -> dict:
+    """The /stats document, recomputed at most every :data:`STATS_CACHE_SECONDS` per process."""
+    snapshot = cache.get(STATS_CACHE_KEY)
+    if snapshot is None:
+        snapshot = stats_snapshot()
+        cache.set(STATS_CACHE_KEY, snapshot, STATS_CACHE_SECONDS)
+    return snapshot
+
+
+# --- /pair/ ---------------------------------------------------------------------------------
+
+
+def pairing_code_current(*, session_name: str, now: datetime | None = None) -> PairingCode | None:
+    """The newest unexpired, unconsumed QR payload or phone code of a session, if any."""
+    now = now or timezone.now()
+    return (
+        PairingCode.objects.filter(session__name=session_name, expires_at__gt=now, consumed=False)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def pairing_overview(*, session_name: str, now: datetime | None = None) -> dict:
+    """What /pair/ shows: the current code, the bot's state, the session's status, the last QR request."""
+    now = now or timezone.now()
+    return {
+        "code": pairing_code_current(session_name=session_name, now=now),
+        "status": BotStatus.objects.filter(session_name=session_name).first(),
+        "wa_session": WhatsAppSession.objects.filter(name=session_name).first(),
+        "last_refresh": ControlCommand.objects.filter(
+            session_name=session_name, action=ControlCommand.Action.REFRESH_QR
+        )
+        .select_related("requested_by")
+        .order_by("-requested_at")
+        .first(),
+    }
