@@ -260,6 +260,12 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("MEDIA_CDN_URL", parse_url, "", "Base URL of the GIF CDN (e.g. the web dyno's /gifs/)."),
     Variable("MEDIA_CACHE_MB", parse_positive_int, "32", "In-memory LRU for media bytes, in MB."),
     Variable("MEDIA_ROOT", parse_str, "var/media", "Where GIF renditions are stored on disk."),
+    Variable(
+        "MEDIA_STARTER_PACK",
+        parse_bool,
+        "true",
+        "Load the bundled reaction GIFs on the first migrate (later: manage.py import_gifs --starter).",
+    ),
     Variable("TEMP_DIR", parse_str, "", "Root of the per-process temp directories; empty = the system temp dir + /blacksky."),
     Variable("TEMP_DIR_MAX_MB", parse_positive_int, "256", "Most disk one process's temp directory may use."),
     # queue

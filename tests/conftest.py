@@ -25,6 +25,8 @@ def subprocess_env(tmp_path: Path) -> dict[str, str]:
             "SECRET_KEY": "subprocess-test-secret-key-0123456789abcdefghijklmnop",
             "WA_STORE_DIR": str(tmp_path / "wa"),
             "MEDIA_ROOT": str(tmp_path / "media"),
+            # The starter pack costs ~5 s of ffmpeg per fresh database; tests that need it set "true".
+            "MEDIA_STARTER_PACK": "false",
             "PYTHONPATH": str(ROOT),
         }
     )

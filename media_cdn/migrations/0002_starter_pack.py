@@ -14,8 +14,13 @@ log = logging.getLogger("media_cdn.starter")
 
 
 def load_starter_pack(apps, schema_editor):
+    from django.conf import settings
+
     from media_cdn.starter import starter_pack_install
 
+    if not settings.MEDIA_STARTER_PACK:
+        log.info("starter pack skipped (MEDIA_STARTER_PACK=false)")
+        return
     try:
         starter_pack_install(apps=apps)
     except Exception:  # never block a deploy on reaction GIFs
