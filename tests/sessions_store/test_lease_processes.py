@@ -1,0 +1,229 @@
+"""Two real processes contending for one session's lease, on the database of this test run.
+
+Each process is ``tests/bot/lease_holder.py`` (a stand-in supervisor). On a SQLite run they share a
+migrated SQLite file; on a PostgreSQL run they share this run's test database. The TTL is short
+(2 s) so that expiry really happens; the test itself never sleeps, it waits for the processes' lines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+HOLDER = ROOT / "tests" / "bot" / "lease_holder.py"
+TTL = 2.0
+INTERVAL = 0.5
+POLL = 0.1
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+class Holder:
+    """One lease_holder process whose stdout lines are read on a thread and awaited with a deadline."""
+
+    def __init__(self, env: dict[str, str], *extra: str) -> None:
+        args = [sys.executable, str(HOLDER), "--ttl", str(TTL), "--interval", str(INTERVAL), "--poll", str(POLL)]
+        self.proc = subprocess.Popen(
+            [*args, *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.events: list[dict] = []
+        self.log: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put("")  # end of output
+
+    def wait_for(self, predicate, timeout: float = 15.0) -> str:
+        """The first new line for which ``predicate(text, event_or_None)`` holds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no such line within {timeout}s; saw: {self.log[-10:]}")
+            try:
+                line = self.lines.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if line == "" and self.proc.poll() is not None:
+                raise AssertionError(f"process ended (rc={self.proc.returncode}); saw: {self.log[-10:]}")
+            self.log.append(line)
+            event = json.loads(line[6:]) if line.startswith("EVENT ") else None
+            if event is not None:
+                self.events.append(event)
+            if predicate(line, event):
+                return line
+
+    def wait_event(self, name: str, timeout: float = 15.0) -> dict:
+        self.wait_for(lambda line, event: event is not None and event["event"] == name, timeout)
+        return self.events[-1]
+
+    def drain(self) -> None:
+        """Read the rest of the output of an ended process."""
+        self.proc.wait(timeout=15)
+        while True:
+            try:
+                line = self.lines.get(timeout=5)
+            except queue.Empty:
+                return
+            if line == "":
+                return
+            self.log.append(line)
+            if line.startswith("EVENT "):
+                self.events.append(json.loads(line[6:]))
+
+    def named(self, name: str) -> list[dict]:
+        return [e for e in self.events if e["event"] == name]
+
+    def held_until(self) -> float:
+        """The latest expiry this process knew of: it may have used the session until then."""
+        return max(e["expires"] for e in self.events if e["event"] in {"acquired", "renewed"})
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """A SQLite file migrated once per module; each test gets a copy."""
+    path = tmp_path_factory.mktemp("lease-db") / "template.sqlite3"
+    env = {k: v for k, v in os.environ.items() if k not in {"DYNO", "CLOUD_MODE"}}
+    env.update(
+        {
+            "BLACKSKY_DOTENV": "0",
+            "DJANGO_SETTINGS_MODULE": "blacksky_site.settings",
+            "SECRET_KEY": "lease-process-test-secret-key-0123456789abcdef",
+            "DATABASE_URL": f"sqlite:///{path}",
+        }
+    )
+    manage = [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"]
+    subprocess.run(manage, env=env, check=True, timeout=120)
+    return path
+
+
+@pytest.fixture
+def holder_env(subprocess_env, tmp_path, request) -> dict[str, str]:
+    """The holders' environment: this run's PostgreSQL test database, or a copy of a migrated SQLite file."""
+    env = dict(subprocess_env)
+    if connection.vendor == "postgresql":
+        s = connection.settings_dict
+        auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+        env["DATABASE_URL"] = f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    else:
+        db = tmp_path / "lease.sqlite3"
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), db)
+        env["DATABASE_URL"] = f"sqlite:///{db}"
+    return env
+
+
+@pytest.fixture
+def start(holder_env):
+    started: list[Holder] = []
+
+    def start_holder(*extra: str) -> Holder:
+        holder = Holder(holder_env, *extra)
+        started.append(holder)
+        return holder
+
+    yield start_holder
+    for holder in started:
+        holder.stop()
+
+
+def acquired(line: str, event: dict | None) -> bool:
+    return event is not None and event["event"] == "acquired"
+
+
+def standing_by(line: str, event: dict | None) -> bool:
+    return "standing by" in line
+
+
+def test_two_processes_started_together_get_one_holder_and_a_standby(start) -> None:
+    a, b = start(), start()
+    outcomes = {}
+    for name, proc in (("a", a), ("b", b)):
+        proc.wait_for(lambda line, event: acquired(line, event) or standing_by(line, event))
+        outcomes[name] = "holder" if proc.events and proc.events[-1]["event"] == "acquired" else "standby"
+    assert sorted(outcomes.values()) == ["holder", "standby"]
+    holder, standby = (a, b) if outcomes["a"] == "holder" else (b, a)
+    holder.wait_event("renewed")
+
+    holder.proc.send_signal(signal.SIGTERM)
+    assert holder.proc.wait(timeout=15) == 0
+    taken = standby.wait_event("acquired")
+    holder.drain()
+
+    released = holder.named("released")[0]
+    assert taken["fencing"] == holder.named("acquired")[0]["fencing"] + 1
+    assert released["now"] < taken["at"], "never two holders: the holder let go before the standby took it"
+    assert taken["at"] - released["now"] < TTL, "a released lease is taken at the next poll, not after the TTL"
+
+
+def test_a_standby_takes_over_within_the_ttl_after_the_holder_is_killed(start) -> None:
+    a = start()
+    first = a.wait_event("acquired")
+    b = start()
+    b.wait_for(standing_by)
+    a.wait_event("renewed")
+
+    a.proc.send_signal(signal.SIGKILL)
+    killed_at = time.time()
+    a.drain()
+    taken = b.wait_event("acquired")
+
+    assert taken["fencing"] == first["fencing"] + 1
+    assert taken["now"] >= a.held_until(), "never two holders: the standby took it only after the last expiry"
+    assert taken["now"] - killed_at <= TTL + 1.0, "taken over within the TTL (plus a poll and some load)"
+
+
+def test_a_holder_whose_lease_is_stolen_stops_at_its_next_renewal(start) -> None:
+    a = start()
+    a.wait_event("acquired")
+    a.wait_event("renewed")
+
+    thief = start("--clock-offset", "60")  # a host whose clock runs a minute ahead sees the lease expired
+    stolen = thief.wait_event("acquired")
+    lost = a.wait_event("lost")
+
+    assert lost["reason"] == "stolen"
+    assert a.proc.wait(timeout=15) == 3
+    last_renewal = a.named("renewed")[-1]
+    assert last_renewal["now"] < stolen["at"] - 60, "no renewal succeeded after the takeover"
+    assert lost["now"] < last_renewal["expires"], "it stopped before its own TTL ran out"
+
+
+def test_a_frozen_holder_is_replaced_and_stops_itself_when_it_wakes(start) -> None:
+    a = start()
+    a.wait_event("acquired")
+    b = start()
+    b.wait_for(standing_by)
+    a.wait_event("renewed")
+
+    os.kill(a.proc.pid, signal.SIGSTOP)  # a stalled host: no renewals, but the process lives on
+    try:
+        taken = b.wait_event("acquired")
+    finally:
+        os.kill(a.proc.pid, signal.SIGCONT)
+    lost = a.wait_event("lost")
+
+    assert a.proc.wait(timeout=15) == 3
+    last_renewal = a.named("renewed")[-1]
+    assert taken["now"] >= last_renewal["expires"], "never two holders at once"
+    assert lost["reason"] in {"expired", "stolen"}
+    assert all(e["now"] < taken["at"] for e in a.named("renewed")), "the frozen holder never renewed after"
