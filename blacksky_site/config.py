@@ -52,6 +52,13 @@ def parse_float(raw: str) -> float:
         raise ValueError("a number") from None
 
 
+def parse_non_negative_float(raw: str) -> float:
+    value = parse_float(raw)
+    if value < 0:
+        raise ValueError("a number, 0 or more")
+    return value
+
+
 def parse_str(raw: str) -> str:
     return raw.strip()
 
@@ -78,6 +85,16 @@ def parse_url(raw: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise ValueError("an http:// or https:// URL")
+    return value
+
+
+def parse_proxy_url(raw: str) -> str:
+    value = raw.strip()
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https", "socks5"} or not parts.netloc:
+        raise ValueError("an http://, https:// or socks5:// proxy URL")
     return value
 
 
@@ -194,6 +211,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "WA_STORE_DIR", parse_str, "var/wa", "Directory of the SQLite WhatsApp stores (when DATABASE_URL is SQLite)."
     ),
+    Variable(
+        "WA_PROXY", parse_proxy_url, "", "Proxy for the WhatsApp connection (http:// or socks5://); empty = direct."
+    ),
     Variable("WA_SESSION_DATA", parse_str, "", "Whole encrypted session archive (export_session --env).", secret=True),
     Variable("WA_CREDENTIALS", parse_str, "", "Encrypted device identity: enough to log in without a QR.", secret=True),
     Variable("WA_AUTH_STATE", parse_str, "", "Encrypted app-state sync keys and versions.", secret=True),
@@ -213,6 +233,31 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("BOT_PREFIX", parse_str, ".", "Command prefix characters; several allowed, e.g. `.!`."),
     Variable(
         "OWNER_NUMBERS", parse_digits_list, "", "Comma-separated owner phone numbers (digits). Empty = nobody is owner."
+    ),
+    Variable(
+        "OUTBOUND_PER_MINUTE",
+        parse_non_negative_float,
+        "40",
+        "Messages the bot sends per minute at most, all chats together (anti-ban pacing); 0 = no pacing.",
+    ),
+    Variable(
+        "OUTBOUND_CHAT_PER_MINUTE",
+        parse_non_negative_float,
+        "12",
+        "Messages per minute at most into one chat (after a short burst of 3).",
+    ),
+    Variable("TYPING_SECONDS", parse_non_negative_float, "0.6", "Seconds of \"typing...\" shown before each reply."),
+    Variable(
+        "USER_COMMANDS_PER_MINUTE",
+        parse_non_negative_float,
+        "10",
+        "Commands one user may run per minute (after a burst of 5); 0 = no limit. Owners are exempt.",
+    ),
+    Variable(
+        "GROUP_CACHE_TTL",
+        parse_positive_int,
+        "300",
+        "Seconds group metadata (admins, members) is cached; group change events update it sooner.",
     ),
     Variable(
         "MAX_RECONNECT_ATTEMPTS",
