@@ -186,15 +186,16 @@ class PacingConfig:
 
     @classmethod
     def from_settings(cls) -> PacingConfig:
+        """From OUTBOUND_PER_MINUTE (0 turns pacing off), OUTBOUND_CHAT_PER_MINUTE, TYPING_SECONDS."""
         from django.conf import settings
 
+        global_rate = float(getattr(settings, "OUTBOUND_PER_MINUTE", cls.global_per_minute))
+        chat_rate = float(getattr(settings, "OUTBOUND_CHAT_PER_MINUTE", cls.chat_per_minute))
         return cls(
-            global_per_minute=float(getattr(settings, "OUTBOUND_PER_MINUTE", cls.global_per_minute)),
-            chat_per_minute=float(getattr(settings, "OUTBOUND_CHAT_PER_MINUTE", cls.chat_per_minute)),
-            burst=int(getattr(settings, "OUTBOUND_BURST", cls.burst)),
-            chat_burst=int(getattr(settings, "OUTBOUND_CHAT_BURST", cls.chat_burst)),
+            global_per_minute=global_rate if global_rate > 0 else cls.global_per_minute,
+            chat_per_minute=chat_rate if chat_rate > 0 else max(global_rate, 1.0),
             typing_seconds=float(getattr(settings, "TYPING_SECONDS", cls.typing_seconds)),
-            enabled=bool(getattr(settings, "OUTBOUND_PACING", True)),
+            enabled=global_rate > 0,
         )
 
 

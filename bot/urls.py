@@ -10,4 +10,5 @@ urlpatterns = [
     path("metrics", views.metrics, name="metrics"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("pair/", views.pair, name="pair"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]

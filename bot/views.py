@@ -13,6 +13,7 @@ import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -30,6 +31,14 @@ logger = logging.getLogger(__name__)
 
 #: Seconds between reloads of the pairing page (a QR rotates every ~20 s).
 PAIR_REFRESH_SECONDS = 5
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on every page (the admin's too): point them at our static icon."""
+    response = HttpResponseRedirect(staticfiles_storage.url("favicon.svg"))
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 @require_GET
@@ -145,7 +154,7 @@ def pair(request: HttpRequest) -> HttpResponse:
     code = overview["code"]
     qr_svg = ""
     if code is not None and code.kind == "qr":
-        qr_svg = segno.make(code.code, error="l").svg_inline(scale=6, border=4, dark="#111", light="#fff")
+        qr_svg = segno.make(code.code, error="l").svg_inline(scale=8, border=4, dark="#111", light="#fff")
     context = {
         **overview,
         "session_name": session_name,

@@ -49,9 +49,10 @@ class DispatchResult:
     """What the router decided for one message or group change."""
 
     replies: list[Reply] = field(default_factory=list)
-    command: str | None = None
-    error: bool = False
-    reason: str = ""  # why nothing ran: duplicate, own, no_prefix, banned, maintenance, unknown, ...
+    command: str | None = None  # the command whose handler ran (or crashed)
+    error: bool = False  # the handler raised; replies hold the apology
+    reason: str = ""  # why no handler ran: duplicate, own, no_prefix, banned, maintenance, unknown, ...
+    matched: str | None = None  # the command the text named, even when it was refused
 
 
 class Router:
@@ -161,13 +162,13 @@ class Router:
             verdict = self.limits.check(user, spec.name, spec.cooldown)
             if not verdict.allowed:
                 if not verdict.notify:
-                    return DispatchResult(command=spec.name, reason=verdict.reason)
+                    return DispatchResult(matched=spec.name, reason=verdict.reason)
                 wait = max(1, round(verdict.retry_after))
                 if verdict.reason == "cooldown":
                     text = f"Please wait {wait}s before using {parsed.prefix}{spec.name} again."
                 else:
                     text = f"You're sending commands too fast. Please wait {wait}s."
-                return DispatchResult(replies=[self._text(message, text)], command=spec.name, reason=verdict.reason)
+                return DispatchResult(replies=[self._text(message, text)], matched=spec.name, reason=verdict.reason)
 
         return self._run(message, spec, parsed, owner=owner, group=group)
 
@@ -207,7 +208,7 @@ class Router:
         return group
 
     def _refuse(self, message: IncomingMessage, spec: CommandSpec, text: str, reason: str) -> DispatchResult:
-        return DispatchResult(replies=[self._text(message, text)], command=spec.name, reason=reason)
+        return DispatchResult(replies=[self._text(message, text)], matched=spec.name, reason=reason)
 
     def _unknown(self, message: IncomingMessage, parsed: ParsedCommand, user: str) -> DispatchResult:
         if not self._hints.allow(("unknown", user)):
@@ -274,9 +275,11 @@ class Router:
                 extra={"session": self.session_name, "command": spec.name, "chat": message.chat, "msg_id": message.id},
             )
             self.stats.command(spec.name, error=True)
-            return DispatchResult(replies=[self._text(message, APOLOGY)], command=spec.name, error=True, reason="error")
+            return DispatchResult(
+                replies=[self._text(message, APOLOGY)], command=spec.name, matched=spec.name, error=True, reason="error"
+            )
         self.stats.command(spec.name)
-        return DispatchResult(replies=replies, command=spec.name)
+        return DispatchResult(replies=replies, command=spec.name, matched=spec.name)
 
     # -- antilink ---------------------------------------------------------------------------------------
     def _antilink(self, message: IncomingMessage) -> list[Reply]:

@@ -1,0 +1,210 @@
+"""Owner commands: backup, restart, broadcast, bans, maintenance, prefix, status.
+
+Owners are ``OWNER_NUMBERS`` (exact phone digits); the router refuses everybody else before a
+handler runs. Restart goes through the control table (the supervisor restarts the child
+gracefully); bans, maintenance and the prefix are persisted and take effect at once.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.dispatch.context import CommandContext, mention
+from bot.dispatch.parsing import validate_prefix
+from bot.dispatch.registry import command
+from bot.transport.base import GROUP_SERVER, Reply, jid_server, jid_user
+
+BROADCAST_MAX_CHARS = 2000
+
+
+def _on_off(word: str) -> bool | None:
+    return {"on": True, "enable": True, "yes": True, "off": False, "disable": False, "no": False}.get(word.lower())
+
+
+@command("backup", category="owner", help="Back up the WhatsApp session now.", who="owner", cooldown=60)
+def backup(ctx: CommandContext) -> Reply:
+    try:
+        from sessions_store.services import backup_create
+    except ImportError:
+        backup_create = None
+    if backup_create is None:
+        from bot.control import control_request
+
+        row = control_request(session_name=ctx.session_name, action="backup", args={"requested_via": "whatsapp"})
+        return ctx.reply(f"Backup requested (#{row.pk}); the worker takes it within a few seconds.")
+    backup_row = backup_create(session_name=ctx.session_name, reason="command")
+    size = getattr(backup_row, "size_bytes", None) or getattr(backup_row, "size", None)
+    detail = f", {size / 1024:.0f} KiB" if isinstance(size, int | float) and size else ""
+    return ctx.reply(f"Session backed up (#{getattr(backup_row, 'pk', '?')}{detail}).")
+
+
+@command("restart", aliases=("reboot",), category="owner", help="Restart the bot gracefully.", who="owner", cooldown=60)
+def restart(ctx: CommandContext) -> Reply:
+    from bot.control import control_request
+
+    row = control_request(
+        session_name=ctx.session_name, action="restart", args={"requested_via": "whatsapp", "by": ctx.user_key}
+    )
+    return ctx.reply(f"Restart requested (#{row.pk}). I'll finish what I'm doing and be back in a few seconds.")
+
+
+@command(
+    "broadcast",
+    aliases=("bc",),
+    category="owner",
+    help="Send a message to every group the bot is in (paced).",
+    usage="<message>",
+    who="owner",
+    cooldown=300,
+)
+def broadcast(ctx: CommandContext) -> list[Reply] | Reply:
+    from bot.dispatch import selectors
+
+    text = ctx.arg_text.strip()
+    if not text:
+        return ctx.reply(f"Write the message to send. {ctx.usage()}")
+    if len(text) > BROADCAST_MAX_CHARS:
+        return ctx.reply(f"A broadcast can have at most {BROADCAST_MAX_CHARS} characters.")
+    groups = [g for g in selectors.known_groups(session_name=ctx.session_name) if jid_server(g) == GROUP_SERVER]
+    if not groups:
+        return ctx.reply("I don't know any group to broadcast to yet.")
+    pacing = ctx.router.outbound.pacing
+    seconds = len(groups) * 60.0 / pacing.global_per_minute if pacing.enabled else 0
+    replies = [ctx.reply(f"Broadcasting to {len(groups)} group(s); paced, about {seconds:.0f}s.")]
+    body = f"*Broadcast from {ctx.router.bot_name}*\n\n{text}"
+    replies += [Reply(kind="text", chat=chat, text=body) for chat in groups]
+    return replies
+
+
+def _ban_target(ctx: CommandContext) -> tuple[str, str] | None:
+    """(user key, display) from a mention, a quote, or a phone number argument."""
+    if ctx.targets:
+        jid = ctx.targets[0]
+        key = jid_user(jid)
+        if ctx.group is not None:
+            from bot.commands.group import member_key
+
+            key = member_key(ctx.group, jid)
+        return key, mention(jid)
+    for arg in ctx.args:
+        digits = "".join(ch for ch in arg if ch not in "+ -()")
+        if digits.isdigit() and 5 <= len(digits) <= 16:
+            return digits, f"+{digits}"
+    return None
+
+
+@command(
+    "ban",
+    category="owner",
+    help="Make the bot ignore a user.",
+    usage="@user|number [reason]",
+    who="owner",
+)
+def ban(ctx: CommandContext) -> Reply:
+    target = _ban_target(ctx)
+    if target is None:
+        return ctx.reply(f"Mention a user, reply to them, or give their number. {ctx.usage()}")
+    key, shown = target
+    if key in ctx.router.owners:
+        return ctx.reply("Owners can't be banned.")
+    reason = " ".join(a for a in ctx.args if not a.startswith("@") and not a.lstrip("+").isdigit())
+    created = ctx.router.state.ban(key, reason=reason, banned_by=ctx.user_key)
+    if not created:
+        return ctx.reply(f"{shown} is banned already.", mentions=ctx.targets[:1])
+    return ctx.reply(f"{shown} is banned: I'll ignore their commands.", mentions=ctx.targets[:1])
+
+
+@command("unban", category="owner", help="Lift a ban.", usage="@user|number", who="owner")
+def unban(ctx: CommandContext) -> Reply:
+    target = _ban_target(ctx)
+    if target is None:
+        return ctx.reply(f"Mention a user, reply to them, or give their number. {ctx.usage()}")
+    key, shown = target
+    if ctx.router.state.unban(key):
+        return ctx.reply(f"{shown} is no longer banned.", mentions=ctx.targets[:1])
+    return ctx.reply(f"{shown} was not banned.", mentions=ctx.targets[:1])
+
+
+@command("banlist", aliases=("bans",), category="owner", help="Who is banned.", who="owner")
+def banlist(ctx: CommandContext) -> Reply:
+    from bot.dispatch import selectors
+
+    rows = selectors.banned_list(session_name=ctx.session_name)
+    if not rows:
+        return ctx.reply("Nobody is banned.")
+    lines = [f"*Banned ({len(rows)})*"]
+    lines += [
+        f"{i}. +{row.phone} - {row.at:%Y-%m-%d}{' - ' + row.reason if row.reason else ''}"
+        for i, row in enumerate(rows, 1)
+    ]
+    return ctx.reply("\n".join(lines))
+
+
+@command(
+    "maintenance",
+    category="owner",
+    help="Maintenance mode: only owners can use the bot.",
+    usage="on|off",
+    who="owner",
+)
+def maintenance(ctx: CommandContext) -> Reply:
+    value = _on_off(ctx.args[0]) if ctx.args else None
+    state = ctx.router.state
+    if value is None:
+        return ctx.reply(f"Maintenance mode is {'on' if state.maintenance else 'off'}. {ctx.usage()}")
+    state.set_maintenance(value)
+    if value:
+        return ctx.reply("Maintenance mode on: only owners can use commands now.")
+    return ctx.reply("Maintenance mode off: everyone can use commands again.")
+
+
+@command(
+    "setprefix",
+    category="owner",
+    help="Change the command prefix (one or more punctuation characters).",
+    usage="<characters, e.g. . or .!>",
+    who="owner",
+)
+def setprefix(ctx: CommandContext) -> Reply:
+    if not ctx.args:
+        return ctx.reply(f"The prefix is {' '.join(ctx.router.state.prefix)}. {ctx.usage()}")
+    try:
+        prefix = validate_prefix("".join(ctx.args))
+    except ValueError as exc:
+        return ctx.reply(f"Not changed: {exc}.")
+    ctx.router.state.set_prefix(prefix)
+    shown = " ".join(prefix)
+    return ctx.reply(f"Prefix changed to {shown}. Try {prefix[0]}menu.")
+
+
+@command("status", aliases=("connection",), category="owner", help="Connection state in detail.", who="owner")
+def status(ctx: CommandContext) -> Reply:
+    from django.utils import timezone
+
+    from bot.commands.core import format_duration
+    from bot.models import BotStatus, ReconnectEvent
+
+    router = ctx.router
+    now = timezone.now()
+    row = BotStatus.objects.filter(session_name=ctx.session_name).first()
+    lines = [f"*{router.bot_name} status* ({ctx.session_name})"]
+    if row is None:
+        lines.append("No status recorded yet.")
+    else:
+        lines.append(f"State: {row.state} for {format_duration((now - row.state_since).total_seconds())}")
+        if row.reason:
+            lines.append(f"Reason: {row.reason}")
+        if row.connected_since:
+            lines.append(f"Connected since {row.connected_since:%Y-%m-%d %H:%M} UTC")
+        if row.last_heartbeat_at:
+            lines.append(f"Last heartbeat {format_duration((now - row.last_heartbeat_at).total_seconds())} ago")
+        lines.append(f"Child restarts: {row.child_restarts}, memory: {row.rss_bytes / (1024 * 1024):.0f} MiB")
+    reconnects = ReconnectEvent.objects.filter(session_name=ctx.session_name, at__gte=now - timedelta(hours=24))
+    lines.append(f"Reconnects in 24h: {reconnects.count()}")
+    outbound = router.outbound
+    if outbound.is_paused():
+        left = outbound.paused_until - router.clock()
+        lines.append(f"Sending paused ({outbound.pause_reason}) for {format_duration(left)} more")
+    lines.append(f"Sent {outbound.sent_count}, failed {outbound.failed_count}, dropped {outbound.dropped_count}")
+    lines.append(f"Maintenance: {'on' if router.state.maintenance else 'off'}, prefix: {' '.join(router.state.prefix)}")
+    return ctx.reply("\n".join(lines))
