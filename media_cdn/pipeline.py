@@ -449,3 +449,9 @@ def gifs_ingest_many(
             except MediaError as exc:
                 results.append(MediaError(f"{prepared.name}: {exc}"))
     return results
+
+
+def gif_files(directory: Path, *, recursive: bool = False) -> list[Path]:
+    """The ``.gif`` files of a folder (any case), sorted, so imports run in a stable order."""
+    pattern = "**/*" if recursive else "*"
+    return sorted(p for p in directory.glob(pattern) if p.is_file() and p.suffix.lower() == ".gif")
