@@ -285,6 +285,12 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("PLANNED_RESTART_AT", parse_hhmm, "", "HH:MM UTC for a daily graceful restart; empty = off."),
     Variable(
+        "OUTAGE_ALERT_MINUTES",
+        parse_positive_int,
+        "3",
+        "Minutes offline after which owners get one WhatsApp message when the bot is back.",
+    ),
+    Variable(
         "CONNECTION_WEBHOOK_URL", parse_url, "", "URL that receives a signed POST on every connection state change."
     ),
     Variable(
