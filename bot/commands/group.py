@@ -121,15 +121,28 @@ def kick(ctx: CommandContext) -> list[Reply] | Reply:
     return replies
 
 
-def _numbers(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
+def _digits(item: str) -> str:
+    digits = "".join(ch for ch in item if ch not in "+ -().")
+    return digits if digits.isdigit() and 5 <= len(digits) <= 16 else ""
+
+
+def phone_numbers(text: str) -> tuple[list[str], list[str]]:
+    """'+1 555 000 1234, 15550000003 hello' -> (['15550001234', '15550000003'], ['hello']).
+
+    Commas separate numbers; a comma-separated part that is not one number (spaces allowed inside,
+    as people type them) is read word by word.
+    """
     good, bad = [], []
-    for arg in args:
-        for item in arg.split(","):
-            item = item.strip()
-            if not item:
-                continue
-            digits = "".join(ch for ch in item if ch not in "+ -()")
-            (good if digits.isdigit() and 5 <= len(digits) <= 16 else bad).append(digits if digits.isdigit() else item)
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        whole = _digits(part)
+        if whole:
+            good.append(whole)
+            continue
+        for word in part.split():
+            (good if _digits(word) else bad).append(_digits(word) or word)
     return good, bad
 
 
@@ -144,7 +157,7 @@ def _numbers(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
     cooldown=10,
 )
 def add(ctx: CommandContext) -> list[Reply] | Reply:
-    numbers, bad = _numbers(ctx.args)
+    numbers, bad = phone_numbers(ctx.arg_text)
     if not numbers:
         return ctx.reply(f"Give at least one phone number. {ctx.usage()}")
     jids = [user_jid(n) for n in dict.fromkeys(numbers) if find_member(ctx.group, user_jid(n)) is None]

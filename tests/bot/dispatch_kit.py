@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bot.dispatch import DispatchResult, Router, build_router
 from bot.dispatch.registry import Registry
@@ -21,6 +22,7 @@ CAROL = "15550000004@s.whatsapp.net"
 ALICE_LID = "80000000002@lid"
 OWNER_LID = "80000000001@lid"
 GROUP = "120363000000000099@g.us"
+ROOT_DIR = Path(__file__).resolve().parents[2]
 
 
 class Clock:
@@ -127,6 +129,17 @@ class Bot:
 
     def handle(self, message: IncomingMessage) -> DispatchResult:
         return self.router.handle(message)
+
+    def run(self, text: str, **kw) -> list[Reply]:
+        """One message through router, handler and outbound: what the transport really sent."""
+        before = len(self.transport.sent)
+        self.results.append(self.router.handle_and_send(msg(text, **kw)))
+        return self.transport.sent[before:]
+
+    def run_text(self, text: str, **kw) -> str:
+        sent = [r.text for r in self.run(text, **kw) if r.kind == "text"]
+        assert len(sent) == 1, f"expected one text, got {sent!r} ({self.results[-1].reason})"
+        return sent[0]
 
     def change(self, change: GroupChange) -> DispatchResult:
         return self.router.handle_group_change(change)
