@@ -1,1 +1,204 @@
-"""Admin registrations of the bot app."""
+"""Admin of the bot app: every table an operator looks at, with useful columns, filters and search.
+
+Rows the bot writes (status, events, stats, deliveries) are read-only here. Operator actions that
+the bot must carry out (force reconnect, restart) go through the control table
+(:mod:`bot.control`); the supervisor polls it and the outcome shows up in "Control commands".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html
+
+from bot.control import control_pending_exists, control_request
+from bot.models import (
+    BannedUser,
+    BotSetting,
+    BotStatus,
+    ConnectionEvent,
+    ControlCommand,
+    GroupSettings,
+    MessageStat,
+    ReconnectEvent,
+    Warning,
+    WebhookDelivery,
+)
+
+MB = 1024 * 1024
+
+
+def queue_for_sessions(request: HttpRequest, *, session_names: Iterable[str], action: str, label: str) -> None:
+    """Queue ``action`` once per session (skipping one already waiting) and tell the operator."""
+    queued, waiting = [], []
+    for name in sorted(set(session_names)):
+        if control_pending_exists(session_name=name, action=action):
+            waiting.append(name)
+            continue
+        control_request(session_name=name, action=action, user=request.user)
+        queued.append(name)
+    if queued:
+        messages.success(
+            request,
+            f"{label} requested for {', '.join(queued)}; the bot picks it up within a few seconds "
+            "(outcome under Control commands).",
+        )
+    if waiting:
+        messages.warning(request, f"{label} already waiting for {', '.join(waiting)}; not queued again.")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For rows the bot writes: look, filter, search; never edit by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(BotStatus)
+class BotStatusAdmin(ReadOnlyAdmin):
+    list_display = (
+        "session_name",
+        "state",
+        "state_since",
+        "heartbeat",
+        "connected_since",
+        "rss",
+        "messages_in",
+        "messages_out",
+        "child_restarts",
+        "host",
+        "pid",
+    )
+    list_filter = ("state",)
+    search_fields = ("session_name", "host", "reason")
+    actions = ("force_reconnect", "restart_bot")
+
+    @admin.display(description="heartbeat", ordering="last_heartbeat_at")
+    def heartbeat(self, obj: BotStatus) -> str:
+        if obj.last_heartbeat_at is None:
+            return "never"
+        age = int((timezone.now() - obj.last_heartbeat_at).total_seconds())
+        stale = age > settings.HEARTBEAT_TIMEOUT
+        return format_html(
+            '<span style="color:{}">{}s ago{}</span>',
+            "#c53030" if stale else "inherit",
+            age,
+            " (stale)" if stale else "",
+        )
+
+    @admin.display(description="RSS", ordering="rss_bytes")
+    def rss(self, obj: BotStatus) -> str:
+        return f"{obj.rss_bytes / MB:.0f} MB"
+
+    @admin.action(description="Force reconnect (through the control table)")
+    def force_reconnect(self, request: HttpRequest, queryset: QuerySet[BotStatus]) -> None:
+        queue_for_sessions(
+            request,
+            session_names=queryset.values_list("session_name", flat=True),
+            action="reconnect",
+            label="Reconnect",
+        )
+
+    @admin.action(description="Restart the bot (through the control table)")
+    def restart_bot(self, request: HttpRequest, queryset: QuerySet[BotStatus]) -> None:
+        queue_for_sessions(
+            request, session_names=queryset.values_list("session_name", flat=True), action="restart", label="Restart"
+        )
+
+
+@admin.register(ConnectionEvent)
+class ConnectionEventAdmin(ReadOnlyAdmin):
+    list_display = ("at", "session_name", "from_state", "to_state", "reason")
+    list_filter = ("to_state", "from_state", "session_name")
+    search_fields = ("reason", "session_name")
+    date_hierarchy = "at"
+
+
+@admin.register(ReconnectEvent)
+class ReconnectEventAdmin(ReadOnlyAdmin):
+    list_display = ("at", "session_name", "attempt", "delay_seconds", "reason", "outcome")
+    list_filter = ("outcome", "reason", "session_name")
+    search_fields = ("reason", "session_name")
+    date_hierarchy = "at"
+
+
+@admin.register(MessageStat)
+class MessageStatAdmin(ReadOnlyAdmin):
+    list_display = ("bucket", "session_name", "resolution", "messages_in", "messages_out", "commands", "errors", "rss")
+    list_filter = ("resolution", "session_name")
+    search_fields = ("session_name",)
+    date_hierarchy = "bucket"
+
+    @admin.display(description="RSS peak", ordering="rss_max_bytes")
+    def rss(self, obj: MessageStat) -> str:
+        return f"{obj.rss_max_bytes / MB:.0f} MB" if obj.rss_max_bytes else "–"
+
+
+@admin.register(ControlCommand)
+class ControlCommandAdmin(ReadOnlyAdmin):
+    """Who asked for what, when, and how it ended."""
+
+    list_display = ("requested_at", "session_name", "action", "requested_by", "state", "finished_at", "short_result")
+    list_filter = ("state", "action", "session_name")
+    search_fields = ("session_name", "result", "requested_by__username")
+    date_hierarchy = "requested_at"
+    list_select_related = ("requested_by",)
+    actions = ("run_again",)
+
+    @admin.display(description="result")
+    def short_result(self, obj: ControlCommand) -> str:
+        return obj.result if len(obj.result) <= 80 else obj.result[:79] + "…"
+
+    @admin.action(description="Ask again (queue a new request with the same arguments)")
+    def run_again(self, request: HttpRequest, queryset: QuerySet[ControlCommand]) -> None:
+        for command in queryset.order_by("requested_at"):
+            control_request(
+                session_name=command.session_name, action=command.action, args=command.args, user=request.user
+            )
+        messages.success(request, f"{queryset.count()} request(s) queued again.")
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ("at", "session_name", "ok", "attempts", "status_code", "error")
+    list_filter = ("ok", "session_name")
+    search_fields = ("error", "session_name")
+    date_hierarchy = "at"
+
+
+@admin.register(BotSetting)
+class BotSettingAdmin(admin.ModelAdmin):
+    list_display = ("session_name", "key", "value", "updated_at")
+    list_filter = ("session_name", "key")
+    search_fields = ("key",)
+
+
+@admin.register(BannedUser)
+class BannedUserAdmin(admin.ModelAdmin):
+    list_display = ("phone", "session_name", "reason", "banned_by", "at")
+    list_filter = ("session_name",)
+    search_fields = ("phone", "reason", "banned_by")
+    date_hierarchy = "at"
+
+
+@admin.register(GroupSettings)
+class GroupSettingsAdmin(admin.ModelAdmin):
+    list_display = ("chat", "session_name", "welcome", "antilink", "updated_at")
+    list_filter = ("welcome", "antilink", "session_name")
+    search_fields = ("chat",)
+
+
+@admin.register(Warning)
+class WarningAdmin(admin.ModelAdmin):
+    list_display = ("user", "chat", "session_name", "reason", "given_by", "at")
+    list_filter = ("session_name",)
+    search_fields = ("user", "chat", "reason")
+    date_hierarchy = "at"

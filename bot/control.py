@@ -152,3 +152,37 @@ def control_run_pending(
         _finish(command, state=ControlCommand.State.DONE, result="" if outcome is None else str(outcome))
         logger.info("control action done", extra=log_extra)
     return ran
+
+
+def control_pending_exists(*, session_name: str, action: str) -> bool:
+    """Whether the same request already waits for the bot (so a double click queues it once)."""
+    return ControlCommand.objects.filter(
+        session_name=session_name, action=action, state=ControlCommand.State.PENDING
+    ).exists()
+
+
+def control_record(
+    *, session_name: str, action: str, run: Callable[[], str], user=None, args: dict | None = None
+) -> ControlCommand:
+    """Run an action that needs no bot (verifying stored backups) here and now, and record it in
+    the control table like the others: who asked, when, and the outcome. Never raises for ``run``'s
+    failure: the row says ``failed`` with the message."""
+    command = control_request(session_name=session_name, action=action, args=args, user=user)
+    started = timezone.now()
+    claimed = ControlCommand.objects.filter(pk=command.pk, state=ControlCommand.State.PENDING).update(
+        state=ControlCommand.State.RUNNING, started_at=started
+    )
+    command.started_at = started
+    if not claimed:  # a poller took it first: it will run there
+        command.refresh_from_db()
+        return command
+    try:
+        outcome = run()
+    except Exception as exc:
+        _finish(command, state=ControlCommand.State.FAILED, result=f"{type(exc).__name__}: {exc}")
+        logger.warning(
+            "control action failed", extra={"session": session_name, "action": action, "control_id": command.pk}
+        )
+    else:
+        _finish(command, state=ControlCommand.State.DONE, result="" if outcome is None else str(outcome))
+    return command

@@ -74,3 +74,6 @@ class PairingCodeAdmin(admin.ModelAdmin):
     list_filter = ("kind", "consumed")
     exclude = ("code",)
     readonly_fields = ("session", "kind", "created_at", "expires_at", "consumed")
+
+
+from . import admin_actions  # noqa: E402,F401  operator actions (issue 8), kept in their own module

@@ -1,0 +1,158 @@
+"""Operator actions on sessions and backups in the admin (issue 8), added to the admins that
+``sessions_store/admin.py`` registers.
+
+Back up now and restore need the live store, which is the worker's: they go through the control
+table and the supervisor carries them out. Verifying backups and exporting for env vars need only
+the database and the key, so they run here; verify is still recorded in the control table with
+who asked and the outcome. Restore asks for confirmation first; the export shows each value's
+size against Heroku's config-var limit and shows the values themselves to superusers only.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+
+from bot.admin import queue_for_sessions
+from bot.control import ControlError, control_pending_exists, control_record, control_request
+
+from .models import SessionBackup, WhatsAppSession
+
+logger = logging.getLogger(__name__)
+
+
+def _verify_sessions(request: HttpRequest, names: list[str]) -> None:
+    from .services import backups_verify
+
+    for name in sorted(set(names)):
+
+        def run(name: str = name) -> str:
+            results = backups_verify(session_name=name)
+            bad = [r for r in results if not r.ok]
+            return f"{len(results)} backup(s) checked, {len(results) - len(bad)} verified, {len(bad)} corrupt" + (
+                "".join(f"; #{r.backup_id}: {r.detail}" for r in bad[:3])
+            )
+
+        command = control_record(session_name=name, action="verify", run=run, user=request.user)
+        level = messages.SUCCESS if command.state == "done" else messages.ERROR
+        messages.add_message(request, level, f"Verify {name}: {command.state}. {command.result}")
+
+
+@admin.action(description="Back up now (through the control table)")
+def backup_now(modeladmin, request: HttpRequest, queryset: QuerySet[WhatsAppSession]) -> None:
+    queue_for_sessions(request, session_names=queryset.values_list("name", flat=True), action="backup", label="Backup")
+
+
+@admin.action(description="Verify the stored backups")
+def verify_backups(modeladmin, request: HttpRequest, queryset: QuerySet[WhatsAppSession]) -> None:
+    _verify_sessions(request, list(queryset.values_list("name", flat=True)))
+
+
+@admin.action(description="Force reconnect (through the control table)")
+def force_reconnect(modeladmin, request: HttpRequest, queryset: QuerySet[WhatsAppSession]) -> None:
+    queue_for_sessions(
+        request, session_names=queryset.values_list("name", flat=True), action="reconnect", label="Reconnect"
+    )
+
+
+@admin.action(description="Restart the bot (through the control table)")
+def restart_bot(modeladmin, request: HttpRequest, queryset: QuerySet[WhatsAppSession]) -> None:
+    queue_for_sessions(
+        request, session_names=queryset.values_list("name", flat=True), action="restart", label="Restart"
+    )
+
+
+@admin.action(description="Export for env vars (WA_SESSION_DATA, WA_CREDENTIALS, WA_AUTH_STATE)")
+def export_env(modeladmin, request: HttpRequest, queryset: QuerySet[WhatsAppSession]):
+    from .services import session_export_env
+
+    if queryset.count() != 1:
+        messages.error(request, "Select exactly one session to export.")
+        return None
+    session = queryset.get()
+    try:
+        export = session_export_env(session_name=session.name)
+    except Exception as exc:  # SessionStoreError, a wrong key, a broken backup: a message, never a 500
+        logger.warning("session export failed", extra={"session": session.name, "error": type(exc).__name__})
+        messages.error(request, f"Could not export {session.name}: {exc}")
+        return None
+    logger.info(
+        "session exported for env vars",
+        extra={"session": session.name, "user": request.user.get_username(), "total_bytes": export.total},
+    )
+    rows = [
+        {"name": name, "size": export.sizes[name], "value": export.values[name] if request.user.is_superuser else ""}
+        for name in export.values
+    ]
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": f"Export session {session.name} for env vars",
+        "session": session,
+        "rows": rows,
+        "total": export.total,
+        "limit": export.limit,
+        "fits": export.fits,
+        "show_values": request.user.is_superuser,
+        "opts": modeladmin.model._meta,
+    }
+    return TemplateResponse(request, "admin/sessions_store/export_env.html", context)
+
+
+@admin.action(description="Verify these backups")
+def verify_selected_backups(modeladmin, request: HttpRequest, queryset: QuerySet[SessionBackup]) -> None:
+    _verify_sessions(request, list(queryset.values_list("session__name", flat=True)))
+
+
+@admin.action(description="Restore this backup into the live session…")
+def restore_backup(modeladmin, request: HttpRequest, queryset: QuerySet[SessionBackup]):
+    """Asks for confirmation; on confirm, the supervisor restores it (after a pre-restore backup)."""
+    if queryset.count() != 1:
+        messages.error(request, "Select exactly one backup to restore.")
+        return None
+    backup = queryset.select_related("session").defer("archive").get()
+    if backup.state != SessionBackup.State.VERIFIED:
+        messages.error(request, f"Backup #{backup.pk} is {backup.state}; only a verified backup can be restored.")
+        return None
+    session_name = backup.session.name
+    if request.POST.get("confirm") == "yes":
+        if control_pending_exists(session_name=session_name, action="restore"):
+            messages.warning(request, f"A restore of {session_name} is already waiting; not queued again.")
+            return None
+        try:
+            control_request(
+                session_name=session_name, action="restore", args={"backup_id": backup.pk}, user=request.user
+            )
+        except ControlError as exc:
+            messages.error(request, str(exc))
+            return None
+        messages.success(
+            request,
+            f"Restore of backup #{backup.pk} into {session_name} requested; the bot stops its connection, "
+            "restores, and reconnects (outcome under Control commands).",
+        )
+        return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": "Restore a backup?",
+        "backup": backup,
+        "session_name": session_name,
+        "queryset": queryset,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        "opts": modeladmin.model._meta,
+    }
+    return TemplateResponse(request, "admin/sessions_store/restore_confirm.html", context)
+
+
+def _add_actions(model, *actions) -> None:
+    model_admin = admin.site._registry.get(model)
+    if model_admin is None:  # the sessions admin did not register it: nothing to add to
+        return
+    model_admin.actions = [*(model_admin.actions or []), *actions]
+
+
+_add_actions(WhatsAppSession, backup_now, verify_backups, force_reconnect, restart_bot, export_env)
+_add_actions(SessionBackup, verify_selected_backups, restore_backup)
