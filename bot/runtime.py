@@ -443,7 +443,7 @@ class BotRuntime:
     def _heartbeat_loop(self) -> None:
         last_flush = time.monotonic()
         try:
-            while not self._stop.wait(self.heartbeat_interval):
+            while True:
                 try:
                     beat = self.beat()
                     if self.beats is not None:
@@ -459,6 +459,8 @@ class BotRuntime:
                         self.stats.flush()
                 except Exception:
                     logger.exception("heartbeat tick failed", extra={"session": self.session_name})
+                if self._stop.wait(self.heartbeat_interval):
+                    return
         finally:
             connection.close()
 

@@ -1,0 +1,102 @@
+# ruff: noqa: F811 - pytest fixtures imported from tests.bot.fixtures.processes are parameters here
+"""``runbot`` as real processes: the console end to end, crashes, hangs, crash loops, signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from tests.bot.fixtures.processes import Runbot, child_db, migrated_sqlite, runbot_env  # noqa: F401
+
+pytestmark = pytest.mark.slow
+
+FIXTURES = "tests.bot.fixtures.transports"
+
+
+def test_a_ping_on_the_console_prints_one_json_pong(runbot_env, tmp_path):
+    bot = Runbot(["--transport", "console"], runbot_env, tmp_path)
+    bot.process.stdin.write(".ping\n")
+    bot.process.stdin.close()
+    code, out = bot.wait(60)
+    assert code == 0, bot.log
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert len(lines) == 1
+    assert lines[0]["kind"] == "text" and lines[0]["text"].startswith("pong")
+    assert lines[0]["chat"] == "15551234567@s.whatsapp.net"
+    assert "supervisor stopped" in bot.log and "neonize_loaded=False" in bot.log
+
+
+def test_a_child_killed_with_sigkill_is_restarted(runbot_env, tmp_path, child_db):
+    bot = Runbot(["--transport", "console", "--session", "killed"], runbot_env, tmp_path)
+    bot.wait_for(r"connection state session=killed from=connecting to=connected")
+    first = bot.child_pids()[0]
+    os.kill(first, signal.SIGKILL)
+    bot.wait_for(r"restarting the bot child .*reason=crash")
+    bot.wait_for(r"bot child started", count=2)
+    second = bot.child_pids()[1]
+    assert second != first
+    bot.wait_for(r"connection state session=killed from=\w+ to=connected", count=2)
+    bot.process.send_signal(signal.SIGTERM)
+    code, _ = bot.wait(30)
+    assert code == 0, bot.log
+    restarts = child_db.rows("SELECT child_restarts FROM bot_botstatus WHERE session_name = %s", ("killed",))
+    assert restarts == [(1,)]
+    reasons = child_db.rows("SELECT reason FROM bot_reconnectevent WHERE session_name = %s", ("killed",))
+    assert reasons == [("child_crash",)]
+
+
+def test_a_child_that_makes_no_progress_is_killed_and_restarted(runbot_env, tmp_path):
+    runbot_env["HEARTBEAT_TIMEOUT"] = "1"
+    bot = Runbot(["--transport", f"{FIXTURES}:HangTransport", "--session", "hung"], runbot_env, tmp_path)
+    bot.wait_for(r"bot child hung; killing it .*stalled_for=", timeout=40)
+    bot.wait_for(r"restarting the bot child .*reason=hung")
+    bot.wait_for(r"bot child started", count=2)
+    bot.process.send_signal(signal.SIGTERM)
+    code, _ = bot.wait(40)
+    assert code == 0, bot.log
+
+
+def test_a_frozen_child_whose_heartbeats_stop_is_killed_and_restarted(runbot_env, tmp_path):
+    runbot_env["HEARTBEAT_TIMEOUT"] = "1"
+    bot = Runbot(["--transport", "console", "--session", "frozen"], runbot_env, tmp_path)
+    bot.wait_for(r"connection state session=frozen from=connecting to=connected")
+    first = bot.child_pids()[0]
+    os.kill(first, signal.SIGSTOP)  # no more beats; SIGTERM stays pending, only SIGKILL ends it
+    bot.wait_for(r"bot child hung; killing it", timeout=30)
+    bot.wait_for(r"bot child did not stop in time; SIGKILL")
+    bot.wait_for(r"bot child started", count=2)
+    assert bot.child_pids()[1] != first
+    bot.process.send_signal(signal.SIGTERM)
+    code, _ = bot.wait(40)
+    assert code == 0, bot.log
+
+
+def test_a_crash_loop_stops_at_the_restart_budget_with_a_clear_message(runbot_env, tmp_path, child_db):
+    bot = Runbot(["--transport", f"{FIXTURES}:CrashTransport", "--session", "loop"], runbot_env, tmp_path)
+    code, _ = bot.wait(120)
+    assert code == 1
+    assert "crash loop: the bot child died 5 times" in bot.log
+    assert len(bot.child_pids()) == 6
+    outcomes = child_db.rows(
+        "SELECT outcome FROM bot_reconnectevent WHERE session_name = %s AND reason = %s ORDER BY id",
+        ("loop", "child_crash"),
+    )
+    assert [o[0] for o in outcomes] == ["failed"] * 5 + ["gave_up"]
+
+
+def test_sigterm_drains_and_exits_zero_and_a_second_signal_shortens_the_wait(runbot_env, tmp_path):
+    runbot_env["SHUTDOWN_GRACE"] = "25"
+    bot = Runbot(["--transport", f"{FIXTURES}:StuckStopTransport", "--session", "stuck"], runbot_env, tmp_path)
+    bot.wait_for(r"connection state session=stuck from=connecting to=connected")
+    bot.process.send_signal(signal.SIGTERM)
+    bot.wait_for(r"supervisor stopping")
+    started = time.monotonic()
+    bot.process.send_signal(signal.SIGTERM)
+    code, _ = bot.wait(30)
+    assert code == 0, bot.log
+    assert time.monotonic() - started < 10  # the first signal alone would wait ~18 s for this child
+    assert "SIGKILL" in bot.log
