@@ -292,6 +292,10 @@ def _read_sqlite_tables(conn: sqlite3.Connection) -> tuple[tuple[int, int] | Non
         columns = tuple(row[1] for row in info)
         types = tuple(logical_type(row[2]) for row in info)
         rows = conn.execute(f'SELECT {", ".join(f"{chr(34)}{c}{chr(34)}" for c in columns)} FROM "{name}"').fetchall()
+        bools = [i for i, kind in enumerate(types) if kind == "bool"]
+        if bools and rows:
+            # SQLite keeps booleans as 0/1; the archive's rows carry Python bools on every backend.
+            rows = [tuple(bool(v) if i in bools and v is not None else v for i, v in enumerate(r)) for r in rows]
         if name == "whatsmeow_version" and rows:
             version = (int(rows[0][0]), int(rows[0][1]))
         tables.append(TableData(name, columns, types, rows))
