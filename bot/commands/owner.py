@@ -25,17 +25,17 @@ def _on_off(word: str) -> bool | None:
 def backup(ctx: CommandContext) -> Reply:
     try:
         from sessions_store.services import backup_create
-    except ImportError:
-        backup_create = None
-    if backup_create is None:
+    except ImportError:  # sessions_store without services: the supervisor does it from the control table
         from bot.control import control_request
 
         row = control_request(session_name=ctx.session_name, action="backup", args={"requested_via": "whatsapp"})
         return ctx.reply(f"Backup requested (#{row.pk}); the worker takes it within a few seconds.")
-    backup_row = backup_create(session_name=ctx.session_name, reason="command")
-    size = getattr(backup_row, "size_bytes", None) or getattr(backup_row, "size", None)
-    detail = f", {size / 1024:.0f} KiB" if isinstance(size, int | float) and size else ""
-    return ctx.reply(f"Session backed up (#{getattr(backup_row, 'pk', '?')}{detail}).")
+    made = backup_create(session_name=ctx.session_name, reason="manual")
+    if made is None:
+        return ctx.reply("Nothing backed up: no paired session to save yet, or another backup is running.")
+    if made.state != "verified":
+        return ctx.reply(f"Backup #{made.pk} failed: {made.state_reason or made.state}.")
+    return ctx.reply(f"Session backed up and verified (#{made.pk}, {made.stored_size / 1024:.0f} KiB).")
 
 
 @command("restart", aliases=("reboot",), category="owner", help="Restart the bot gracefully.", who="owner", cooldown=60)
@@ -86,9 +86,14 @@ def _ban_target(ctx: CommandContext) -> tuple[str, str] | None:
 
             key = member_key(ctx.group, jid)
         return key, mention(jid)
+    from bot.commands.group import _digits
+
+    whole = _digits(ctx.arg_text)  # "+1 555 000 0003" as people type it
+    if whole:
+        return whole, f"+{whole}"
     for arg in ctx.args:
-        digits = "".join(ch for ch in arg if ch not in "+ -()")
-        if digits.isdigit() and 5 <= len(digits) <= 16:
+        digits = _digits(arg)
+        if digits:
             return digits, f"+{digits}"
     return None
 
