@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -50,6 +51,7 @@ class GifAssetAdmin(admin.ModelAdmin):
     fields = ("name", "category", "source_url", *readonly_fields)
     inlines = (GifRenditionInline,)
     actions = ("reconvert",)
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).defer("thumbnail_jpeg")

@@ -151,6 +151,8 @@ def gif_probe(data: bytes) -> GifInfo:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
         raise InvalidGifError(f"broken GIF: {exc}") from None
+    except Exception as exc:  # Pillow's decoder raises IndexError and friends on truncated data
+        raise InvalidGifError(f"broken GIF: {type(exc).__name__}: {exc}") from None
     return GifInfo(
         sha256=hashlib.sha256(data).hexdigest(),
         bytes=len(data),

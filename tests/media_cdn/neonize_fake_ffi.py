@@ -7,31 +7,29 @@ Prints one JSON object describing what reached the fake Go side.
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-
-def forbid(*args, **kwargs):
-    raise RuntimeError(f"a subprocess was started while sending: {args[:1]}")
-
-
-subprocess.Popen = forbid  # ffprobe/ffmpeg would go through here
-
-from google.protobuf.json_format import MessageToDict  # noqa: E402
-from neonize.client import NewClient  # noqa: E402
-from neonize.proto.Neonize_pb2 import (  # noqa: E402
+from google.protobuf.json_format import MessageToDict
+from neonize.client import NewClient
+from neonize.proto.Neonize_pb2 import (
     JID,
     SendMessageReturnFunction,
     SendResponse,
     UploadResponse,
     UploadReturnFunction,
 )
-from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message  # noqa: E402
-from neonize.utils.jid import build_jid  # noqa: E402
+from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message
+from neonize.utils.jid import build_jid
 
-from bot.transport.base import Media  # noqa: E402
-from bot.transport.neonize_media import media_send  # noqa: E402
+from bot.transport.base import Media
+from bot.transport.neonize_media import media_send
+
+
+def forbid(*args, **kwargs):
+    raise RuntimeError(f"a subprocess was started while sending: {args[:1]}")
 
 
 class FakeGo:
@@ -63,11 +61,13 @@ class FakeGo:
 
 def main() -> None:
     media_file, fields, kind, caption, mentions = sys.argv[1:6]
-    media = Media(data=Path(media_file).read_bytes(), **json.loads(fields))
+    thumbnail = Path(os.environ["THUMBNAIL_FILE"]).read_bytes() if os.environ.get("THUMBNAIL_FILE") else b""
+    media = Media(data=Path(media_file).read_bytes(), thumbnail_jpeg=thumbnail, **json.loads(fields))
     client = NewClient("unused.sqlite3", uuid="fake-ffi")
     fake = FakeGo()
     client._NewClient__client = fake
     chat = build_jid("120363012345678901", "g.us")
+    subprocess.Popen = forbid  # from here on, ffprobe/ffmpeg (or anything else) would fail the send
     response = media_send(
         client, chat, media, kind=kind, caption=caption, mentions=[m for m in mentions.split(",") if m]
     )
