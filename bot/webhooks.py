@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Blacksky-Signature"
 USER_AGENT = "BLACKSKY-MD-webhook/1"
 _RETRY_STATUSES = frozenset({408, 425, 429})
+DROP_LOG_INTERVAL = 60.0  # seconds between "queue full" log lines during a flood
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,7 @@ class WebhookSender:
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max_queue)
         self._abandon = threading.Event()
         self._closed = False
+        self._drop_logged_at = -DROP_LOG_INTERVAL
         self._transport = transport
         self._thread: threading.Thread | None = None
         if self.enabled:
@@ -164,10 +166,13 @@ class WebhookSender:
             self._queue.put_nowait(event)
         except queue.Full:
             self.counters.bump("dropped")
-            logger.warning(
-                "webhook queue full, event dropped",
-                extra={"session": session_name, "to": to_state, "dropped": self.counters.dropped},
-            )
+            now = time.monotonic()
+            if now - self._drop_logged_at >= DROP_LOG_INTERVAL:  # one line per interval, not one per event
+                self._drop_logged_at = now
+                logger.warning(
+                    "webhook queue full, events dropped",
+                    extra={"session": session_name, "to": to_state, "dropped": self.counters.dropped},
+                )
             return False
         self.counters.bump("queued")
         return True

@@ -200,7 +200,7 @@ def test_a_server_that_never_answers_times_out_without_losing_the_record(serve) 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_server_that_never_answers_does_not_slow_the_caller(serve) -> None:
+def test_a_server_that_never_answers_does_not_slow_the_caller(serve, caplog) -> None:
     hold = threading.Event()
     server = serve(ok, hold=hold)
     sender = WebhookSender(url=server.url, secret=SECRET, timeout=30, retries=0, max_queue=3)
@@ -214,6 +214,8 @@ def test_a_server_that_never_answers_does_not_slow_the_caller(serve) -> None:
     assert results[:3] == [True, True, True]
     assert results[3:] == [False] * 47, "a full queue drops events instead of blocking the bot"
     assert sender.counters.dropped == 47
+    drops_logged = [r for r in caplog.records if r.getMessage() == "webhook queue full, events dropped"]
+    assert len(drops_logged) == 1, "a flood of drops is one log line, not one per event"
     hold.set()
     assert sender.close(timeout=10) is True
     assert WebhookDelivery.objects.filter(ok=True).count() == 4
