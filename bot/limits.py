@@ -108,6 +108,9 @@ class Verdict:
     notify: bool = False
 
 
+ALLOWED = Verdict(allowed=True)
+
+
 class UserLimits:
     """Per-user rate limit and per-(user, command) cooldowns, with one notice per refusal streak."""
 
@@ -122,6 +125,8 @@ class UserLimits:
 
     def check(self, user: str, command: str, cooldown: float) -> Verdict:
         """Decide for one command run; a run that is allowed consumes a token and starts the cooldown."""
+        if not self.enabled and cooldown <= 0:
+            return ALLOWED  # no rate limit, and a command without cooldown never has an entry
         now = self.clock()
         with self._lock:
             until = self._cooldown_until.get((user, command), 0.0)
@@ -135,8 +140,9 @@ class UserLimits:
                 self._cooldown_until[(user, command)] = now + cooldown
                 self._cooldown_until.move_to_end((user, command))
                 self._trim(self._cooldown_until)
-            self._noticed.pop(user, None)
-            return Verdict(allowed=True)
+            if self._noticed:
+                self._noticed.pop(user, None)
+            return ALLOWED
 
     def _refuse(self, user: str, reason: str, retry_after: float, now: float) -> Verdict:
         noticed = user in self._noticed

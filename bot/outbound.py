@@ -63,8 +63,8 @@ class Outbound:
         self.sent_count = 0
         self.failed_count = 0
         self.dropped_count = 0
-        self._sent_ids: deque[str] = deque(maxlen=_SENT_IDS_KEPT)
-        self._sent_id_set: set[str] = set()
+        self._sent_ids: set[str] = set()
+        self._sent_order: deque[str] = deque()
 
     # -- pausing ------------------------------------------------------------------------------------
     def pause(self, seconds: float, *, reason: str) -> None:
@@ -103,21 +103,21 @@ class Outbound:
     # -- own messages ---------------------------------------------------------------------------------
     def was_sent_by_us(self, message_id: str) -> bool:
         """True for ids of messages this process sent (their echo must never run as a command)."""
-        return message_id in self._sent_id_set
+        return message_id in self._sent_ids
 
     def _remember(self, result: SendResult) -> None:
-        if not result.id:
-            return
-        with self._lock:
-            if len(self._sent_ids) == self._sent_ids.maxlen:
-                self._sent_id_set.discard(self._sent_ids[0])
-            self._sent_ids.append(result.id)
-            self._sent_id_set.add(result.id)
+        self._sent_ids.add(result.id)
+        self._sent_order.append(result.id)
+        if len(self._sent_order) > _SENT_IDS_KEPT:
+            try:
+                self._sent_ids.discard(self._sent_order.popleft())
+            except IndexError:  # another thread got there first
+                pass
 
     # -- sending ---------------------------------------------------------------------------------------
     def send(self, reply: Reply) -> SendResult | None:
         """Send one reply; None when it was not sent (paused, failed), with a log line saying why."""
-        if self.is_paused():
+        if self.paused_until and self.is_paused():
             self.dropped_count += 1
             log.warning(
                 "reply not sent: outbound paused",
@@ -129,16 +129,18 @@ class Outbound:
                 },
             )
             return None
-        reply = self._with_media(reply)
-        wait = self.limits.reserve(reply.chat)
-        if reply.kind in TYPING_KINDS and self.pacing.enabled:
-            self._presence(reply.chat, composing=True)
-            wait = max(wait, self.pacing.typing_seconds)
-        if wait > 0:
-            self.sleep(wait)
-        if self.is_paused():  # paused while we waited
-            self.dropped_count += 1
-            return None
+        if reply.kind in MEDIA_KINDS and reply.media is None:
+            reply = self._with_media(reply)
+        if self.pacing.enabled:
+            wait = self.limits.reserve(reply.chat)
+            if reply.kind in TYPING_KINDS:
+                self._presence(reply.chat, composing=True)
+                wait = max(wait, self.pacing.typing_seconds)
+            if wait > 0:
+                self.sleep(wait)
+            if self.paused_until and self.is_paused():  # paused while we waited
+                self.dropped_count += 1
+                return None
         try:
             result = self.transport.send(reply)
         except TransportError as exc:
@@ -166,7 +168,8 @@ class Outbound:
             log.exception("send crashed", extra={"session": self.session_name, "chat": reply.chat, "kind": reply.kind})
             return None
         self.sent_count += 1
-        self._remember(result)
+        if result.id:
+            self._remember(result)
         return result
 
     def send_all(self, replies: list[Reply]) -> list[SendResult | None]:

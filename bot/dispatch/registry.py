@@ -189,6 +189,8 @@ class Registry:
     # -- discovery (no imports) -----------------------------------------------------------------
     def discover(self) -> None:
         """Read the metadata of every command module of the package (once)."""
+        if self._discovered:
+            return
         with self._lock:
             if self._discovered:
                 return
@@ -222,7 +224,8 @@ class Registry:
     # -- lookups --------------------------------------------------------------------------------
     def lookup(self, word: str) -> CommandSpec | None:
         """The command a (lower-case) name or alias stands for, or None."""
-        self.discover()
+        if not self._discovered:
+            self.discover()
         name = self._lookup.get(word)
         return self._specs.get(name) if name is not None else None
 
@@ -240,6 +243,11 @@ class Registry:
         """The handler of command ``name``, importing its module on first use."""
         handler = self._handlers.get(name)
         spec = self._specs[name]
+        state = self._modules.get(spec.module) if spec.module else None
+        if handler is not None:
+            if state is not None:
+                state.last_used = time.monotonic() if now is None else now
+            return handler
         if handler is None:
             with self._lock:
                 handler = self._handlers.get(name)

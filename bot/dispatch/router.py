@@ -24,7 +24,7 @@ import difflib
 import logging
 import random
 import time
-from collections import OrderedDict
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -87,7 +87,8 @@ class Router:
         self.stats = stats if stats is not None else DispatchStats()
         self.rng = rng if rng is not None else random.Random()
         self.started_at = clock()
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._seen: set[str] = set()
+        self._seen_order: deque[str] = deque()
         self._hints = OncePer(interval=hint_interval, clock=clock)
         self._notices = OncePer(interval=notice_interval, clock=clock)
 
@@ -108,9 +109,10 @@ class Router:
             return True
         if message_id in self._seen:
             return False
-        self._seen[message_id] = None
-        if len(self._seen) > SEEN_IDS_KEPT:
-            self._seen.popitem(last=False)
+        self._seen.add(message_id)
+        self._seen_order.append(message_id)
+        if len(self._seen_order) > SEEN_IDS_KEPT:
+            self._seen.discard(self._seen_order.popleft())
         return True
 
     # -- messages -------------------------------------------------------------------------------------
@@ -129,7 +131,8 @@ class Router:
         if message.from_me and self.outbound.was_sent_by_us(message.id):
             return DispatchResult(reason="own")
         self.state.refresh_if_stale()
-        owner = self.is_owner(message)
+        phone = message.sender_phone
+        owner = bool(phone) and phone in self.owners
         if message.is_group:
             self.state.remember_group(message.chat)
             if self.state.antilink(message.chat) and not message.from_me and not owner:
@@ -142,7 +145,7 @@ class Router:
             return DispatchResult(reason="no_prefix")
         if message.from_me and not owner:
             return DispatchResult(reason="own")
-        user = message.sender_phone or jid_user(message.sender)
+        user = phone or jid_user(message.sender)
         if not owner and self.state.is_banned(user):
             return DispatchResult(reason="banned")
         if not owner and self.state.maintenance:
