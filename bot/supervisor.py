@@ -203,6 +203,7 @@ class Supervisor:
         self._restart_attempt: int | None = None  # ReconnectEvent id of the restart in progress
         self._totals = {"messages_in": 0, "messages_out": 0}
         self._child_totals = {"messages_in": 0, "messages_out": 0}
+        self.planned_restart: Any = None  # bot.planned_restart.PlannedRestart, once running
 
     # -- signals --------------------------------------------------------------------------------------
     def install_signal_handlers(self) -> None:
@@ -235,6 +236,7 @@ class Supervisor:
             if self.scheduler and not self._stop.is_set():
                 self.start_scheduler()
             self._next_start = self.clock()
+            self.planned_restart = self.planned_restarts()
             while not self._stop.is_set():
                 self.step()
                 self._stop.wait(self.tick)
@@ -263,6 +265,30 @@ class Supervisor:
         if now >= self._next_control:
             self._next_control = now + self.control_interval
             self.poll_control()
+            self.check_planned_restart()
+
+    def planned_restarts(self) -> Any:
+        """``PLANNED_RESTART_AT``: a graceful restart at a quiet hour (the dyno through Heroku's API, else the child)."""
+        try:
+            from bot.planned_restart import PlannedRestart
+        except ImportError:
+            return None
+        return PlannedRestart(started_at=timezone.now())
+
+    def check_planned_restart(self) -> None:
+        if self.planned_restart is None or not self.planned_restart.due(timezone.now()):
+            return
+        try:
+            from bot.planned_restart import planned_restart_perform
+
+            result = planned_restart_perform(now=timezone.now(), session_name=self.session_name)
+        except Exception:
+            logger.exception("planned restart failed; restarting the child", extra={"session": self.session_name})
+            self.restart_child("planned_restart")
+            return
+        if result.restart_child:
+            self.restart_child("planned_restart")
+        # else: Heroku restarts the dyno and sends SIGTERM; the usual graceful shutdown runs.
 
     # -- the session ------------------------------------------------------------------------------------
     def record(self, to_state: State, reason: str, detail: dict[str, Any] | None = None) -> None:

@@ -100,3 +100,23 @@ def test_sigterm_drains_and_exits_zero_and_a_second_signal_shortens_the_wait(run
     assert code == 0, bot.log
     assert time.monotonic() - started < 10  # the first signal alone would wait ~18 s for this child
     assert "SIGKILL" in bot.log
+
+
+def test_an_operator_restart_request_restarts_the_child_outside_the_budget(runbot_env, tmp_path, child_db):
+    bot = Runbot(["--transport", "console", "--session", "ops"], runbot_env, tmp_path)
+    bot.wait_for(r"connection state session=ops from=connecting to=connected")
+    child_db.execute(
+        "INSERT INTO bot_controlcommand (session_name, action, args, requested_at, state, result) "
+        "VALUES (%s, %s, '{}', CURRENT_TIMESTAMP, 'pending', '')",
+        ("ops", "restart"),
+    )
+    bot.wait_for(r"bot child restarted on request .*reason=restart_requested", timeout=30)
+    bot.wait_for(r"bot child started", count=2)
+    bot.wait_for(r"control action done")
+    bot.process.send_signal(signal.SIGTERM)
+    code, _ = bot.wait(30)
+    assert code == 0, bot.log
+    assert child_db.rows("SELECT state, result FROM bot_controlcommand WHERE session_name = %s", ("ops",)) == [
+        ("done", "child restarted (restart_requested)")
+    ]
+    assert "restarting the bot child" not in bot.log  # not a crash restart: no back-off, no budget

@@ -11,20 +11,17 @@ import logging
 import os
 import signal
 import sys
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
-from django.utils import timezone
 
 from bot.heartbeat import BeatWriter, ChildExit
 
 logger = logging.getLogger("bot.runbot")
 
 TRANSPORTS = ("neonize", "console")
-QR_LIFETIME = timedelta(seconds=60)
 
 
 def logs_to_stderr() -> None:
@@ -60,20 +57,15 @@ def build_transport(name: str, *, session_name: str, pair_phone: str = "") -> An
 
 
 def publish_pairing_code(*, session_name: str, kind: str, code: str) -> None:
-    """The current QR / phone code: in the database for ``/pair/`` and in the terminal."""
-    from sessions_store.models import PairingCode, WhatsAppSession
-
-    session, _ = WhatsAppSession.objects.get_or_create(name=session_name)
-    now = timezone.now()
-    PairingCode.objects.filter(session=session, consumed=False).update(consumed=True)
-    PairingCode.objects.create(session=session, kind=kind, code=code, expires_at=now + QR_LIFETIME)
+    """The current QR / phone code: in the database for ``/pair/`` and in the terminal (never in a log)."""
     from bot.supervisor import pairing_page_url
+    from sessions_store.pairing import PHONE_CODE_TTL_SECONDS, QR_TTL_SECONDS, pairing_code_store, pairing_qr_terminal
 
-    if kind == PairingCode.Kind.QR:
-        import segno
-
+    ttl = QR_TTL_SECONDS if kind == "qr" else PHONE_CODE_TTL_SECONDS
+    pairing_code_store(session_name=session_name, kind=kind, code=code, ttl_seconds=ttl)
+    if kind == "qr":
         print("Scan this QR code with WhatsApp (Linked devices -> Link a device):", flush=True)
-        segno.make_qr(code).terminal(compact=True)
+        print(pairing_qr_terminal(code), flush=True)
     else:
         print(f"Enter this code on your phone (Linked devices -> Link with phone number): {code}", flush=True)
     print(f"...or open the pairing page: {pairing_page_url()}", flush=True)
@@ -177,24 +169,21 @@ class Command(BaseCommand):
 
     @staticmethod
     def on_paired(session_name: str, signal_: Any) -> None:
-        try:
-            from sessions_store.services import backup_create, session_mark_paired
-        except ImportError:
-            logger.info("paired", extra={"session": session_name, "jid": signal_.detail.get("jid", "")})
-            return
+        from sessions_store.pairing import pairing_code_clear
+        from sessions_store.services import backup_create, session_mark_paired
+
+        pairing_code_clear(session_name=session_name)
         session_mark_paired(
             session_name=session_name,
             jid=signal_.detail.get("jid", ""),
             push_name=signal_.detail.get("business_name", ""),
         )
-        backup_create(session_name=session_name, reason="paired")
+        backup_create(session_name=session_name, reason="paired")  # the new keys survive the next restart
 
     @staticmethod
     def on_terminal(session_name: str, decision: Any) -> None:
-        try:
-            from sessions_store.services import session_mark_status
-        except ImportError:
-            return
+        from sessions_store.services import session_mark_status
+
         status = {"logged_out": "logged_out", "replaced": "replaced"}.get(str(decision.state.value), "")
         if status:
             session_mark_status(session_name=session_name, status=status, reason=decision.reason)
