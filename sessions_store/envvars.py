@@ -69,7 +69,7 @@ def env_value_decode(*, name: str, value: str) -> Archive:
         actual = next((n for n, k in KINDS.items() if k == kind), "an unknown kind")
         raise EnvValueError(f"{name} holds the value of {actual}; paste each value into its own variable.")
     try:
-        stored = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+        stored = base64.b64decode(data + "=" * (-len(data) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
         raise EnvValueError(f"{name} is malformed: its data is not base64url.") from None
     if hashlib.sha256(stored).hexdigest()[:16] != checksum:

@@ -38,3 +38,10 @@ def backup_newest_verified(*, session_name: str) -> SessionBackup | None:
 
 def backup_archive_bytes(*, backup_id: int) -> bytes:
     return bytes(SessionBackup.objects.values_list("archive", flat=True).get(pk=backup_id))
+
+
+def session_names(*, name: str | None = None) -> list[str]:
+    """``[name]`` when given, else every known session (``default`` when there is none yet)."""
+    if name:
+        return [name]
+    return list(WhatsAppSession.objects.order_by("name").values_list("name", flat=True)) or ["default"]

@@ -16,7 +16,6 @@ import secrets
 import socket
 import sqlite3
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 
-from .whatsmeow_schema import DDL, TABLES, WHATSMEOW_VERSION
+from .whatsmeow_schema import DDL, TABLES
 
 HEALTHY, EMPTY, MISSING, CORRUPT = "healthy", "empty", "missing", "corrupt"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,48}$")
@@ -363,6 +362,11 @@ class PostgresStore(LiveStore):
 
     @property
     def dsn(self) -> str:
+        """The lib/pq URL neonize gets; the schema is created first so whatsmeow never lands in public."""
+        self.ensure_schema()
+        return self.dsn_for_schema()
+
+    def dsn_for_schema(self) -> str:
         params = _pg_params()
         host = params.get("host", "")
         sslmode = params.get("sslmode") or ("disable" if host in {"", "localhost", "127.0.0.1", "::1"} else "require")
@@ -524,26 +528,3 @@ def store_for(session_name: str) -> LiveStore:
     if database_is_postgres():
         return PostgresStore(session_name)
     return SqliteStore(session_name)
-
-
-def empty_store_version() -> tuple[int, int]:
-    return WHATSMEOW_VERSION
-
-
-@contextlib.contextmanager
-def sqlite_memory_copy(tables: list[TableData]) -> Iterator[sqlite3.Connection]:
-    """An in-memory SQLite store holding ``tables`` (used to check an archive restores cleanly)."""
-    conn = sqlite3.connect(":memory:", isolation_level=None)
-    try:
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("BEGIN")
-        for statement in DDL:
-            conn.execute(statement)
-        types = _sqlite_column_types(conn)
-        for table in _ordered(tables):
-            if table.rows:
-                conn.executemany(_insert_sql(table, "?"), _coerce_rows(table, types[table.name]))
-        conn.execute("COMMIT")
-        yield conn
-    finally:
-        conn.close()
