@@ -492,6 +492,12 @@ class BotRuntime:
             thread.join(max(0.0, deadline - time.monotonic()) or 0.1)
         if self._connector is not None:
             self._connector.join(2.0)
+        if self._open_attempt is not None:
+            try:
+                services.reconnect_event_close(event_id=self._open_attempt, outcome="gave_up")
+            except Exception:
+                logger.exception("closing the open reconnect attempt failed")
+            self._open_attempt = None
         try:
             if self.exit_code != ChildExit.TERMINAL:
                 self._record(self.machine.begin(State.STOPPED, reason=getattr(self, "stop_reason", "stop")))
