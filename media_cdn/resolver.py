@@ -43,6 +43,8 @@ from media_cdn.storage import cache_path, file_read_verified, file_write_atomic,
 log = logging.getLogger(__name__)
 
 KINDS = ("mp4", "webp", "gif")
+# The outbound asks by reply kind; each maps to the rendition WhatsApp wants for it.
+REPLY_KINDS = {"video": "mp4", "sticker": "webp", "image": "gif"}
 CHUNK_BYTES = 64 * 1024
 
 
@@ -155,8 +157,10 @@ class MediaResolver:
 
     # -- public ---------------------------------------------------------------------------------
     def resolve(self, asset: str, *, kind: str = "mp4") -> Media | None:
+        """``kind``: a rendition (mp4, webp, gif) or a reply kind (video, sticker, image)."""
+        kind = REPLY_KINDS.get(kind, kind)
         if kind not in KINDS:
-            raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+            raise ValueError(f"kind must be one of {', '.join(KINDS)} (or video, sticker, image)")
         key = (asset, kind)
         entry = self.memory.get(key)
         if entry is not None:

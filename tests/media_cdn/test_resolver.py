@@ -184,6 +184,13 @@ def test_resolve_media_uses_the_settings(settings, wiped_media_root, cdn) -> Non
     assert (media.width, media.height) == (512, 512)
 
 
+def test_reply_kinds_name_their_renditions() -> None:
+    resolver = make_resolver()
+    assert resolver.resolve("hug", kind="video").mimetype == "video/mp4"
+    assert resolver.resolve("hug", kind="sticker").mimetype == "image/webp"
+    assert resolver.resolve("hug", kind="image").mimetype == "image/gif"
+
+
 def test_an_unknown_kind_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="kind"):
         make_resolver().resolve("hug", kind="avi")

@@ -1,0 +1,204 @@
+"""Reaction GIFs: ``.hug @bob`` sends one looping MP4 with the caption "@alice hugs @bob".
+
+WhatsApp does not animate ``.gif`` files, so each reaction goes out as the asset's MP4 rendition
+with ``gifPlayback`` (converted once at ingest by ``media_cdn``; the outbound resolves the asset).
+The target is whoever is mentioned, else the author of the quoted message; with nobody (or only
+yourself) the caption still reads naturally ("@alice wants a hug"). Mentions are real: the
+caption's ``@<number>`` tokens come with their JIDs, so WhatsApp shows names and notifies.
+When the media cannot be found anywhere, the outbound sends the caption as text.
+
+Every command is declared with literal ``@command(...)`` arguments, so the registry reads this menu
+without importing the module (progressive loading).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.dispatch.context import CommandContext
+from bot.dispatch.registry import command
+from bot.transport.base import Reply, jid_user
+
+CATEGORY = "reactions"
+MAX_TARGETS = 5
+
+
+@dataclass(frozen=True)
+class Reaction:
+    with_target: str  # "{actor} hugs {target}"
+    alone: str  # "{actor} wants a hug"
+    emoji: str
+
+
+REACTIONS: dict[str, Reaction] = {
+    "hug": Reaction("{actor} hugs {target}", "{actor} wants a hug", "🤗"),
+    "pat": Reaction("{actor} pats {target}", "{actor} pats the air", "🫳"),
+    "kiss": Reaction("{actor} kisses {target}", "{actor} blows a kiss", "😘"),
+    "cuddle": Reaction("{actor} cuddles {target}", "{actor} wants to cuddle", "🥰"),
+    "slap": Reaction("{actor} slaps {target}", "{actor} slaps the air", "👋"),
+    "bonk": Reaction("{actor} bonks {target}", "{actor} bonks themselves", "🔨"),
+    "punch": Reaction("{actor} punches {target}", "{actor} punches the air", "👊"),
+    "poke": Reaction("{actor} pokes {target}", "{actor} pokes around", "👉"),
+    "bite": Reaction("{actor} bites {target}", "{actor} is hungry", "😬"),
+    "highfive": Reaction("{actor} high-fives {target}", "{actor} wants a high five", "🙌"),
+    "yeet": Reaction("{actor} yeets {target}", "{actor} yeets into the void", "🚀"),
+    "kill": Reaction("{actor} knocks out {target}", "{actor} is on a rampage", "💥"),
+    "boop": Reaction("{actor} boops {target}", "{actor} boops their own nose", "👆"),
+    "smile": Reaction("{actor} smiles at {target}", "{actor} smiles", "😊"),
+    "happy": Reaction("{actor} is happy with {target}", "{actor} is happy", "😄"),
+    "wave": Reaction("{actor} waves at {target}", "{actor} waves", "👋"),
+    "dance": Reaction("{actor} dances with {target}", "{actor} dances", "💃"),
+    "cry": Reaction("{actor} cries on {target}'s shoulder", "{actor} cries", "😢"),
+    "blush": Reaction("{actor} blushes at {target}", "{actor} blushes", "😊"),
+    "laugh": Reaction("{actor} laughs at {target}", "{actor} laughs", "😂"),
+    "wink": Reaction("{actor} winks at {target}", "{actor} winks", "😉"),
+    "sleep": Reaction("{actor} falls asleep on {target}", "{actor} falls asleep", "😴"),
+}
+
+
+def _join(names: list[str]) -> str:
+    """['@a'] -> '@a'; ['@a', '@b'] -> '@a and @b'; ['@a', '@b', '@c'] -> '@a, @b and @c'."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def reaction_caption(name: str, *, actor: str, targets: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """The caption and the JIDs it mentions: the actor first, then each target once."""
+    reaction = REACTIONS[name]
+    me = jid_user(actor)
+    others = [t for t in dict.fromkeys(targets) if jid_user(t) != me][:MAX_TARGETS]
+    actor_text = f"@{me}"
+    if not others:
+        return f"{reaction.alone.format(actor=actor_text)} {reaction.emoji}", (actor,)
+    target_text = _join([f"@{jid_user(t)}" for t in others])
+    return f"{reaction.with_target.format(actor=actor_text, target=target_text)} {reaction.emoji}", (actor, *others)
+
+
+def react(ctx: CommandContext, name: str) -> Reply:
+    """One video reply: the reaction's MP4 looping as a GIF, its caption and its mentions."""
+    caption, mentions = reaction_caption(name, actor=ctx.sender, targets=ctx.targets)
+    return ctx.media(name, kind="video", caption=caption, mentions=mentions, gif_playback=True)
+
+
+@command("hug", category="reactions", help="Hug someone.", usage="[@user]", cooldown=3)
+def hug(ctx: CommandContext) -> Reply:
+    return react(ctx, "hug")
+
+
+@command(
+    "pat", aliases=("headpat",), category="reactions", help="Pat someone on the head.", usage="[@user]", cooldown=3
+)
+def pat(ctx: CommandContext) -> Reply:
+    return react(ctx, "pat")
+
+
+@command("kiss", category="reactions", help="Kiss someone.", usage="[@user]", cooldown=3)
+def kiss(ctx: CommandContext) -> Reply:
+    return react(ctx, "kiss")
+
+
+@command("cuddle", category="reactions", help="Cuddle someone.", usage="[@user]", cooldown=3)
+def cuddle(ctx: CommandContext) -> Reply:
+    return react(ctx, "cuddle")
+
+
+@command("slap", category="reactions", help="Slap someone.", usage="[@user]", cooldown=3)
+def slap(ctx: CommandContext) -> Reply:
+    return react(ctx, "slap")
+
+
+@command("bonk", category="reactions", help="Bonk someone.", usage="[@user]", cooldown=3)
+def bonk(ctx: CommandContext) -> Reply:
+    return react(ctx, "bonk")
+
+
+@command("punch", category="reactions", help="Punch someone (cartoon style).", usage="[@user]", cooldown=3)
+def punch(ctx: CommandContext) -> Reply:
+    return react(ctx, "punch")
+
+
+@command("poke", category="reactions", help="Poke someone.", usage="[@user]", cooldown=3)
+def poke(ctx: CommandContext) -> Reply:
+    return react(ctx, "poke")
+
+
+@command("bite", category="reactions", help="Bite someone.", usage="[@user]", cooldown=3)
+def bite(ctx: CommandContext) -> Reply:
+    return react(ctx, "bite")
+
+
+@command(
+    "highfive", aliases=("high5", "hi5"), category="reactions", help="High-five someone.", usage="[@user]", cooldown=3
+)
+def highfive(ctx: CommandContext) -> Reply:
+    return react(ctx, "highfive")
+
+
+@command("yeet", category="reactions", help="Yeet someone.", usage="[@user]", cooldown=3)
+def yeet(ctx: CommandContext) -> Reply:
+    return react(ctx, "yeet")
+
+
+@command(
+    "kill",
+    aliases=("ko",),
+    category="reactions",
+    help="Knock someone out (cartoon style).",
+    usage="[@user]",
+    cooldown=3,
+)
+def kill(ctx: CommandContext) -> Reply:
+    return react(ctx, "kill")
+
+
+@command("boop", category="reactions", help="Boop someone's nose.", usage="[@user]", cooldown=3)
+def boop(ctx: CommandContext) -> Reply:
+    return react(ctx, "boop")
+
+
+@command("smile", category="reactions", help="Smile (at someone).", usage="[@user]", cooldown=3)
+def smile(ctx: CommandContext) -> Reply:
+    return react(ctx, "smile")
+
+
+@command("happy", aliases=("yay",), category="reactions", help="Be happy (with someone).", usage="[@user]", cooldown=3)
+def happy(ctx: CommandContext) -> Reply:
+    return react(ctx, "happy")
+
+
+@command("wave", category="reactions", help="Wave (at someone).", usage="[@user]", cooldown=3)
+def wave(ctx: CommandContext) -> Reply:
+    return react(ctx, "wave")
+
+
+@command("dance", category="reactions", help="Dance (with someone).", usage="[@user]", cooldown=3)
+def dance(ctx: CommandContext) -> Reply:
+    return react(ctx, "dance")
+
+
+@command(
+    "cry", aliases=("sob",), category="reactions", help="Cry (on someone's shoulder).", usage="[@user]", cooldown=3
+)
+def cry(ctx: CommandContext) -> Reply:
+    return react(ctx, "cry")
+
+
+@command("blush", category="reactions", help="Blush (at someone).", usage="[@user]", cooldown=3)
+def blush(ctx: CommandContext) -> Reply:
+    return react(ctx, "blush")
+
+
+@command("laugh", aliases=("lol",), category="reactions", help="Laugh (at someone).", usage="[@user]", cooldown=3)
+def laugh(ctx: CommandContext) -> Reply:
+    return react(ctx, "laugh")
+
+
+@command("wink", category="reactions", help="Wink (at someone).", usage="[@user]", cooldown=3)
+def wink(ctx: CommandContext) -> Reply:
+    return react(ctx, "wink")
+
+
+@command(
+    "sleep", aliases=("sleepy",), category="reactions", help="Fall asleep (on someone).", usage="[@user]", cooldown=3
+)
+def sleep(ctx: CommandContext) -> Reply:
+    return react(ctx, "sleep")
