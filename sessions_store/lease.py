@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -220,7 +220,8 @@ class LeaseKeeper:
     daemon thread instead (``on_lost`` then runs on that thread: make it only signal the supervisor).
 
     A renewal the database refuses (stolen, expired) calls ``on_lost`` at once. A renewal that raises
-    a database error is retried every ``retry_interval`` seconds; ``on_lost`` is called when the
+    a database error is retried over a fresh connection every ``retry_interval`` seconds (2 s, or a
+    quarter of ``interval`` when that is shorter); ``on_lost`` is called when the
     lease's remaining life falls below ``margin`` (a third of the TTL by default), so the child is
     stopped before another process may take over.
     """
@@ -231,14 +232,14 @@ class LeaseKeeper:
         lease: Lease,
         on_lost: Callable[[str], None],
         interval: float = RENEW_INTERVAL,
-        retry_interval: float = 2.0,
+        retry_interval: float | None = None,
         margin: timedelta | None = None,
         clock: Callable[[], datetime] = timezone.now,
     ) -> None:
         self.lease = lease
         self.on_lost = on_lost
         self.interval = timedelta(seconds=interval)
-        self.retry_interval = timedelta(seconds=retry_interval)
+        self.retry_interval = timedelta(seconds=min(2.0, interval / 4) if retry_interval is None else retry_interval)
         self.margin = margin if margin is not None else lease.ttl / 3
         self.clock = clock
         self.lost_reason = ""
@@ -271,6 +272,11 @@ class LeaseKeeper:
                     "expires_at": self.lease.expires_at,
                 },
             )
+            if not connection.in_atomic_block:  # never pull a connection out from under a transaction
+                try:
+                    close_old_connections()  # a broken connection is replaced at the next try, not reused
+                except DatabaseError:
+                    pass
             if self.lease.expires_at - now <= self.margin:
                 return self._lose("database_unreachable", now)
             self.next_at = now + self.retry_interval

@@ -196,6 +196,25 @@ class TestLeaseKeeper:
         assert keeper.step(T0 + timedelta(seconds=20)) is False and lost == ["stolen"], "called back only once"
         assert "lease lost" in caplog.text
 
+    def test_a_passing_database_error_is_retried_soon_and_costs_nothing(self, monkeypatch) -> None:
+        lost: list[str] = []
+        keeper = self.keeper(acquire("a", T0), lost, retry_interval=2)
+        real = lease_module.lease_renew
+        calls = []
+
+        def flaky(**kwargs):
+            calls.append(kwargs["now"])
+            if len(calls) == 1:
+                raise OperationalError("could not connect to server")
+            return real(**kwargs)
+
+        monkeypatch.setattr(lease_module, "lease_renew", flaky)
+
+        assert keeper.step(T0 + timedelta(seconds=10)) is True and keeper.renewals == 0
+        assert keeper.step(T0 + timedelta(seconds=11)) is True and keeper.renewals == 0, "waits for the retry"
+        assert keeper.step(T0 + timedelta(seconds=12)) is True and keeper.renewals == 1
+        assert lost == [] and calls == [T0 + timedelta(seconds=10), T0 + timedelta(seconds=12)]
+
     def test_a_stalled_loop_that_wakes_after_expiry_gives_the_lease_up(self) -> None:
         lost: list[str] = []
         keeper = self.keeper(acquire("a", T0), lost)

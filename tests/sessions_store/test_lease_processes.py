@@ -227,3 +227,23 @@ def test_a_frozen_holder_is_replaced_and_stops_itself_when_it_wakes(start) -> No
     assert taken["now"] >= last_renewal["expires"], "never two holders at once"
     assert lost["reason"] in {"expired", "stolen"}
     assert all(e["now"] < taken["at"] for e in a.named("renewed")), "the frozen holder never renewed after"
+
+
+def test_a_holder_whose_database_connection_is_cut_reconnects_and_keeps_the_lease(start) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("cutting a server-side connection is a PostgreSQL scenario (Heroku Postgres maintenance)")
+    a = start()
+    a.wait_event("acquired")
+    a.wait_event("renewed")
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert cursor.fetchone()[0] >= 1, "the holder's connection was cut"
+    a.wait_for(lambda line, event: "lease renewal failed" in line)
+    after = [a.wait_event("renewed") for _ in range(2)]
+
+    assert a.proc.poll() is None and a.named("lost") == []
+    assert after[-1]["expires"] > after[0]["now"], "renewals go on over a fresh connection"
