@@ -64,13 +64,14 @@ def test_the_starter_pack_is_loaded_after_migrate_with_all_renditions() -> None:
     assert kinds == {"gif", "mp4", "webp"}
 
 
-def test_the_starter_gifs_are_the_projects_own_drawings() -> None:
-    from media_cdn.starter.generate import render
+def test_the_starter_gifs_are_the_projects_own_drawings(tmp_path) -> None:
+    from media_cdn.starter.generate import write_gif
 
     for name in STARTER_REACTIONS:
         with Image.open(STARTER_DIR / f"{name}.gif") as image:
-            assert image.format == "GIF" and image.size == (240, 240)
-    assert len(render("hug")) == 12  # the committed files come from this generator
+            assert image.format == "GIF" and image.size == (240, 240) and image.n_frames > 1
+    for name in ("hug", "cry"):  # the committed files are exactly what the generator draws
+        assert write_gif(name, tmp_path).read_bytes() == (STARTER_DIR / f"{name}.gif").read_bytes()
 
 
 def test_the_mp4_is_h264_yuv420p_with_faststart_and_no_audio(wiped_media_root) -> None:
