@@ -4,17 +4,21 @@ The web dyno sees the bot only through the database, so every figure here comes 
 worker wrote. Every query is bounded by a time window or a row limit and runs on an index
 (``MessageStat``'s unique (session, resolution, bucket), the (session, -at) indexes of the event
 tables, ``WebhookDelivery.at``), so the cost of a snapshot does not grow with history; the
-snapshot is also cached for :data:`STATS_CACHE_SECONDS`.
+snapshot is also cached for :data:`STATS_CACHE_SECONDS` in each web process (:class:`StatsCache`).
 """
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import TruncHour
@@ -33,7 +37,8 @@ from sessions_store.models import PairingCode, SessionBackup, SessionLease, What
 
 #: How long a computed /stats snapshot is served from the cache (per web process).
 STATS_CACHE_SECONDS = 5
-STATS_CACHE_KEY = "bot:stats:v1"
+#: A copy older than this is never served, even while another thread refreshes it.
+STATS_MAX_STALE_SECONDS = 30
 #: Windows of the message-rate figures, in complete minutes.
 RATE_WINDOWS = {"1m": 1, "5m": 5, "1h": 60}
 RECENT_EVENTS = 20
@@ -195,18 +200,45 @@ def _memory(*, status: BotStatus | None, hourly: dict) -> dict:
     }
 
 
+_TOP_COMMANDS_SQL = {
+    # Sums the per-minute {"command": count} objects in the database: no JSON decoding in Python.
+    "postgresql": """
+        SELECT kv.key, SUM(kv.value::bigint) AS n
+        FROM {table} m CROSS JOIN LATERAL jsonb_each_text(m.by_command) kv
+        WHERE m.session_name = %s AND m.resolution = %s AND m.bucket >= %s AND m.commands > 0
+          AND jsonb_typeof(m.by_command) = 'object' AND kv.value ~ '^[0-9]{{1,18}}$'
+        GROUP BY kv.key ORDER BY n DESC, kv.key LIMIT %s""",
+    "sqlite": """
+        SELECT j.key, SUM(j.value) AS n
+        FROM {table} m, json_each(m.by_command) j
+        WHERE m.session_name = %s AND m.resolution = %s AND m.bucket >= %s AND m.commands > 0
+          AND json_type(m.by_command) = 'object' AND j.type = 'integer'
+        GROUP BY j.key ORDER BY n DESC, j.key LIMIT %s""",
+}
+
+
 def _top_commands(*, session_name: str, now: datetime) -> list[dict]:
+    since = now - timedelta(hours=24)
+    sql = _TOP_COMMANDS_SQL.get(connection.vendor)
+    if sql is not None:
+        params = [
+            session_name,
+            MessageStat.Resolution.MINUTE,
+            connection.ops.adapt_datetimefield_value(since),
+            TOP_COMMANDS,
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql.format(table=MessageStat._meta.db_table), params)
+            return [{"name": str(name), "count": int(count)} for name, count in cursor.fetchall()]
     counter: Counter[str] = Counter()
     rows = MessageStat.objects.filter(
-        session_name=session_name,
-        resolution=MessageStat.Resolution.MINUTE,
-        bucket__gte=now - timedelta(hours=24),
-        commands__gt=0,
+        session_name=session_name, resolution=MessageStat.Resolution.MINUTE, bucket__gte=since, commands__gt=0
     ).values_list("by_command", flat=True)
     for by_command in rows:
         if isinstance(by_command, dict):
-            counter.update({str(k): int(v) for k, v in by_command.items() if isinstance(v, int | float)})
-    return [{"name": name, "count": count} for name, count in counter.most_common(TOP_COMMANDS)]
+            counter.update({str(k): int(v) for k, v in by_command.items() if isinstance(v, int)})
+    ranked = sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:TOP_COMMANDS]
+    return [{"name": name, "count": count} for name, count in ranked]
 
 
 def _reconnects(*, session_name: str, now: datetime) -> dict:
@@ -377,13 +409,62 @@ def stats_snapshot(*, now: datetime | None = None) -> dict:
     }
 
 
-def stats_cached() -> dict:
-    """The /stats document, recomputed at most every :data:`STATS_CACHE_SECONDS` per process."""
-    snapshot = cache.get(STATS_CACHE_KEY)
-    if snapshot is None:
+@dataclass(frozen=True)
+class CachedStats:
+    computed_at: float
+    snapshot: dict
+    body: bytes  # the snapshot as JSON, serialised once
+
+
+class StatsCache:
+    """Per-process /stats cache: fresh for ``ttl`` seconds, then one thread refreshes it while the
+    others keep serving the previous copy (never a stampede of recomputations under load). A copy
+    older than ``max_stale`` is never served: the caller waits for a new one (and sees its error).
+    """
+
+    def __init__(self, *, ttl: float, max_stale: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.max_stale = max_stale
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._entry: CachedStats | None = None
+
+    def clear(self) -> None:
+        self._entry = None
+
+    def _build(self) -> CachedStats:
         snapshot = stats_snapshot()
-        cache.set(STATS_CACHE_KEY, snapshot, STATS_CACHE_SECONDS)
-    return snapshot
+        body = json.dumps(snapshot, cls=DjangoJSONEncoder).encode()
+        entry = CachedStats(computed_at=self.clock(), snapshot=snapshot, body=body)
+        self._entry = entry
+        return entry
+
+    def get(self) -> CachedStats:
+        entry = self._entry
+        if entry is not None:
+            age = self.clock() - entry.computed_at
+            if age < self.ttl:
+                return entry
+            if age < self.max_stale:
+                if self._lock.acquire(blocking=False):
+                    try:
+                        return self._build()
+                    finally:
+                        self._lock.release()
+                return entry  # another thread is refreshing: the previous copy is good enough
+        with self._lock:
+            entry = self._entry
+            if entry is not None and self.clock() - entry.computed_at < self.ttl:
+                return entry  # built by the thread we waited for
+            return self._build()
+
+
+stats_cache = StatsCache(ttl=STATS_CACHE_SECONDS, max_stale=STATS_MAX_STALE_SECONDS)
+
+
+def stats_cached() -> CachedStats:
+    """The /stats document (dict and JSON bytes), recomputed at most every few seconds per process."""
+    return stats_cache.get()
 
 
 # --- /pair/ ---------------------------------------------------------------------------------

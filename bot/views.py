@@ -14,7 +14,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.staticfiles.storage import staticfiles_storage
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
@@ -97,12 +96,12 @@ def stats_access_denied(request: HttpRequest) -> JsonResponse | None:
 
 @require_GET
 @never_cache
-def stats(request: HttpRequest) -> JsonResponse:
+def stats(request: HttpRequest) -> HttpResponse:
     """The bot's figures as JSON, read from the database (cached for a few seconds)."""
     denied = stats_access_denied(request)
     if denied:
         return denied
-    return JsonResponse(selectors.stats_cached(), encoder=DjangoJSONEncoder)
+    return HttpResponse(selectors.stats_cached().body, content_type="application/json")
 
 
 @require_GET
@@ -112,7 +111,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
     denied = stats_access_denied(request)
     if denied:
         return denied
-    return HttpResponse(metrics_text(snapshot=selectors.stats_cached()), content_type=CONTENT_TYPE)
+    return HttpResponse(metrics_text(snapshot=selectors.stats_cached().snapshot), content_type=CONTENT_TYPE)
 
 
 @require_GET
@@ -120,7 +119,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
 @staff_member_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """A state banner, charts and recent events; the page refreshes itself from /stats."""
-    snapshot = selectors.stats_cached()
+    snapshot = selectors.stats_cached().snapshot
     return render(
         request,
         "bot/dashboard.html",

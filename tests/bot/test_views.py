@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -26,9 +25,9 @@ MB = 1024 * 1024
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    cache.clear()
+    selectors.stats_cache.clear()
     yield
-    cache.clear()
+    selectors.stats_cache.clear()
 
 
 @pytest.fixture
@@ -332,16 +331,32 @@ def test_stats_lists_a_paired_session_that_has_not_reported_yet(client: Client, 
     assert s["session"] == "second" and s["state"] is None and s["heartbeat_fresh"] is False
 
 
-def test_stats_is_cached_for_a_few_seconds(client: Client, token: str) -> None:
+def test_stats_is_cached_for_a_few_seconds(client: Client, token: str, monkeypatch) -> None:
+    clock = {"now": 1000.0}
+    monkeypatch.setattr(selectors.stats_cache, "clock", lambda: clock["now"])
     auth = {"Authorization": f"Bearer {TOKEN}"}
-    with time_machine.travel(NOW, tick=False):
-        make_status()
-        first = client.get("/stats", headers=auth).json()
-        BotStatus.objects.filter(session_name="default").update(messages_in=99999)
-        assert client.get("/stats", headers=auth).json() == first
-    cache.clear()  # LocMemCache expiry uses the real clock; clearing stands for the few seconds passing
-    with time_machine.travel(NOW, tick=False):
-        assert client.get("/stats", headers=auth).json()["sessions"][0]["messages"]["total_in"] == 99999
+    make_status()
+    first = client.get("/stats", headers=auth).json()
+    BotStatus.objects.filter(session_name="default").update(messages_in=99999)
+    clock["now"] += selectors.STATS_CACHE_SECONDS - 0.1
+    assert client.get("/stats", headers=auth).json() == first
+    clock["now"] += 0.2
+    assert client.get("/stats", headers=auth).json()["sessions"][0]["messages"]["total_in"] == 99999
+
+
+def test_a_stale_copy_is_served_while_another_thread_refreshes(monkeypatch) -> None:
+    clock = {"now": 1000.0}
+    cache = selectors.StatsCache(ttl=5, max_stale=30, clock=lambda: clock["now"])
+    make_status(messages_in=1)
+    first = cache.get()
+    BotStatus.objects.update(messages_in=2)
+    clock["now"] += 6
+    with cache._lock:  # another thread is refreshing right now
+        assert cache.get() is first
+    assert cache.get().snapshot["sessions"][0]["messages"]["total_in"] == 2  # refreshed once free
+    BotStatus.objects.update(messages_in=3)
+    clock["now"] += 31  # too old to serve: wait for a fresh copy even though the refresh lock is free
+    assert cache.get().snapshot["sessions"][0]["messages"]["total_in"] == 3
 
 
 def test_stats_query_count_does_not_grow_with_history(frozen, django_assert_num_queries) -> None:
