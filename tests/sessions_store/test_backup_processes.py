@@ -1,0 +1,122 @@
+"""Backups and real processes: SIGKILL mid-write, and two backups of one session at once.
+
+The child is ``tests/sessions_store/backup_child.py``. On a PostgreSQL run it shares this run's
+test database; on a SQLite run a migrated SQLite file (the test reads it with sqlite3).
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .factories import make_paired_store
+
+ROOT = Path(__file__).resolve().parents[2]
+CHILD = ROOT / "tests" / "sessions_store" / "backup_child.py"
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(scope="module")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("backup-db") / "template.sqlite3"
+    env = {
+        **{k: v for k, v in __import__("os").environ.items() if k not in {"DYNO", "CLOUD_MODE"}},
+        "BLACKSKY_DOTENV": "0",
+        "SECRET_KEY": "subprocess-test-secret-key-0123456789abcdefghijklmnop",
+        "DATABASE_URL": f"sqlite:///{path}",
+        "PYTHONPATH": str(ROOT),
+    }
+    subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"], env=env, check=True, timeout=120
+    )
+    return path
+
+
+@pytest.fixture
+def child_env(subprocess_env, settings, tmp_path, request) -> dict[str, str]:
+    env = dict(subprocess_env)
+    env["WA_STORE_DIR"] = str(settings.WA_STORE_DIR)
+    env["SECRET_KEY"] = settings.SECRET_KEY
+    s = settings.DATABASES["default"]
+    if s["ENGINE"].endswith("postgresql"):
+        auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+        env["DATABASE_URL"] = f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    else:
+        db = tmp_path / "backup.sqlite3"
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), db)
+        env["DATABASE_URL"] = f"sqlite:///{db}"
+    return env
+
+
+def _start(env: dict[str, str], point: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(CHILD), "kill-me", point],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+def _wait_line(proc: subprocess.Popen, prefix: str) -> str:
+    for line in proc.stdout:
+        if line.startswith(prefix):
+            return line.strip()
+    raise AssertionError(f"the child ended (rc={proc.wait(timeout=10)}) before printing {prefix!r}")
+
+
+def _backup_states(env: dict[str, str]) -> list[str]:
+    url = env["DATABASE_URL"]
+    if url.startswith("sqlite:///"):
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+        try:
+            return [r[0] for r in conn.execute("SELECT state FROM sessions_store_sessionbackup")]
+        finally:
+            conn.close()
+    from sessions_store.models import SessionBackup
+
+    return list(SessionBackup.objects.values_list("state", flat=True))
+
+
+@pytest.mark.parametrize("point", ["snapshot", "insert"])
+def test_a_backup_killed_mid_write_leaves_no_verified_row(child_env, point):
+    make_paired_store("kill-me")
+    child = _start(child_env, point)
+    try:
+        assert _wait_line(child, "AT ") == f"AT {point}"
+        child.send_signal(signal.SIGKILL)
+        assert child.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        child.kill()
+    assert "verified" not in _backup_states(child_env)
+    # The store the backup was reading is untouched, and the next backup works.
+    finisher = _start(child_env, "none")
+    finisher.stdin.close()
+    # The killed child's lock is still fresh: the next backup skips instead of writing half an archive.
+    assert _wait_line(finisher, "RESULT") == "RESULT none"
+    finisher.wait(timeout=10)
+
+
+def test_two_backups_of_one_session_at_once_one_skips(child_env):
+    make_paired_store("kill-me")
+    first = _start(child_env, "snapshot")
+    try:
+        assert _wait_line(first, "AT ") == "AT snapshot"  # holds the session's backup lock
+        second = _start(child_env, "none")
+        second.stdin.close()
+        assert _wait_line(second, "RESULT") == "RESULT none"
+        assert second.wait(timeout=10) == 0
+        first.stdin.close()  # let the first one finish
+        assert _wait_line(first, "RESULT") == "RESULT verified"
+        assert first.wait(timeout=10) == 0
+    finally:
+        first.kill()
+    assert _backup_states(child_env) == ["verified"]
