@@ -106,6 +106,32 @@ class GroupCache:
             expires, info = entry
             self._entries[change.chat] = (expires, apply_group_change(info, change))
 
+    def note_member(self, chat: str, jid: str, *, phone: str = "") -> None:
+        """A message from ``jid`` proves membership: add a sender the cached entry does not list.
+
+        Join events can be missed (the bot was offline, a console line introduced a new member);
+        without this, a fresh member could not be kicked or warned until the entry expires.
+        """
+        entry = self._entries.get(chat)
+        if entry is None or entry[1] is None:
+            return
+        info = entry[1]
+        user = jid_user(jid)
+        for p in info.participants:
+            if (
+                user == jid_user(p.jid)
+                or user == p.phone
+                or (p.lid and user == jid_user(p.lid))
+                or (phone and phone == p.phone)
+            ):
+                return
+        with self._lock:
+            current = self._entries.get(chat)
+            if current is None or current[1] is not info:
+                return
+            member = Participant(jid=jid, phone=phone or (user if jid.endswith("@s.whatsapp.net") else ""))
+            self._entries[chat] = (current[0], replace(info, participants=(*info.participants, member)))
+
 
 def apply_group_change(info: GroupInfo, change: GroupChange) -> GroupInfo:
     """``info`` after ``change``: members joined or left, admins promoted or demoted, name, topic."""

@@ -194,7 +194,6 @@ class Registry:
         with self._lock:
             if self._discovered:
                 return
-            self._discovered = True
             assert self.package is not None
             package = importlib.import_module(self.package)
             for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
@@ -202,6 +201,7 @@ class Registry:
                     continue
                 module = f"{self.package}.{info.name}"
                 self._discover_module(module)
+            self._discovered = True  # last: other threads read it without the lock
 
     def _discover_module(self, module: str) -> None:
         spec = importlib.util.find_spec(module)

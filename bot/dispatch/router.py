@@ -23,6 +23,7 @@ from __future__ import annotations
 import difflib
 import logging
 import random
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -89,6 +90,7 @@ class Router:
         self.started_at = clock()
         self._seen: set[str] = set()
         self._seen_order: deque[str] = deque()
+        self._seen_lock = threading.Lock()
         self._hints = OncePer(interval=hint_interval, clock=clock)
         self._notices = OncePer(interval=notice_interval, clock=clock)
 
@@ -107,12 +109,13 @@ class Router:
     def _first_time(self, message_id: str) -> bool:
         if not message_id:
             return True
-        if message_id in self._seen:
-            return False
-        self._seen.add(message_id)
-        self._seen_order.append(message_id)
-        if len(self._seen_order) > SEEN_IDS_KEPT:
-            self._seen.discard(self._seen_order.popleft())
+        with self._seen_lock:  # two dispatcher threads may get the same redelivered id
+            if message_id in self._seen:
+                return False
+            self._seen.add(message_id)
+            self._seen_order.append(message_id)
+            if len(self._seen_order) > SEEN_IDS_KEPT:
+                self._seen.discard(self._seen_order.popleft())
         return True
 
     # -- messages -------------------------------------------------------------------------------------
@@ -135,6 +138,7 @@ class Router:
         owner = bool(phone) and phone in self.owners
         if message.is_group:
             self.state.remember_group(message.chat)
+            self.groups.note_member(message.chat, message.sender, phone=phone)
             if self.state.antilink(message.chat) and not message.from_me and not owner:
                 replies = self._antilink(message)
                 if replies:

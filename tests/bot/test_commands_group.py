@@ -227,3 +227,11 @@ def test_a_lid_member_is_one_person_for_warnings(bot):
     bot.run(".warn", chat=GROUP, mentions=(BOB_LID,))
     assert bot.run_text(".warnings", chat=GROUP, sender=BOB_LID, sender_alt=BOB).startswith("@80000000003 has 1/3")
     assert Warning.objects.get().user == "15550000003"
+
+
+def test_a_member_whose_join_was_missed_is_known_from_their_first_message(bot):
+    newcomer = "15558880000@s.whatsapp.net"
+    bot.run("hi, I'm new", chat=GROUP, sender=newcomer)  # no join event was seen for them
+    sent = bot.run(".kick", chat=GROUP, mentions=(newcomer,))
+    assert actions(sent) == [("remove", (newcomer,), "")]
+    assert bot.transport.group_info_calls == 1

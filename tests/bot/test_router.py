@@ -356,3 +356,32 @@ def test_refusals_are_not_counted_as_commands(bot):
     bot.say(".nope")
     assert bot.router.stats.total_commands == 1
     assert texts(bot.say("plain")) == []
+
+
+def test_a_lookup_during_discovery_waits_for_the_whole_table():
+    """Two dispatcher threads: the second must not see a half-read registry (no false "unknown")."""
+    import threading
+
+    reading = threading.Event()
+    release = threading.Event()
+
+    class SlowRegistry(Registry):
+        def _discover_module(self, module):
+            super()._discover_module(module)
+            if module.endswith(".core"):
+                reading.set()
+                release.wait(5)
+
+    reg = SlowRegistry(package="bot.commands")
+    found = {}
+    first = threading.Thread(target=lambda: found.setdefault("a", reg.lookup("ping")))
+    first.start()
+    assert reading.wait(5)
+    second = threading.Thread(target=lambda: found.setdefault("b", reg.lookup("tagall")))
+    second.start()
+    second.join(0.2)
+    assert second.is_alive()  # waiting for the discovery, not answering "unknown"
+    release.set()
+    first.join(5)
+    second.join(5)
+    assert found["a"].name == "ping" and found["b"].name == "tagall"
