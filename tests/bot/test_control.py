@@ -11,7 +11,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from bot.control import ControlError, control_request, control_run_pending
+from bot.control import (
+    ControlError,
+    control_pending_exists,
+    control_record,
+    control_request,
+    control_run_pending,
+)
 from bot.models import ControlCommand
 
 pytestmark = pytest.mark.django_db
@@ -177,3 +183,26 @@ def test_two_concurrent_pollers_on_postgresql_run_each_request_exactly_once() ->
     assert sorted(ran_ids) == sorted(ids)
     assert sum(counts) == 40
     assert ControlCommand.objects.filter(state="done").count() == 40
+
+
+def test_control_record_runs_now_and_keeps_who_and_the_outcome() -> None:
+    user = get_user_model().objects.create_user("ops", password="x", is_staff=True)
+    done = control_record(session_name="default", action="verify", run=lambda: "3 verified", user=user)
+    failed = control_record(
+        session_name="default", action="verify", run=lambda: (_ for _ in ()).throw(OSError("disk gone")), user=user
+    )
+    done.refresh_from_db()
+    failed.refresh_from_db()
+    assert (done.state, done.result, done.requested_by) == ("done", "3 verified", user)
+    assert done.started_at is not None and done.finished_at is not None
+    assert (failed.state, failed.result) == ("failed", "OSError: disk gone")
+    assert control_run_pending(session_name="default", actions={}) == 0  # nothing left for the bot
+
+
+def test_control_pending_exists_sees_only_waiting_requests() -> None:
+    assert not control_pending_exists(session_name="default", action="restart")
+    command = control_request(session_name="default", action="restart")
+    assert control_pending_exists(session_name="default", action="restart")
+    assert not control_pending_exists(session_name="other", action="restart")
+    ControlCommand.objects.filter(pk=command.pk).update(state="done")
+    assert not control_pending_exists(session_name="default", action="restart")
