@@ -143,3 +143,24 @@ def test_drawing_an_empty_code_is_a_clear_error() -> None:
         pairing_qr_svg("")
     with pytest.raises(ValueError, match="empty"):
         pairing_qr_terminal("")
+
+
+def test_a_stored_qr_reaches_the_pairing_page_and_leaves_it_when_paired(admin_client) -> None:
+    pairing_code_store(session_name="default", kind="qr", code=QR, ttl_seconds=60)
+
+    page = admin_client.get("/pair/?session=default").content.decode()
+
+    assert 'id="qr"' in page and "<svg" in page
+    assert "Linked devices" in page
+
+    pairing_code_clear(session_name="default")
+    page = admin_client.get("/pair/?session=default").content.decode()
+    assert 'id="qr"' not in page
+
+
+def test_a_stored_phone_code_is_shown_as_text_on_the_pairing_page(admin_client) -> None:
+    pairing_code_store(session_name="default", kind="phone_code", code="WXYZ-2345", ttl_seconds=180)
+
+    page = admin_client.get("/pair/?session=default").content.decode()
+
+    assert 'id="phone-code">WXYZ-2345<' in page
