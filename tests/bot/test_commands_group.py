@@ -231,6 +231,7 @@ def test_a_lid_member_is_one_person_for_warnings(bot):
 
 def test_a_member_whose_join_was_missed_is_known_from_their_first_message(bot):
     newcomer = "15558880000@s.whatsapp.net"
+    bot.run(".groupinfo", chat=GROUP)  # metadata cached before they joined
     bot.run("hi, I'm new", chat=GROUP, sender=newcomer)  # no join event was seen for them
     sent = bot.run(".kick", chat=GROUP, mentions=(newcomer,))
     assert actions(sent) == [("remove", (newcomer,), "")]
