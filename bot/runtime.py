@@ -491,7 +491,7 @@ class BotRuntime:
         for thread in self._dispatchers:
             thread.join(max(0.0, deadline - time.monotonic()) or 0.1)
         if self._connector is not None:
-            self._connector.join(2.0)
+            self._connector.join(1.0)
         if self._open_attempt is not None:
             try:
                 services.reconnect_event_close(event_id=self._open_attempt, outcome="gave_up")

@@ -161,7 +161,7 @@ class Supervisor:
         budget: RestartBudget | None = None,
         ownership: Ownership | None = None,
         startup_grace: float = 30.0,
-        kill_grace: float = 5.0,
+        kill_grace: float | None = None,
         control_interval: float = 3.0,
         tick: float = 0.1,
         python: str = sys.executable,
@@ -182,7 +182,7 @@ class Supervisor:
         self.budget = budget or RestartBudget(limit=RESTART_LIMIT, window=RESTART_WINDOW, clock=clock)
         self.ownership = ownership or ownership_for(session_name=session_name, transport=transport)
         self.startup_grace = startup_grace
-        self.kill_grace = kill_grace
+        self.kill_grace = kill_grace if kill_grace is not None else min(5.0, self.heartbeat_timeout)
         self.control_interval = control_interval
         self.tick = tick
         self.python = python
