@@ -354,7 +354,7 @@ def gif_store(prepared: PreparedGif, *, replace: bool = False, apps: Any | None 
         return IngestResult("duplicate", duplicate.name, duplicate, f"same bytes as {duplicate.name!r}, nothing stored")
     status = "replaced" if existing is not None else "created"
     kinds = ", ".join(f"{r.kind} {len(r.data)} B" for r in prepared.renditions)
-    log.info("gif stored", extra={"asset": asset.name, "status": status, "sha256": info.sha256[:12]})
+    log.debug("gif stored", extra={"asset": asset.name, "status": status, "sha256": info.sha256[:12]})
     return IngestResult(status, asset.name, asset, f"{info.width}x{info.height}, {info.frames} frames -> {kinds}")
 
 

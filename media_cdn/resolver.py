@@ -32,8 +32,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 
 from bot.transport.base import Media
 from media_cdn.cache import ByteLRU
@@ -317,9 +315,3 @@ def resolver_reset() -> None:
         if _default is not None:
             _default.close()
         _default = None
-
-
-@receiver(setting_changed)
-def _settings_changed(*, setting: str, **kwargs) -> None:
-    if setting in {"MEDIA_CDN_URL", "USE_CDN_MEDIA", "MEDIA_CACHE_MB", "MEDIA_ROOT"}:
-        resolver_reset()
