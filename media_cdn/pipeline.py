@@ -457,3 +457,36 @@ def gif_files(directory: Path, *, recursive: bool = False) -> list[Path]:
     """The ``.gif`` files of a folder (any case), sorted, so imports run in a stable order."""
     pattern = "**/*" if recursive else "*"
     return sorted(p for p in directory.glob(pattern) if p.is_file() and p.suffix.lower() == ".gif")
+
+
+def media_files_prune(*, min_age_seconds: float = 3600.0, now: float | None = None) -> dict[str, int]:
+    """Delete rendition files no row points at (left by --replace and reconvert) and stale cache copies.
+
+    Files younger than ``min_age_seconds`` are kept: ingest writes its files just before its rows.
+    Returns counts for the caller's summary (``removed_files``, ``removed_bytes``).
+    """
+    import time
+
+    from media_cdn.storage import CACHE_DIR, RENDITIONS_DIR, media_root
+
+    GifRendition = django_apps.get_model("media_cdn", "GifRendition")
+    root = media_root()
+    wanted_paths = set(GifRendition.objects.values_list("path", flat=True))
+    wanted_cache = {f"{sha}.{kind}" for sha, kind in GifRendition.objects.values_list("sha256", "kind")}
+    cutoff = (time.time() if now is None else now) - min_age_seconds
+    removed = {"removed_files": 0, "removed_bytes": 0}
+    for area, keep in ((RENDITIONS_DIR, lambda p: p.relative_to(root).as_posix() in wanted_paths),
+                       (CACHE_DIR, lambda p: p.name in wanted_cache)):  # fmt: skip
+        for path in (root / area).rglob("*"):
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            if not path.is_file() or stat.st_mtime > cutoff or keep(path):
+                continue
+            path.unlink(missing_ok=True)
+            removed["removed_files"] += 1
+            removed["removed_bytes"] += stat.st_size
+    if removed["removed_files"]:
+        log.info("media files pruned", extra=removed)
+    return removed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -225,3 +226,23 @@ def test_import_gifs_starter_reloads_a_deleted_starter_gif(wiped_media_root) -> 
     out, _ = run("--starter")
     assert "starter pack: 1 loaded, 0 failed" in out
     assert GifAsset.objects.filter(name="sleep", category="expression").exists()
+
+
+def test_prune_removes_only_old_files_no_rendition_points_at(wiped_media_root, tmp_path) -> None:
+    from media_cdn.pipeline import media_files_prune
+
+    path = transparent_gif(tmp_path / "tmp-asset.gif")
+    gif_ingest(path=path, name="tmp-asset")
+    old_paths = set(GifAsset.objects.get(name="tmp-asset").renditions.values_list("path", flat=True))
+    gif_ingest(path=transparent_gif(tmp_path / "other.gif", delays=(70, 70)), name="tmp-asset", replace=True)
+    stray_cache = wiped_media_root / "cache" / ("0" * 64 + ".mp4")
+    stray_cache.parent.mkdir(parents=True)
+    stray_cache.write_bytes(b"stale")
+
+    assert media_files_prune()["removed_files"] == 0  # everything is younger than an hour
+    summary = media_files_prune(now=time.time() + 7200)
+    kept = set(GifAsset.objects.get(name="tmp-asset").renditions.values_list("path", flat=True))
+    assert summary["removed_files"] == len(old_paths - kept) + 1
+    assert all((wiped_media_root / p).exists() for p in kept)
+    assert not any((wiped_media_root / p).exists() for p in old_paths - kept)
+    assert not stray_cache.exists()
