@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.staticfiles.storage import staticfiles_storage
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -94,6 +94,11 @@ def stats_access_denied(request: HttpRequest) -> JsonResponse | None:
     return None
 
 
+def _database_unavailable(exc: Exception) -> JsonResponse:
+    logger.warning("stats unavailable: database error", extra={"error": type(exc).__name__})
+    return JsonResponse({"error": f"database unavailable: {type(exc).__name__}"}, status=503)
+
+
 @require_GET
 @never_cache
 def stats(request: HttpRequest) -> HttpResponse:
@@ -101,7 +106,11 @@ def stats(request: HttpRequest) -> HttpResponse:
     denied = stats_access_denied(request)
     if denied:
         return denied
-    return HttpResponse(selectors.stats_cached().body, content_type="application/json")
+    try:
+        cached = selectors.stats_cached()
+    except DatabaseError as exc:
+        return _database_unavailable(exc)
+    return HttpResponse(cached.body, content_type="application/json")
 
 
 @require_GET
@@ -111,7 +120,11 @@ def metrics(request: HttpRequest) -> HttpResponse:
     denied = stats_access_denied(request)
     if denied:
         return denied
-    return HttpResponse(metrics_text(snapshot=selectors.stats_cached().snapshot), content_type=CONTENT_TYPE)
+    try:
+        snapshot = selectors.stats_cached().snapshot
+    except DatabaseError as exc:
+        return _database_unavailable(exc)
+    return HttpResponse(metrics_text(snapshot=snapshot), content_type=CONTENT_TYPE)
 
 
 @require_GET

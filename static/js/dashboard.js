@@ -171,7 +171,11 @@
 
   function refresh() {
     fetch(root.dataset.statsUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (response) {
+        if (response.ok) return response.json();
+        document.getElementById("refreshed-at").textContent = "Refresh failed (HTTP " + response.status + "); retrying.";
+        return null;
+      })
       .then(function (snapshot) { if (snapshot) render(snapshot); })
       .catch(function () { document.getElementById("refreshed-at").textContent = "Refresh failed; retrying."; });
   }

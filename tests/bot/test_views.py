@@ -194,6 +194,19 @@ def test_healthz_is_503_when_the_database_is_down(client: Client, monkeypatch) -
     assert response.json()["reason"] == "database unavailable: OperationalError"
 
 
+@pytest.mark.parametrize("url", ["/stats", "/metrics"])
+def test_stats_and_metrics_are_503_when_the_database_is_down(client: Client, token: str, monkeypatch, url) -> None:
+    from django.db import OperationalError
+
+    def broken():
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(selectors, "stats_snapshot", broken)
+    response = client.get(url, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 503
+    assert response.json() == {"error": "database unavailable: OperationalError"}
+
+
 def test_healthz_live_answers_without_a_bot(client: Client) -> None:
     assert client.get("/healthz?live=1").json() == {"status": "ok", "check": "live"}
 
