@@ -335,6 +335,15 @@ class Router:
             )
         return DispatchResult(replies=replies, reason="welcome" if replies else "no_members")
 
+    # -- memory ---------------------------------------------------------------------------------------------
+    def shedders(self, *, idle_seconds: float = 600.0) -> dict[str, Callable[[], int]]:
+        """What the memory guard may drop at the soft limit (all of it comes back on demand):
+        the group metadata cache and command modules unused for ``idle_seconds``."""
+        return {
+            "group_cache": self.groups.clear,
+            "command_modules": lambda: len(self.registry.unload_idle(idle_seconds=idle_seconds, now=self.clock())),
+        }
+
     # -- convenience for the runtime ------------------------------------------------------------------------
     def handle_and_send(self, message: IncomingMessage) -> DispatchResult:
         """``handle`` then send every reply through the paced outbound."""

@@ -385,3 +385,18 @@ def test_a_lookup_during_discovery_waits_for_the_whole_table():
     first.join(5)
     second.join(5)
     assert found["a"].name == "ping" and found["b"].name == "tagall"
+
+
+def test_the_memory_guard_can_shed_the_group_cache_and_idle_command_modules(settings):
+    project = make_bot(settings)  # the project registry, modules imported on use
+    project.add_group(group_info(admins=(ALICE,)))
+    assert project.say(".groupinfo", chat=GROUP).command == "groupinfo"
+    shed = project.router.shedders(idle_seconds=600)
+    assert shed["group_cache"]() == 1 and len(project.router.groups) == 0
+    shed["command_modules"]()
+    assert "bot.commands.group" in project.router.registry.loaded_modules()  # used just now: kept
+    project.clock.advance(601)
+    assert shed["command_modules"]() >= 1
+    assert "bot.commands.group" not in project.router.registry.loaded_modules()
+    assert project.say(".groupinfo", chat=GROUP).replies[0].text.startswith("*Kit Group*")  # back on demand
+    assert project.transport.group_info_calls == 2
