@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 
-from .whatsmeow_schema import DDL, TABLES
+from .whatsmeow_schema import DDL, TABLES, WHATSMEOW_VERSION
 
 HEALTHY, EMPTY, MISSING, CORRUPT = "healthy", "empty", "missing", "corrupt"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,48}$")
@@ -349,7 +349,7 @@ def pg_connect(**extra: Any):
     """A new psycopg connection to the project database (not Django's: snapshots need their own)."""
     import psycopg
 
-    return psycopg.connect(**_pg_params(), connect_timeout=10, **extra)
+    return psycopg.connect(**{**_pg_params(), "connect_timeout": 10, **extra})
 
 
 class PostgresStore(LiveStore):
@@ -388,11 +388,31 @@ class PostgresStore(LiveStore):
         return f"postgres {params.get('host', 'local')}/{params.get('dbname', '')} schema {self.schema}"
 
     def ensure_schema(self) -> None:
-        """Create the (empty) schema so neonize's ``search_path`` lands in it, never in ``public``."""
+        """Create the schema with whatsmeow's tables and version row, so neonize finds a store.
+
+        whatsmeow's first-run check looks for ``whatsmeow_version`` in *any* schema of the
+        database (information_schema without a schema filter): once one session's schema exists,
+        neonize cannot create a second one itself ("relation whatsmeow_version does not exist").
+        So the tables are created here, from the DDL checked against neonize's own.
+        """
+        import psycopg
         from psycopg import sql
 
-        with pg_connect(autocommit=True) as conn:
+        with pg_connect() as conn:
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
+            present = conn.execute(
+                "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = 'whatsmeow_version'",
+                [self.schema],
+            ).fetchone()
+            if present:
+                return
+            conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(self.schema)))
+            try:
+                for statement in DDL:
+                    conn.execute(statement)
+                conn.execute("INSERT INTO whatsmeow_version (version, compat) VALUES (%s, %s)", WHATSMEOW_VERSION)
+            except psycopg.errors.DuplicateTable:
+                conn.rollback()  # another process initialised it at the same moment
 
     def health(self) -> StoreHealth:
         import psycopg
