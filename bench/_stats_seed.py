@@ -22,6 +22,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
@@ -130,6 +131,10 @@ def seed(*, days: int, session_name: str, events_per_day: int, rng: random.Rando
         )
         for i in range(12)
     )
+    if connection.vendor == "postgresql":  # as autovacuum would have by now: plans from real statistics
+        with connection.cursor() as cursor:
+            for model in (MessageStat, ReconnectEvent, ConnectionEvent, WebhookDelivery, SessionBackup):
+                cursor.execute(f"ANALYZE {model._meta.db_table}")
     SessionLease.objects.update_or_create(
         session=session,
         defaults={"holder": "bench:1:x", "fencing": 4, "renewed_at": now, "expires_at": now + timedelta(hours=1)},

@@ -314,7 +314,7 @@ def _webhooks(*, session_name: str, now: datetime) -> dict:
         total=Count("id"), failed=Count("id", filter=Q(ok=False))
     )
     last_failure = (
-        WebhookDelivery.objects.filter(session_name=session_name, ok=False)
+        WebhookDelivery.objects.filter(session_name=session_name, ok=False, at__gte=since)
         .order_by("-at")
         .values("at", "status_code", "error")
         .first()
