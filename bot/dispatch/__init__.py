@@ -15,9 +15,13 @@ import time
 from collections.abc import Callable
 
 from bot.dispatch.context import CommandContext
-from bot.dispatch.registry import CommandSpec, Registry, command, registry
+from bot.dispatch.registry import CommandSpec, Registry, command
+from bot.dispatch.registry import registry as project_registry
 from bot.dispatch.router import DispatchResult, Router
+from bot.limits import PacingConfig
 from bot.transport.base import Transport
+
+registry = project_registry
 
 __all__ = [
     "CommandContext",
@@ -37,25 +41,30 @@ def build_router(
     session_name: str,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-    registry_: Registry | None = None,
-    pacing: object | None = None,
+    registry: Registry | None = None,
+    pacing: PacingConfig | None = None,
     stats_enabled: bool = True,
     rng: random.Random | None = None,
 ) -> Router:
-    """A router for one session, configured from settings (prefix, owners, limits, pacing)."""
+    """A router for one session, configured from settings (prefix, owners, limits, pacing).
+
+    ``clock``/``sleep`` drive cooldowns, caches and pacing (tests pass a hand clock); ``registry``
+    defaults to the project's commands; ``pacing`` defaults to the OUTBOUND_*/TYPING_SECONDS
+    settings (``PacingConfig(enabled=False)`` for benchmarks); ``rng`` seeds the fun commands.
+    """
     from django.conf import settings
 
     from bot.dispatch.state import ChatState
     from bot.dispatch.stats import DispatchStats
     from bot.groups import GroupCache
-    from bot.limits import PacingConfig, UserLimits
+    from bot.limits import UserLimits
     from bot.outbound import Outbound
 
-    pacing_config = pacing if isinstance(pacing, PacingConfig) else PacingConfig.from_settings()
+    pacing_config = pacing if pacing is not None else PacingConfig.from_settings()
     return Router(
         transport=transport,
         session_name=session_name,
-        registry=registry_ if registry_ is not None else registry,
+        registry=registry if registry is not None else project_registry,
         outbound=Outbound(
             transport=transport, session_name=session_name, clock=clock, sleep=sleep, pacing=pacing_config
         ),

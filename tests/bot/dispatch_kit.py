@@ -172,7 +172,7 @@ def make_bot(
         session_name=session_name,
         clock=clock,
         sleep=clock.sleep,
-        registry_=registry,
+        registry=registry,
         pacing=pacing or PacingConfig(enabled=False),
         rng=random.Random(seed),
     )
