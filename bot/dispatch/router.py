@@ -272,6 +272,7 @@ class Router:
         if group is None and message.is_group:
             group = self.groups.peek(message.chat)
         ctx = self.context(message, spec, parsed, owner=owner, group=group)
+        started = time.perf_counter()
         try:
             handler = self.registry.handler(spec.name, now=self.clock())
             produced = handler(ctx)
@@ -286,6 +287,17 @@ class Router:
                 replies=[self._text(message, APOLOGY)], command=spec.name, matched=spec.name, error=True, reason="error"
             )
         self.stats.command(spec.name)
+        if log.isEnabledFor(logging.INFO):  # what the bot is doing, for the operator; never the text itself
+            log.info(
+                "command",
+                extra={
+                    "session": self.session_name,
+                    "command": spec.name,
+                    "chat": message.chat,
+                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                    "replies": len(replies),
+                },
+            )
         return DispatchResult(replies=replies, command=spec.name, matched=spec.name)
 
     # -- antilink ---------------------------------------------------------------------------------------

@@ -400,3 +400,11 @@ def test_the_memory_guard_can_shed_the_group_cache_and_idle_command_modules(sett
     assert "bot.commands.group" not in project.router.registry.loaded_modules()
     assert project.say(".groupinfo", chat=GROUP).replies[0].text.startswith("*Kit Group*")  # back on demand
     assert project.transport.group_info_calls == 2
+
+
+def test_each_command_run_is_one_log_line_without_the_message_text(bot, caplog):
+    with caplog.at_level(logging.INFO, logger="bot.dispatch.router"):
+        bot.say(".echo secret words", chat=ALICE)
+    [record] = [r for r in caplog.records if r.getMessage() == "command"]
+    assert (record.command, record.chat, record.replies) == ("echo", ALICE, 1)
+    assert "secret" not in caplog.text
