@@ -97,6 +97,14 @@ def queue_results_prune(*, now: datetime, days: int) -> dict[str, int]:
     return {"queue_failures": deleted, "queue_successes_over_limit": over}
 
 
+def media_prune() -> dict[str, int]:
+    """Rendition files no GifAsset points at any more, and stale disk-cache copies."""
+    from media_cdn.pipeline import media_files_prune
+
+    result = media_files_prune()
+    return {"media_files": result["removed_files"], "media_bytes": result["removed_bytes"]}
+
+
 def prune_all(*, now: datetime | None = None) -> dict[str, int]:
     """Everything above, in one pass; returns what each step removed."""
     now = now or timezone.now()
@@ -106,6 +114,7 @@ def prune_all(*, now: datetime | None = None) -> dict[str, int]:
     summary.update(backups_prune_failed(now=now))
     summary.update(pairing_codes_prune(now=now))
     summary.update(queue_results_prune(now=now, days=settings.EVENT_RETENTION_DAYS))
+    summary.update(media_prune())
     return summary
 
 
