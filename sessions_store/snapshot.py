@@ -13,6 +13,7 @@ come back bit for bit on either backend.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 from array import array
@@ -108,6 +109,10 @@ def _encode_column(values: list[Any], kind: str, where: str) -> tuple[bytes, boo
             return bytes(1 if v is None else 0 for v in values) + data, True
         return data, False
     # text / bytes: lengths (-1 = NULL) then the concatenated values
+    want = bytes if kind == "bytes" else str
+    if all(type(v) is want for v in values):  # the common case, at C speed
+        chunks_fast = values if want is bytes else [v.encode("utf-8", "surrogatepass") for v in values]
+        return array("q", map(len, chunks_fast)).tobytes() + b"".join(chunks_fast), False
     chunks: list[bytes] = []
     for v in values:
         if v is None or isinstance(v, bytes):
@@ -151,12 +156,16 @@ def archive_encode(archive: Archive) -> bytes:
 # --------------------------------------------------------------------------- decode
 
 
-def _decode_column(block: memoryview, kind: str, nulls: bool, rows: int, where: str) -> list[Any]:
+def _decode_column(block: memoryview, kind: str, nulls: bool, rows: int, where: str, materialize: bool) -> list[Any]:
+    """One column's values; with ``materialize=False`` only its structure is checked (sizes,
+    lengths) and an empty list is returned: enough to know the archive reads back whole."""
     if kind in ("int", "bool", "float"):
         mask = bytes(block[:rows]) if nulls else b""
         data = block[rows:] if nulls else block
         if len(data) != 8 * rows:
             raise ArchiveError(f"The archive's column {where} has the wrong size.")
+        if not materialize:
+            return []
         values: list[Any] = array("q" if kind != "float" else "d", bytes(data)).tolist()
         if kind == "bool":
             values = [bool(v) for v in values]
@@ -165,10 +174,21 @@ def _decode_column(block: memoryview, kind: str, nulls: bool, rows: int, where: 
         return values
     if len(block) < 8 * rows:
         raise ArchiveError(f"The archive's column {where} is truncated.")
-    lengths = array("q", bytes(block[: 8 * rows])).tolist()
-    blob = bytes(block[8 * rows :])
-    if sum(n for n in lengths if n > 0) != len(blob):
+    lengths = array("q", bytes(block[: 8 * rows]))
+    blob_size = len(block) - 8 * rows
+    has_nulls = rows > 0 and min(lengths) < 0
+    total = sum(n for n in lengths if n > 0) if has_nulls else sum(lengths)
+    if total != blob_size:
         raise ArchiveError(f"The archive's column {where} has the wrong size.")
+    if not materialize:
+        return []
+    blob = bytes(block[8 * rows :])
+    if not has_nulls:
+        ends = list(accumulate(lengths))
+        values = [blob[e - n : e] for n, e in zip(lengths, ends, strict=True)]
+        if kind == "text":
+            return [v.decode("utf-8", "surrogatepass") for v in values]
+        return values
     ends = list(accumulate(max(n, 0) for n in lengths))
     if kind == "text":
         return [
@@ -178,8 +198,12 @@ def _decode_column(block: memoryview, kind: str, nulls: bool, rows: int, where: 
     return [None if n < 0 else blob[e - n : e] for n, e in zip(lengths, ends, strict=True)]
 
 
-def archive_decode(raw: bytes) -> Archive:
-    """Parse bytes from :func:`archive_encode` back; any inconsistency raises ``ArchiveError``."""
+def archive_decode(raw: bytes, *, materialize: bool = True) -> Archive:
+    """Parse bytes from :func:`archive_encode` back; any inconsistency raises ``ArchiveError``.
+
+    ``materialize=False`` checks every table and column but builds no rows (the tables come back
+    empty): what a backup uses to verify its own bytes before they become visible.
+    """
     if len(raw) < _HEADER.size:
         raise ArchiveError("The archive is truncated (no header).")
     magic, version, manifest_len = _HEADER.unpack_from(raw)
@@ -205,9 +229,10 @@ def archive_decode(raw: bytes) -> Archive:
                 if offset + size > len(raw):
                     raise ArchiveError(f"The archive is truncated inside table {meta['name']}.")
                 where = f"{meta['name']}.{col['name']}"
-                columns.append(_decode_column(view[offset : offset + size], col["type"], col["nulls"], rows, where))
+                block = view[offset : offset + size]
+                columns.append(_decode_column(block, col["type"], col["nulls"], rows, where, materialize))
                 offset += size
-            table_rows = list(zip(*columns, strict=True)) if columns and rows else []
+            table_rows = list(zip(*columns, strict=True)) if columns and rows and materialize else []
             tables.append(
                 TableData(
                     name=str(meta["name"]),
@@ -217,8 +242,6 @@ def archive_decode(raw: bytes) -> Archive:
                 )
             )
     except (KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, ArchiveError):
-            raise
         raise ArchiveError(f"The archive's manifest does not match its data ({exc}).") from None
     if offset != len(raw):
         raise ArchiveError("The archive has trailing bytes after its last table.")
@@ -230,9 +253,23 @@ def archive_decode(raw: bytes) -> Archive:
         kind=str(manifest.get("kind", "full")),
         created_at=str(manifest.get("created_at", "")),
     )
-    if archive.row_counts != manifest.get("row_counts", archive.row_counts):
+    declared = {str(meta["name"]): int(meta["rows"]) for meta in tables_meta}
+    archive.extra["row_counts"] = declared
+    if materialize and archive.row_counts != declared:
+        raise ArchiveError("The archive's row counts do not match its tables.")
+    if declared != manifest.get("row_counts", declared):
         raise ArchiveError("The archive's row counts do not match its manifest.")
     return archive
+
+
+def archive_content_digest(raw: bytes) -> str:
+    """SHA-256 of what an encoded archive holds, leaving out when it was taken."""
+    _, _, manifest_len = _HEADER.unpack_from(raw)
+    manifest = json.loads(raw[_HEADER.size : _HEADER.size + manifest_len])
+    manifest.pop("created_at", None)
+    digest = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode())
+    digest.update(memoryview(raw)[_HEADER.size + manifest_len :])
+    return digest.hexdigest()
 
 
 def archive_check_restorable(archive: Archive) -> None:

@@ -178,12 +178,13 @@ def make_paired_store(session_name: str, *, jid: str = DEFAULT_JID, seed: int = 
     return store
 
 
-def fill_store(store: LiveStore, *, megabytes: float, seed: int = 7) -> int:
-    """Add synthetic Signal sessions and sender keys until the rows hold about ``megabytes``."""
-    rng = random.Random(seed)
+def fill_store(store: LiveStore, *, megabytes: float, seed: int = 7, first: int = 0) -> int:
+    """Add synthetic Signal sessions and sender keys until the rows hold about ``megabytes``;
+    ``first`` numbers the new contacts (call again with the returned count to add more)."""
+    rng = random.Random(seed + first)
     jid = store.health().device_jid
     target = int(megabytes * 1024 * 1024)
-    sessions, sender_keys, secrets, total, i = [], [], [], 0, 0
+    sessions, sender_keys, secrets, total, i = [], [], [], 0, first
     while total < target:
         sessions.append((jid, f"1666{i:07d}.0", _rand(rng.randrange(300, 900), rng)))
         sender_keys.append((jid, f"1203630{i:05d}@g.us", f"1666{i:07d}.0", _rand(rng.randrange(100, 300), rng)))

@@ -114,3 +114,20 @@ def test_the_derived_key_depends_on_the_secret_key(settings):
     first = crypto.current_key_id()
     settings.SECRET_KEY = "another-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
     assert crypto.current_key_id() != first
+
+
+def test_the_structural_check_catches_what_the_full_parse_catches():
+    raw = archive_encode(_sample())
+    checked = archive_decode(raw, materialize=False)
+    assert checked.extra["row_counts"] == _sample().row_counts
+    assert all(not t.rows for t in checked.tables)
+    with pytest.raises(ArchiveError):
+        archive_decode(raw[:-1], materialize=False)
+
+
+def test_compression_in_streams_round_trips_and_refuses_a_cut_stream():
+    data = bytes(range(256)) * 9000  # a little over 2 MiB: three streams
+    packed = crypto.compress(data)
+    assert crypto.decompress(packed) == data
+    with pytest.raises(Exception, match="ends early"):
+        crypto.decompress(packed[:-10])
