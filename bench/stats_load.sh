@@ -52,8 +52,11 @@ echo "database: ${DATABASE_URL%%:*}; seeding $DAYS days of history" >&2
 "$PY" manage.py migrate --noinput -v 0
 "$PY" bench/_stats_seed.py --days "$DAYS" --events-per-day "${BENCH_EVENTS_PER_DAY:-1000}" >&2
 
+# --max-requests 0: gunicorn.conf.py recycles a worker every ~2000 requests (a leak guard sized for
+# real traffic); at 1000+ req/s that is a worker restart every few seconds, and the p99 would
+# measure Django's start-up instead of the endpoints.
 "$GUNICORN" blacksky_site.wsgi -c gunicorn.conf.py -b "127.0.0.1:$PORT" --workers 2 --threads 4 \
-  --access-logfile /dev/null --error-logfile "$WORK/gunicorn.log" >"$WORK/app.log" 2>&1 &
+  --max-requests 0 --access-logfile /dev/null --error-logfile "$WORK/gunicorn.log" >"$WORK/app.log" 2>&1 &
 GPID=$!
 for _ in $(seq 1 60); do
   curl -fs "http://127.0.0.1:$PORT/healthz?live=1" >/dev/null 2>&1 && break
