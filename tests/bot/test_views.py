@@ -13,7 +13,15 @@ from django.test.utils import CaptureQueriesContext
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot import selectors
-from bot.models import BotStatus, ConnectionEvent, ControlCommand, MessageStat, ReconnectEvent, WebhookDelivery
+from bot.models import (
+    BotStatus,
+    ConnectionEvent,
+    ConnectionState,
+    ControlCommand,
+    MessageStat,
+    ReconnectEvent,
+    WebhookDelivery,
+)
 from sessions_store.models import PairingCode, SessionBackup, SessionLease, WhatsAppSession
 
 pytestmark = pytest.mark.django_db
@@ -166,7 +174,7 @@ def test_healthz_is_503_with_a_stale_heartbeat(client: Client, frozen, settings)
     assert response.json()["reason"] == "session default: heartbeat stale for 61s (limit 60s)"
 
 
-@pytest.mark.parametrize("state", ["reconnecting", "pairing", "logged_out", "replaced", "banned", "stopped"])
+@pytest.mark.parametrize("state", [state for state in ConnectionState.values if state != "connected"])
 def test_healthz_is_503_when_not_connected(client: Client, frozen, state: str) -> None:
     make_status(state=state)
     response = client.get("/healthz")
@@ -252,6 +260,12 @@ def test_a_staff_session_is_let_in(staff_client: Client, url: str) -> None:
 @pytest.mark.parametrize("url", ["/stats", "/metrics"])
 def test_a_logged_in_non_staff_user_gets_403(plain_client: Client, url: str) -> None:
     assert plain_client.get(url).status_code == 403
+
+
+@pytest.mark.parametrize("url", ["/dashboard/", "/pair/"])
+def test_the_stats_token_does_not_open_the_staff_pages(client: Client, token: str, url: str) -> None:
+    response = client.get(url, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
 @pytest.mark.parametrize("url", ["/dashboard/", "/pair/"])
