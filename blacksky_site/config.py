@@ -246,7 +246,7 @@ VARIABLES: tuple[Variable, ...] = (
         "12",
         "Messages per minute at most into one chat (after a short burst of 3).",
     ),
-    Variable("TYPING_SECONDS", parse_non_negative_float, "0.6", "Seconds of \"typing...\" shown before each reply."),
+    Variable("TYPING_SECONDS", parse_non_negative_float, "0.6", 'Seconds of "typing..." shown before each reply.'),
     Variable(
         "USER_COMMANDS_PER_MINUTE",
         parse_non_negative_float,
@@ -269,6 +269,12 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("RECONNECT_CAP_SECONDS", parse_float, "120.0", "Largest reconnect delay."),
     Variable(
         "MEMORY_LIMIT_MB", parse_positive_int, "512", "Memory limit of the bot process: shed at 80%, restart at 95%."
+    ),
+    Variable(
+        "CHILD_RESTART_LIMIT",
+        parse_positive_int,
+        "5",
+        "Automatic bot child restarts allowed within 10 minutes before the worker gives up (crash loop).",
     ),
     Variable("LEASE_TTL", parse_positive_int, "30", "Seconds a session lease lives without renewal."),
     Variable(
@@ -317,7 +323,9 @@ VARIABLES: tuple[Variable, ...] = (
         "true",
         "Load the bundled reaction GIFs on the first migrate (later: manage.py import_gifs --starter).",
     ),
-    Variable("TEMP_DIR", parse_str, "", "Root of the per-process temp directories; empty = the system temp dir + /blacksky."),
+    Variable(
+        "TEMP_DIR", parse_str, "", "Root of the per-process temp directories; empty = the system temp dir + /blacksky."
+    ),
     Variable("TEMP_DIR_MAX_MB", parse_positive_int, "256", "Most disk one process's temp directory may use."),
     # queue
     Variable("REDIS_URL", parse_redis_url, "", "Optional django-q2 broker; empty = the project database."),

@@ -43,8 +43,7 @@ logger = logging.getLogger(__name__)
 
 SESSION_TRANSPORTS = frozenset({"neonize"})  # transports that use the WhatsApp session
 BACKUP_RESERVE_SECONDS = 6.0  # of SHUTDOWN_GRACE kept for the final backup and the release
-RESTART_LIMIT = 5  # automatic child restarts allowed ...
-RESTART_WINDOW = 600.0  # ... within this many seconds
+RESTART_WINDOW = 600.0  # CHILD_RESTART_LIMIT automatic child restarts allowed within this many seconds
 HEALTHY_AFTER = 120.0  # a child that ran this long without dying resets the restart back-off
 
 
@@ -177,9 +176,11 @@ class Supervisor:
         self.heartbeat_timeout = float(heartbeat_timeout or settings.HEARTBEAT_TIMEOUT)
         self.shutdown_grace = float(shutdown_grace or settings.SHUTDOWN_GRACE)
         self.backoff = backoff or BackoffPolicy(
-            base=settings.RECONNECT_BASE_SECONDS, cap=settings.RECONNECT_CAP_SECONDS, max_attempts=RESTART_LIMIT
+            base=settings.RECONNECT_BASE_SECONDS,
+            cap=settings.RECONNECT_CAP_SECONDS,
+            max_attempts=settings.CHILD_RESTART_LIMIT,
         )
-        self.budget = budget or RestartBudget(limit=RESTART_LIMIT, window=RESTART_WINDOW, clock=clock)
+        self.budget = budget or RestartBudget(limit=settings.CHILD_RESTART_LIMIT, window=RESTART_WINDOW, clock=clock)
         self.ownership = ownership or ownership_for(session_name=session_name, transport=transport)
         self.startup_grace = startup_grace
         self.kill_grace = kill_grace if kill_grace is not None else min(5.0, self.heartbeat_timeout)
