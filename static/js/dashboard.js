@@ -115,8 +115,9 @@
     }
     var el2 = view.el;
     var banner = el2.querySelector('[data-role="banner"]');
-    banner.className = "banner " + stateClass(s.state);
-    setField(el2, "state", s.session + ": " + (s.state || "not reporting"));
+    var stale = s.state && !s.heartbeat_fresh;  // the last state written is not to be trusted
+    banner.className = "banner " + (stale ? "state-bad" : stateClass(s.state));
+    setField(el2, "state", s.session + ": " + (s.state || "not reporting") + (stale ? " (stale)" : ""));
     setField(el2, "since", s.state_since ? "for " + fmtDuration(sinceSeconds(s.state_since, now)) : "");
     setField(el2, "reason", s.state_reason ? "(" + s.state_reason + ")" : "");
     setField(el2, "heartbeat", s.heartbeat_age_seconds === null ? "no heartbeat" :
