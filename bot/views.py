@@ -20,7 +20,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
 from bot import selectors
 from bot.control import ControlError, control_request
@@ -40,7 +40,7 @@ def favicon(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe  # uptime monitors often probe with HEAD
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     """Public health check for Heroku and uptime monitors: 200 when healthy, else 503 with the reason.

@@ -160,6 +160,12 @@ def test_healthz_is_ok_when_connected_with_a_fresh_heartbeat(client: Client, fro
     assert response.json() == {"status": "ok", "sessions": {"default": "ok"}}
 
 
+def test_healthz_answers_head_requests_of_uptime_monitors(client: Client, frozen) -> None:
+    assert client.head("/healthz").status_code == 503
+    make_status()
+    assert client.head("/healthz").status_code == 200
+
+
 def test_healthz_is_503_before_any_bot_reported(client: Client) -> None:
     response = client.get("/healthz")
     assert response.status_code == 503
