@@ -346,6 +346,8 @@ class BotRuntime:
                         reason=decision.reason,
                         at=event.at,
                     )
+                if decision.state == State.CONNECTED:
+                    self._announce_outage()
             if decision.attempt:
                 attempt = services.reconnect_event_open(
                     session_name=self.session_name,
@@ -357,6 +359,27 @@ class BotRuntime:
                 self._open_attempt = attempt.pk
         except Exception:
             logger.exception("recording a connection event failed", extra={"session": self.session_name})
+
+    def _announce_outage(self) -> None:
+        """Back after an outage longer than OUTAGE_ALERT_MINUTES: one message to every owner (bot.alerts)."""
+        owners = list(getattr(settings, "OWNER_NUMBERS", []) or [])
+        if not owners:
+            return
+        try:
+            from bot.alerts import outage_last, outage_message
+        except ImportError:
+            return
+        outage = outage_last(session_name=self.session_name)
+        text = outage and outage_message(down_since=outage.down_since, back_at=outage.back_at, reason=outage.reason)
+        if not text:
+            return
+        for digits in owners:
+            try:
+                self.inbox.put_nowait(Reply(kind="text", chat=f"{digits}@s.whatsapp.net", text=text))
+            except queue.Full:
+                logger.warning("inbox full; outage message not sent", extra={"session": self.session_name})
+                return
+        logger.info("outage message queued for the owners", extra={"session": self.session_name, "owners": len(owners)})
 
     # -- dispatch -----------------------------------------------------------------------------------------
     def _dispatch_loop(self) -> None:
@@ -383,6 +406,10 @@ class BotRuntime:
             if isinstance(item, IncomingMessage):
                 self.stats.incoming()
                 result = self.router.handle(item)
+            elif isinstance(item, Reply):  # a message of our own (owners' outage notice)
+                if self.send(item) is not None:
+                    self.stats.outgoing()
+                return
             elif isinstance(item, GroupChange):
                 handler = getattr(self.router, "handle_group_change", None)
                 if handler is None:

@@ -205,6 +205,11 @@ class Supervisor:
         self._totals = {"messages_in": 0, "messages_out": 0}
         self._child_totals = {"messages_in": 0, "messages_out": 0}
         self.planned_restart: Any = None  # bot.planned_restart.PlannedRestart, once running
+        self.webhooks: Any = None  # bot.webhooks.WebhookSender when CONNECTION_WEBHOOK_URL is set
+        if settings.CONNECTION_WEBHOOK_URL:
+            from bot.webhooks import WebhookSender
+
+            self.webhooks = WebhookSender()
 
     # -- signals --------------------------------------------------------------------------------------
     def install_signal_handlers(self) -> None:
@@ -298,9 +303,13 @@ class Supervisor:
             previous = status.first() or State.STARTING
             if previous == to_state:
                 return
-            services.connection_event_record(
+            event = services.connection_event_record(
                 session_name=self.session_name, from_state=previous, to_state=to_state, reason=reason, detail=detail
             )
+            if self.webhooks is not None:
+                self.webhooks.notify(
+                    session_name=self.session_name, from_state=previous, to_state=to_state, reason=reason, at=event.at
+                )
         except Exception:
             logger.exception("recording a supervisor event failed", extra={"session": self.session_name})
 
@@ -678,6 +687,8 @@ class Supervisor:
         self.ownership.release()
         self.stop_scheduler(timeout=max(0.5, deadline - self.clock() - 0.5))
         self.record(State.STOPPED, "shutdown" if self.exit_code == 0 else "gave_up")
+        if self.webhooks is not None:
+            self.webhooks.close(timeout=max(0.5, min(3.0, deadline - self.clock())))
         try:
             services.bot_status_stopped(session_name=self.session_name)
         except Exception:

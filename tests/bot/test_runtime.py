@@ -205,3 +205,31 @@ def test_stats_flush_adds_to_the_same_minute_bucket():
     assert (row.messages_in, row.messages_out, row.commands) == (5, 1, 3)
     assert row.by_command == {"menu": 2, "ping": 1}
     assert stats.flush() == 0
+
+
+def test_back_after_a_long_outage_every_owner_gets_one_message(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.OWNER_NUMBERS = ["15550009999"]
+    now = timezone.now()
+    ConnectionEvent.objects.create(
+        session_name="rt9", at=now - timedelta(minutes=30), from_state="connecting", to_state="connected"
+    )
+    ConnectionEvent.objects.create(
+        session_name="rt9",
+        at=now - timedelta(minutes=12),
+        from_state="connected",
+        to_state="reconnecting",
+        reason="keepalive_timeout",
+    )
+    transport = MemoryTransport()
+    runtime = BotRuntime(transport=transport, session_name="rt9", router=PingRouter(), machine=machine())
+    thread, out = start(runtime)
+    wait_for(lambda: len(transport.sent) == 1)
+    runtime.request_stop()
+    thread.join(10)
+    [notice] = transport.sent
+    assert notice.chat == "15550009999@s.whatsapp.net"
+    assert "back online" in notice.text and "keep-alive" in notice.text

@@ -43,8 +43,10 @@ def test_a_child_killed_with_sigkill_is_restarted(runbot_env, tmp_path, child_db
     bot.process.send_signal(signal.SIGTERM)
     code, _ = bot.wait(30)
     assert code == 0, bot.log
-    restarts = child_db.rows("SELECT child_restarts FROM bot_botstatus WHERE session_name = %s", ("killed",))
-    assert restarts == [(1,)]
+    [(restarts, beat_at, rss)] = child_db.rows(
+        "SELECT child_restarts, last_heartbeat_at, rss_bytes FROM bot_botstatus WHERE session_name = %s", ("killed",)
+    )
+    assert restarts == 1 and beat_at is not None and rss > 10_000_000  # the supervisor wrote the child's beats
     reasons = child_db.rows("SELECT reason FROM bot_reconnectevent WHERE session_name = %s", ("killed",))
     assert reasons == [("child_crash",)]
 
