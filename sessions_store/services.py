@@ -137,22 +137,24 @@ def session_mark_paired(*, session_name: str, jid: str, push_name: str = "") -> 
     return session
 
 
-def session_credentials_sync(*, session_name: str, paired: bool = False) -> bool:
+def session_credentials_sync(*, session_name: str, paired: bool = False, archive: Archive | None = None) -> bool:
     """Write WA_CREDENTIALS and WA_AUTH_STATE to the Heroku config vars when the device identity
-    changed since the last write. Never per backup: a config-var change restarts the dynos."""
+    changed since the last write. Never per backup: a config-var change restarts the dynos.
+    ``archive`` is a snapshot the caller already took (else one is taken now)."""
     if not heroku_configured():
         return False
     session = session_get_or_create(name=session_name)
-    store = store_for(session_name)
-    health = store.health()
-    if not health.healthy:
-        logger.warning("credentials not exported", extra={"session": session_name, "reason": health.reason})
-        return False
-    try:
-        archive = archive_from_store(store)
-    except StoreError as exc:
-        logger.warning("credentials not exported", extra={"session": session_name, "reason": str(exc)})
-        return False
+    if archive is None:
+        store = store_for(session_name)
+        health = store.health()
+        if not health.healthy:
+            logger.warning("credentials not exported", extra={"session": session_name, "reason": health.reason})
+            return False
+        try:
+            archive = archive_from_store(store)
+        except StoreError as exc:
+            logger.warning("credentials not exported", extra={"session": session_name, "reason": str(exc)})
+            return False
     fingerprint = credentials_fingerprint(archive)
     if fingerprint == session.credentials_fingerprint:
         return False
@@ -275,7 +277,7 @@ def backup_create(*, session_name: str, reason: str) -> SessionBackup | None:
     )
     backups_rotate(session_name=session_name)
     if reason != SessionBackup.Reason.PRE_RESTORE:
-        session_credentials_sync(session_name=session_name)
+        session_credentials_sync(session_name=session_name, archive=archive)
     return backup
 
 
