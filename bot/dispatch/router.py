@@ -331,21 +331,23 @@ class Router:
             return DispatchResult(reason="bot_left")
         if not self.state.welcome(change.chat):
             return DispatchResult(reason="welcome_off")
-        group = self.groups.peek(change.chat)
-        name = (group.name if group else "") or change.name or "the group"
-        replies: list[Reply] = []
         joined = [j for j in change.joined if jid_user(j) != me]
+        left = [j for j in change.left if jid_user(j) != me]
+        if not joined and not left:
+            return DispatchResult(reason="no_members")
+        replies: list[Reply] = []
         if joined:
+            group = self.groups.get(change.chat)  # cached; fetched only for a welcome group not seen lately
+            name = change.name or (group.name if group else "") or "the group"
             who = " ".join(mention(j) for j in joined)
             text = f"Welcome {who} to *{name}*! Say hi, and send {self.state.prefix[0]}menu to see what I can do."
             replies.append(Reply(kind="text", chat=change.chat, text=text, mentions=tuple(joined)))
-        left = [j for j in change.left if jid_user(j) != me]
         if left:
             who = " ".join(mention(j) for j in left)
             replies.append(
                 Reply(kind="text", chat=change.chat, text=f"Goodbye {who}. Take care!", mentions=tuple(left))
             )
-        return DispatchResult(replies=replies, reason="welcome" if replies else "no_members")
+        return DispatchResult(replies=replies, reason="welcome")
 
     # -- memory ---------------------------------------------------------------------------------------------
     def shedders(self, *, idle_seconds: float = 600.0) -> dict[str, Callable[[], int]]:

@@ -236,3 +236,14 @@ def test_a_member_whose_join_was_missed_is_known_from_their_first_message(bot):
     sent = bot.run(".kick", chat=GROUP, mentions=(newcomer,))
     assert actions(sent) == [("remove", (newcomer,), "")]
     assert bot.transport.group_info_calls == 1
+
+
+def test_a_welcome_names_a_group_the_bot_had_not_cached(settings):
+    fresh = make_bot(settings)
+    fresh.transport.groups[GROUP] = group_info(admins=(ALICE,), name="Hiking")
+    fresh.router.state.set_group(GROUP, welcome=True)
+    assert fresh.change(GroupChange(chat=GROUP, promoted=(BOB,))).replies == []  # no member came or went
+    assert fresh.transport.group_info_calls == 0
+    joined = fresh.change(GroupChange(chat=GROUP, joined=(CAROL,)))
+    assert joined.replies[0].text.startswith("Welcome @15550000004 to *Hiking*!")
+    assert fresh.transport.group_info_calls == 1
