@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 _STOP = object()
 _FINISHED = ConnectionSignal(kind="input_finished")
-QR_GRACE_SECONDS = 75.0  # a QR code rotates every 20-60 s; quiet for longer means the QR loop is over
+QR_VALID_SECONDS = 60.0  # how long a QR code lives when the transport does not say (neonize: 60 s, then 20 s)
 SECRET_DETAIL_KEYS = frozenset({"code", "qr"})  # never stored in events or logs
 
 
@@ -192,7 +192,11 @@ class BotRuntime:
                 self.dropped += 1
 
     def _on_signal(self, signal: ConnectionSignal) -> None:
-        grace = QR_GRACE_SECONDS if signal.kind in {"qr", "pair_code"} else 0.0
+        grace = 0.0
+        if signal.kind in {"qr", "pair_code"}:
+            # Waiting for a scan is progress while the code is valid; quiet well past that means
+            # neonize's QR loop ended and it sits in FetchMe for good: the supervisor replaces the child.
+            grace = float(signal.detail.get("valid_for", QR_VALID_SECONDS)) * 1.25 + 1.0
         self.progress.touch(grace)
         self.signals.put(signal)
 

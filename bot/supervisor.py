@@ -451,7 +451,14 @@ class Supervisor:
                 "state": beat.state if beat else "-",
             },
         )
-        child.kill_reason = "hung"
+        if beat is not None and beat.state == State.PAIRING:
+            # Nobody scanned the QR: neonize now sits in FetchMe forever. A fresh child shows a fresh QR;
+            # waiting for a scan is not a crash, so it costs no restart budget.
+            child.kill_reason = "qr_timeout"
+            child.planned = True
+            self.record(State.STARTING, "qr_timeout")
+        else:
+            child.kill_reason = "hung"
         self.terminate_child(grace=self.kill_grace)
         return True
 
@@ -492,7 +499,7 @@ class Supervisor:
             logger.info("bot child stopped", extra=extra)
             return
         if child.planned:
-            logger.info("bot child restarted on request", extra={**extra, "reason": child.kill_reason})
+            logger.info("bot child restarted on purpose", extra={**extra, "reason": child.kill_reason})
             self._next_start = self.clock()
             return
         if code == ChildExit.DONE and not child.kill_reason:

@@ -376,6 +376,7 @@ class NeonizeTransport(Transport):
         self._recent: OrderedDict[str, Any] = OrderedDict()
         self._recent_lock = threading.Lock()
         self._pair_requested = False
+        self._qr_count = 0
         self._register_handlers()
 
     # -- handlers: translate, hand over, never raise, never wait ------------------------------------------
@@ -441,7 +442,11 @@ class NeonizeTransport(Transport):
     def _handle_qr(self, client: Any, data: bytes) -> None:
         """Runs on the connect worker thread once per QR rotation; a phone pairing code is asked for once."""
         try:
-            self.on_signal(ConnectionSignal(kind="qr", detail={"code": data.decode(errors="replace")}))
+            valid_for = 20.0 if self._qr_count else 60.0  # whatsmeow: the first code lives 60 s, the rest 20 s
+            self._qr_count += 1
+            self.on_signal(
+                ConnectionSignal(kind="qr", detail={"code": data.decode(errors="replace"), "valid_for": valid_for})
+            )
             if self.pair_phone and not self._pair_requested:
                 self._pair_requested = True
                 threading.Thread(target=self._request_pair_code, name="pair-phone", daemon=True).start()
@@ -465,6 +470,7 @@ class NeonizeTransport(Transport):
     def connect(self) -> None:
         self.apply_log_level()
         self._pair_requested = False
+        self._qr_count = 0
         proxy = ProxySettings(self.proxy) if self.proxy else None
         try:
             self.client.connect(proxy)

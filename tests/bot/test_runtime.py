@@ -180,11 +180,11 @@ def test_the_heartbeat_reports_a_stall_only_when_nothing_moves():
     runtime.machine.begin(ConnectionState.CONNECTING)
     clock.now += 30
     assert runtime.beat().stalled_for == 30
-    runtime._on_signal(ConnectionSignal(kind="qr", detail={"code": "2@x"}))
-    clock.now += 60
-    assert runtime.beat().stalled_for == 0  # a QR excuses its rotation time
-    clock.now += 60
-    assert runtime.beat().stalled_for == 45
+    runtime._on_signal(ConnectionSignal(kind="qr", detail={"code": "2@x", "valid_for": 20.0}))
+    clock.now += 26
+    assert runtime.beat().stalled_for == 0  # a QR excuses its lifetime (and a margin)
+    clock.now += 10
+    assert runtime.beat().stalled_for == 10
     runtime.machine.state = ConnectionState.CONNECTED  # a healthy connection is progress
     assert runtime.beat().stalled_for == 0
 

@@ -62,6 +62,19 @@ def test_a_child_that_makes_no_progress_is_killed_and_restarted(runbot_env, tmp_
     assert code == 0, bot.log
 
 
+def test_an_unscanned_qr_gets_a_fresh_child_without_spending_the_restart_budget(runbot_env, tmp_path):
+    runbot_env["HEARTBEAT_TIMEOUT"] = "1"
+    runbot_env["CHILD_RESTART_LIMIT"] = "1"
+    bot = Runbot(["--transport", f"{FIXTURES}:UnscannedQrTransport", "--session", "qr"], runbot_env, tmp_path)
+    bot.wait_for(r"bot child hung; killing it .*state=pairing", timeout=40)
+    bot.wait_for(r"bot child restarted on purpose .*reason=qr_timeout", count=2, timeout=60)
+    bot.wait_for(r"bot child started", count=3)
+    bot.process.send_signal(signal.SIGTERM)
+    code, _ = bot.wait(40)
+    assert code == 0, bot.log
+    assert "crash loop" not in bot.log and "restarting the bot child" not in bot.log
+
+
 def test_a_frozen_child_whose_heartbeats_stop_is_killed_and_restarted(runbot_env, tmp_path):
     runbot_env["HEARTBEAT_TIMEOUT"] = "1"
     bot = Runbot(["--transport", "console", "--session", "frozen"], runbot_env, tmp_path)
@@ -113,7 +126,7 @@ def test_an_operator_restart_request_restarts_the_child_outside_the_budget(runbo
         "VALUES (%s, %s, '{}', CURRENT_TIMESTAMP, 'pending', '')",
         ("ops", "restart"),
     )
-    bot.wait_for(r"bot child restarted on request .*reason=restart_requested", timeout=30)
+    bot.wait_for(r"bot child restarted on purpose .*reason=restart_requested", timeout=30)
     bot.wait_for(r"bot child started", count=2)
     bot.wait_for(r"control action done")
     bot.process.send_signal(signal.SIGTERM)

@@ -244,7 +244,10 @@ def test_a_handler_that_raises_never_reaches_go(transport, caplog):
 
 def test_the_qr_hook_becomes_a_qr_signal_with_its_code(transport, captured):
     transport.client.event._qr(transport.client, b"2@abc,def")
-    assert captured.signals[0].kind == "qr" and captured.signals[0].detail == {"code": "2@abc,def"}
+    transport.client.event._qr(transport.client, b"2@ghi,jkl")
+    first, second = captured.signals
+    assert first.kind == "qr" and first.detail == {"code": "2@abc,def", "valid_for": 60.0}
+    assert second.detail == {"code": "2@ghi,jkl", "valid_for": 20.0}
 
 
 # -- sending through the fake FFI --------------------------------------------------------------------
