@@ -408,3 +408,25 @@ def test_each_command_run_is_one_log_line_without_the_message_text(bot, caplog):
     [record] = [r for r in caplog.records if r.getMessage() == "command"]
     assert (record.command, record.chat, record.replies) == ("echo", ALICE, 1)
     assert "secret" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        " ",
+        ".",
+        ".\n",
+        '."',
+        ".echo \\",
+        '.echo "a\\"b',
+        ".echo " + "x" * 20_000,
+        "\u200b.echo",
+        ".🙂",
+        ".echo\x00nul",
+    ],
+)
+def test_odd_input_never_breaks_the_router(bot, text):
+    result = bot.say(text)
+    assert result.reason != "router_error" and not result.error
+    assert len(result.replies) <= 1
