@@ -20,6 +20,7 @@ neonize must never fork). Facts this module relies on are in ``notes/neonize.md`
 from __future__ import annotations
 
 import logging
+import queue
 import re
 import threading
 import time
@@ -59,7 +60,7 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
     ReactionMessage,
 )
 from neonize.utils.enum import ChatPresence, ChatPresenceMedia, ParticipantChange
-from neonize.utils.jid import Jid2String, JIDToNonAD
+from neonize.utils.jid import Jid2String
 from neonize.utils.log import log as neonize_go_log
 
 from bot.transport.base import (
@@ -119,9 +120,18 @@ _GO_LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.W
 # -- JIDs ------------------------------------------------------------------------------------------------
 def jid_to_str(jid: JID, *, keep_device: bool = False) -> str:
     """A proto JID as 'user@server' ('' for the empty JID); the device is dropped unless asked for."""
-    if not jid.User and not jid.Server:
+    user, server = jid.User, jid.Server
+    if not user and not server:
         return ""
-    return Jid2String(jid if keep_device else JIDToNonAD(jid))
+    if keep_device and (jid.Device or jid.RawAgent):
+        return Jid2String(jid)
+    return f"{user}@{server}"  # what JIDToNonAD + Jid2String give, without two proto copies per call
+
+
+def non_ad(value: str) -> str:
+    """'1555:12@s.whatsapp.net' -> '1555@s.whatsapp.net' (device and agent dropped), as a string."""
+    user, at, server = value.partition("@")
+    return f"{user.split(':', 1)[0].split('.', 1)[0]}{at}{server}" if at else value
 
 
 def str_to_jid(value: str) -> JID:
@@ -148,6 +158,8 @@ def str_to_jid(value: str) -> JID:
 # -- messages --------------------------------------------------------------------------------------------
 def unwrap(message: Message) -> Message:
     """Strip the wrappers (ephemeral, view-once, edited, document-with-caption...) down to the content."""
+    if message.conversation or message.HasField("extendedTextMessage"):
+        return message  # the common case: plain text, no wrapper
     for _ in range(5):
         for name in _WRAPPERS:
             if message.HasField(name) and message_field(message, name).HasField("message"):
@@ -164,8 +176,8 @@ def message_field(message: Message, name: str) -> Any:
     return getattr(message, name)
 
 
-def message_kind(message: Message) -> str:
-    inner = unwrap(message)
+def message_kind(message: Message, *, unwrapped: bool = False) -> str:
+    inner = message if unwrapped else unwrap(message)
     for name, kind in _KINDS.items():
         if name == "conversation":
             if inner.conversation:
@@ -175,9 +187,9 @@ def message_kind(message: Message) -> str:
     return "other"
 
 
-def message_text(message: Message) -> str:
+def message_text(message: Message, *, unwrapped: bool = False) -> str:
     """The readable text of any message kind: body, caption, button/list reply, poll name, reaction."""
-    inner = unwrap(message)
+    inner = message if unwrapped else unwrap(message)
     if inner.conversation:
         return inner.conversation
     if inner.HasField("extendedTextMessage"):
@@ -207,9 +219,14 @@ def message_text(message: Message) -> str:
     return ""
 
 
-def context_of(message: Message) -> ContextInfo | None:
+def context_of(message: Message, *, unwrapped: bool = False) -> ContextInfo | None:
     """The ContextInfo (mentions, quote) of whichever content field carries one."""
-    inner = unwrap(message)
+    inner = message if unwrapped else unwrap(message)
+    if inner.conversation:
+        return None
+    if inner.HasField("extendedTextMessage"):
+        text = inner.extendedTextMessage
+        return text.contextInfo if text.HasField("contextInfo") else None
     for field_desc, value in inner.ListFields():
         if field_desc.message_type is None:
             continue
@@ -232,20 +249,21 @@ def translate_message(ev: Any) -> IncomingMessage:
     chat = jid_to_str(source.Chat)
     sender = jid_to_str(source.Sender)
     sender_alt = jid_to_str(source.SenderAlt) if source.SenderAlt.User else ""
-    context = context_of(ev.Message)
+    inner = unwrap(ev.Message)
+    context = context_of(inner, unwrapped=True)
     mentions: tuple[str, ...] = ()
     quoted_id = quoted_sender = ""
     if context is not None:
         mentions = tuple(m for m in context.mentionedJID if m)
         quoted_id = context.stanzaID
         if context.participant:
-            quoted_sender = jid_to_str(str_to_jid(context.participant))
+            quoted_sender = non_ad(context.participant)
     return IncomingMessage(
         id=ev.Info.ID,
         chat=chat,
         sender=sender,
         sender_alt=sender_alt,
-        text=message_text(ev.Message),
+        text=message_text(inner, unwrapped=True),
         timestamp=ms_to_datetime(ev.Info.Timestamp),
         is_group=bool(source.IsGroup) or jid_server(chat) == GROUP_SERVER,
         from_me=bool(source.IsFromMe),
@@ -253,7 +271,7 @@ def translate_message(ev: Any) -> IncomingMessage:
         mentions=mentions,
         quoted_id=quoted_id,
         quoted_sender=quoted_sender,
-        kind=message_kind(ev.Message),
+        kind=message_kind(inner, unwrapped=True),
         raw=ev,
     )
 
@@ -377,6 +395,11 @@ class NeonizeTransport(Transport):
         self._recent_lock = threading.Lock()
         self._pair_requested = False
         self._qr_count = 0
+        # Go's event thread only parks message and group events here; one translator thread turns them
+        # into our dataclasses in order, so neither translation nor a full inbox ever holds Go up.
+        self._raw: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._translator = threading.Thread(target=self._translate_loop, name="neonize-translate", daemon=True)
+        self._translator.start()
         self._register_handlers()
 
     # -- handlers: translate, hand over, never raise, never wait ------------------------------------------
@@ -409,21 +432,35 @@ class NeonizeTransport(Transport):
             logger.exception("translating a connection event failed", extra={"event": type(ev).__name__})
 
     def _handle_message_event(self, client: Any, ev: Any) -> None:
-        try:
-            message = translate_message(ev)
-            with self._recent_lock:
-                self._recent[message.id] = ev
-                while len(self._recent) > RECENT_MESSAGES:
-                    self._recent.popitem(last=False)
-            self.on_message(message)
-        except Exception:
-            logger.exception("translating a message failed", extra={"session": self.session_name})
+        self._raw.put(ev)  # on Go's thread: nothing else
 
     def _handle_group_event(self, client: Any, ev: Any) -> None:
-        try:
-            self.on_group_change(translate_group_event(ev))
-        except Exception:
-            logger.exception("translating a group event failed", extra={"session": self.session_name})
+        self._raw.put(ev)
+
+    def _translate_loop(self) -> None:
+        while True:
+            item = self._raw.get()
+            if isinstance(item, threading.Event):
+                item.set()
+                continue
+            try:
+                if isinstance(item, GroupInfoEv):
+                    self.on_group_change(translate_group_event(item))
+                    continue
+                message = translate_message(item)
+                with self._recent_lock:
+                    self._recent[message.id] = item
+                    while len(self._recent) > RECENT_MESSAGES:
+                        self._recent.popitem(last=False)
+                self.on_message(message)
+            except Exception:
+                logger.exception("translating an event failed", extra={"session": self.session_name})
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until every event received so far was translated and handed on (tests, shutdown)."""
+        done = threading.Event()
+        self._raw.put(done)
+        return done.wait(timeout)
 
     def _handle_joined_group(self, client: Any, ev: Any) -> None:
         try:

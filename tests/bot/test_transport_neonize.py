@@ -49,12 +49,18 @@ from tests.bot.fixtures.neonize_events import (  # noqa: E402
     EMPTY,
     GROUP,
     FakeGo,
-    deliver,
     device_jid,
     make_msg_ev,
 )
+from tests.bot.fixtures.neonize_events import deliver as deliver_to_client  # noqa: E402
 
 CLOSED_PORT_PROXY = "http://127.0.0.1:9"
+
+
+def deliver(client, ev) -> None:
+    """As Go does it, then wait for the transport's translator thread to hand the result on."""
+    deliver_to_client(client, ev)
+    assert client.transport.flush()
 
 
 class Captured:
@@ -69,7 +75,9 @@ class Captured:
 
 @pytest.fixture
 def transport(tmp_path) -> NeonizeTransport:
-    return NeonizeTransport(session_name="fixture", dsn=str(tmp_path / "never-created.sqlite3"))
+    transport = NeonizeTransport(session_name="fixture", dsn=str(tmp_path / "never-created.sqlite3"))
+    transport.client.transport = transport  # lets deliver() wait for the translator thread
+    return transport
 
 
 @pytest.fixture
@@ -239,7 +247,7 @@ def test_a_handler_that_raises_never_reaches_go(transport, caplog):
     transport.set_handlers(on_message=broken, on_signal=lambda s: None)
     with caplog.at_level(logging.ERROR, logger="bot.transport.neonize"):
         deliver(transport.client, make_msg_ev("hi"))
-    assert "translating a message failed" in caplog.text
+    assert "translating an event failed" in caplog.text
 
 
 def test_the_qr_hook_becomes_a_qr_signal_with_its_code(transport, captured):
