@@ -33,7 +33,8 @@ from bot.models import (
     ReconnectEvent,
     WebhookDelivery,
 )
-from sessions_store.models import PairingCode, SessionBackup, SessionLease, WhatsAppSession
+from sessions_store.models import SessionBackup, SessionLease, WhatsAppSession
+from sessions_store.pairing import pairing_code_current
 
 #: How long a computed /stats snapshot is served from the cache (per web process).
 STATS_CACHE_SECONDS = 5
@@ -468,16 +469,6 @@ def stats_cached() -> CachedStats:
 
 
 # --- /pair/ ---------------------------------------------------------------------------------
-
-
-def pairing_code_current(*, session_name: str, now: datetime | None = None) -> PairingCode | None:
-    """The newest unexpired, unconsumed QR payload or phone code of a session, if any."""
-    now = now or timezone.now()
-    return (
-        PairingCode.objects.filter(session__name=session_name, expires_at__gt=now, consumed=False)
-        .order_by("-created_at", "-id")
-        .first()
-    )
 
 
 def pairing_overview(*, session_name: str, now: datetime | None = None) -> dict:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hmac
 import logging
 
-import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
@@ -25,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from bot import selectors
 from bot.control import ControlError, control_request
 from bot.metrics import CONTENT_TYPE, metrics_text
+from sessions_store.pairing import pairing_qr_svg
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ def pair(request: HttpRequest) -> HttpResponse:
     code = overview["code"]
     qr_svg = ""
     if code is not None and code.kind == "qr":
-        qr_svg = segno.make(code.code, error="l").svg_inline(scale=8, border=4, dark="#111", light="#fff")
+        qr_svg = pairing_qr_svg(code.code)
     context = {
         **overview,
         "session_name": session_name,

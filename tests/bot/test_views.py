@@ -466,7 +466,8 @@ def test_pair_shows_the_newest_unexpired_qr_as_svg(staff_client: Client, frozen)
     assert "<svg" in html and 'id="qr"' in html
     assert "pairing" in html
     assert 'http-equiv="refresh"' in html
-    assert selectors.pairing_code_current(session_name="default").code == "2@fresh,qr"
+    assert html.count("<svg") == 1  # only the fresh code is drawn
+    assert "Scan with WhatsApp" in html
 
 
 def test_pair_shows_a_phone_code_as_text(staff_client: Client, frozen) -> None:
