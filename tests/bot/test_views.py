@@ -453,6 +453,19 @@ def test_dashboard_embeds_the_figures_and_loads_charts_from_our_static_files(sta
     assert 'href="/pair/"' in html
 
 
+def test_dashboard_before_any_bot_reported_says_how_to_start_one(staff_client: Client) -> None:
+    response = staff_client.get("/dashboard/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="no-sessions"' in html and "python manage.py runbot" in html
+    assert '"sessions": []' in html
+
+
+def test_pair_without_any_session_offers_a_fresh_qr(staff_client: Client) -> None:
+    html = staff_client.get("/pair/").content.decode()
+    assert 'id="no-code"' in html and 'id="refresh-qr"' in html and "<code>default</code>" in html
+
+
 def test_pair_shows_the_newest_unexpired_qr_as_svg(staff_client: Client, frozen) -> None:
     session = WhatsAppSession.objects.create(name="default", status="pairing")
     make_status(state="pairing")
