@@ -31,7 +31,7 @@ migrate: deps .env
 
 run: migrate
 	@$(PY) manage.py collectstatic --noinput -v 0
-	@$(PY) scripts/run_local.py
+	@$(PY) scripts/run_local.py $(RUNBOT_ARGS)
 
 web: migrate
 	@$(PY) manage.py collectstatic --noinput -v 0
