@@ -1,12 +1,11 @@
 """Backups and real processes: SIGKILL mid-write, and two backups of one session at once.
 
 The child is ``tests/sessions_store/backup_child.py``. On a PostgreSQL run it shares this run's
-test database; on a SQLite run a migrated SQLite file (the test reads it with sqlite3).
+test database; on a SQLite run a file copy of it (the test reads that with sqlite3).
 """
 
 from __future__ import annotations
 
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -14,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
 from .factories import make_paired_store
 
@@ -23,24 +23,8 @@ CHILD = ROOT / "tests" / "sessions_store" / "backup_child.py"
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(scope="module")
-def migrated_sqlite(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("backup-db") / "template.sqlite3"
-    env = {
-        **{k: v for k, v in __import__("os").environ.items() if k not in {"DYNO", "CLOUD_MODE"}},
-        "BLACKSKY_DOTENV": "0",
-        "SECRET_KEY": "subprocess-test-secret-key-0123456789abcdefghijklmnop",
-        "DATABASE_URL": f"sqlite:///{path}",
-        "PYTHONPATH": str(ROOT),
-    }
-    subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"], env=env, check=True, timeout=120
-    )
-    return path
-
-
 @pytest.fixture
-def child_env(subprocess_env, settings, tmp_path, request) -> dict[str, str]:
+def child_env(subprocess_env, settings, tmp_path) -> dict[str, str]:
     env = dict(subprocess_env)
     env["WA_STORE_DIR"] = str(settings.WA_STORE_DIR)
     env["SECRET_KEY"] = settings.SECRET_KEY
@@ -49,8 +33,12 @@ def child_env(subprocess_env, settings, tmp_path, request) -> dict[str, str]:
         auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
         env["DATABASE_URL"] = f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
     else:
+        # This run's (in-memory) test database, copied with SQLite's backup API: migrated, instantly.
         db = tmp_path / "backup.sqlite3"
-        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), db)
+        connection.ensure_connection()
+        target = sqlite3.connect(db)
+        connection.connection.backup(target)
+        target.close()
         env["DATABASE_URL"] = f"sqlite:///{db}"
     return env
 
