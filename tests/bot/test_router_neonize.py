@@ -4,6 +4,7 @@ and sent back through a fake Go FFI that records the ``waE2E`` messages WhatsApp
 
 from __future__ import annotations
 
+import queue
 import random
 
 import pytest
@@ -16,6 +17,7 @@ from neonize.utils.jid import build_jid  # noqa: E402
 
 from bot.dispatch import build_router  # noqa: E402
 from bot.limits import PacingConfig  # noqa: E402
+from bot.transport.base import GroupChange  # noqa: E402
 from bot.transport.neonize import NeonizeTransport, translate_group_info  # noqa: E402
 from tests.bot.dispatch_kit import Clock  # noqa: E402
 from tests.bot.fixtures.neonize_events import EMPTY, FakeGo, deliver, make_msg_ev  # noqa: E402
@@ -52,22 +54,32 @@ def neonize_group(*, bot_admin: bool = True) -> N.GroupInfo:
 
 
 class Wired:
-    """NeonizeTransport -> router -> outbound -> the same transport, exactly as the runtime wires it."""
+    """NeonizeTransport -> inbox -> router -> outbound -> the same transport, as the runtime wires it.
+
+    The transport hands translated events over from its own thread; like the runtime, we only queue
+    them there and route them here (on the test's thread, which owns the test database).
+    """
 
     def __init__(self, transport: NeonizeTransport, router) -> None:
         self.transport = transport
         self.router = router
         self.results = []
-        transport.set_handlers(on_message=self.on_message, on_signal=lambda s: None, on_group_change=self.on_change)
+        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
+        transport.set_handlers(on_message=self.inbox.put, on_signal=lambda s: None, on_group_change=self.inbox.put)
 
-    def on_message(self, message) -> None:
-        self.results.append(self.router.handle_and_send(message))
-
-    def on_change(self, change) -> None:
-        result = self.router.handle_group_change(change)
-        self.results.append(result)
-        for reply in result.replies:
-            self.router.outbound.send(reply)
+    def deliver(self, ev) -> None:
+        """Go's callback path for ``ev``, then route everything it produced."""
+        deliver(self.transport.client, ev)
+        assert self.transport.flush(5), "the transport did not translate the event in time"
+        while not self.inbox.empty():
+            item = self.inbox.get()
+            if isinstance(item, GroupChange):
+                result = self.router.handle_group_change(item)
+                for reply in result.replies:
+                    self.router.outbound.send(reply)
+            else:
+                result = self.router.handle_and_send(item)
+            self.results.append(result)
 
 
 @pytest.fixture
@@ -105,7 +117,7 @@ def group_event(**fields) -> GroupInfoEv:
 
 def test_a_join_event_sends_a_welcome_with_a_real_mention(wired, fake):
     wired.router.state.set_group(GROUP_STR, welcome=True)
-    deliver(wired.transport.client, group_event(Join=[NEWCOMER_LID]))
+    wired.deliver(group_event(Join=[NEWCOMER_LID]))
     [(to, message)] = fake.sent
     assert (to.User, to.Server) == ("120363012345678901", "g.us")
     text = message.extendedTextMessage
@@ -115,22 +127,22 @@ def test_a_join_event_sends_a_welcome_with_a_real_mention(wired, fake):
 
 def test_a_leave_event_says_goodbye(wired, fake):
     wired.router.state.set_group(GROUP_STR, welcome=True)
-    deliver(wired.transport.client, group_event(Leave=[MEMBER_LID]))
+    wired.deliver(group_event(Leave=[MEMBER_LID]))
     [text] = texts_sent(fake)
     assert text.text == "Goodbye @98765432100002. Take care!"
     assert list(text.contextInfo.mentionedJID) == ["98765432100002@lid"]
 
 
 def test_group_events_send_nothing_while_welcome_is_off(wired, fake):
-    deliver(wired.transport.client, group_event(Join=[NEWCOMER_LID], Leave=[MEMBER_LID]))
+    wired.deliver(group_event(Join=[NEWCOMER_LID], Leave=[MEMBER_LID]))
     assert fake.sent == []
 
 
 def test_the_welcome_command_from_a_real_message_turns_it_on(wired, fake):
-    deliver(wired.transport.client, make_msg_ev(".welcome on", chat=GROUP, sender=ADMIN, msg_id="W1"))
+    wired.deliver(make_msg_ev(".welcome on", chat=GROUP, sender=ADMIN, msg_id="W1"))
     [reply] = texts_sent(fake)
     assert reply.text.startswith("Welcome messages on") and reply.contextInfo.stanzaID == "W1"
-    deliver(wired.transport.client, group_event(Join=[NEWCOMER_LID]))
+    wired.deliver(group_event(Join=[NEWCOMER_LID]))
     assert texts_sent(fake)[-1].text.startswith("Welcome @98765432100003")
 
 
@@ -139,7 +151,7 @@ def test_a_link_from_a_lid_member_is_revoked_and_warned(wired, fake):
     ev = make_msg_ev(
         "free stuff https://chat.whatsapp.com/AbCdEf", chat=GROUP, sender=MEMBER_LID, sender_alt=MEMBER, msg_id="L1"
     )
-    deliver(wired.transport.client, ev)
+    wired.deliver(ev)
     revoke, warning = (m for _, m in fake.sent)
     key = revoke.protocolMessage.key
     assert revoke.protocolMessage.type == revoke.protocolMessage.REVOKE
@@ -152,7 +164,7 @@ def test_the_third_link_removes_the_member_through_update_group_participants(wir
     wired.router.state.set_group(GROUP_STR, antilink=True)
     for n in range(3):
         ev = make_msg_ev("www.spam.example", chat=GROUP, sender=MEMBER_LID, sender_alt=MEMBER, msg_id=f"S{n}")
-        deliver(wired.transport.client, ev)
+        wired.deliver(ev)
     [(group, jids, action)] = fake.participant_changes
     assert group.User == "120363012345678901" and action == "remove"
     assert [(j.User, j.Server) for j in jids] == [("98765432100002", "lid")]
@@ -160,23 +172,19 @@ def test_the_third_link_removes_the_member_through_update_group_participants(wir
 
 def test_an_admins_link_and_a_redelivered_message_are_left_alone(wired, fake):
     wired.router.state.set_group(GROUP_STR, antilink=True)
-    deliver(wired.transport.client, make_msg_ev("see https://example.com", chat=GROUP, sender=ADMIN, msg_id="A1"))
+    wired.deliver(make_msg_ev("see https://example.com", chat=GROUP, sender=ADMIN, msg_id="A1"))
     assert fake.sent == []
     ev = make_msg_ev("https://example.com", chat=GROUP, sender=MEMBER_LID, sender_alt=MEMBER, msg_id="D1")
-    deliver(wired.transport.client, ev)
-    deliver(wired.transport.client, ev)  # WhatsApp redelivers: one warning only
+    wired.deliver(ev)
+    wired.deliver(ev)  # WhatsApp redelivers: one warning only
     assert len(fake.sent) == 2 and wired.results[-1].reason == "duplicate"
 
 
 def test_a_promote_event_makes_a_member_admin_without_asking_whatsapp(wired, fake):
-    deliver(
-        wired.transport.client, make_msg_ev(".tagall", chat=GROUP, sender=MEMBER_LID, sender_alt=MEMBER, msg_id="T1")
-    )
+    wired.deliver(make_msg_ev(".tagall", chat=GROUP, sender=MEMBER_LID, sender_alt=MEMBER, msg_id="T1"))
     assert texts_sent(fake)[-1].text == "Only group admins can use this command."
-    deliver(wired.transport.client, group_event(Promote=[MEMBER_LID]))
-    deliver(
-        wired.transport.client, make_msg_ev(".tagall hi", chat=GROUP, sender=MEMBER_LID, sender_alt=MEMBER, msg_id="T2")
-    )
+    wired.deliver(group_event(Promote=[MEMBER_LID]))
+    wired.deliver(make_msg_ev(".tagall hi", chat=GROUP, sender=MEMBER_LID, sender_alt=MEMBER, msg_id="T2"))
     tag = texts_sent(fake)[-1]
     assert tag.text.startswith("hi\n")
     assert set(tag.contextInfo.mentionedJID) == {"15551230001@s.whatsapp.net", "98765432100002@lid"}
