@@ -330,6 +330,19 @@ def _health_from_tables(names: set[str], query) -> StoreHealth:
 # --------------------------------------------------------------------------- PostgreSQL
 
 
+# pg_catalog rather than information_schema: the latter gets slow with many schemas in a database.
+_PG_TABLES = (
+    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = %s AND c.relkind IN ('r', 'p')"
+)
+_PG_COLUMNS = (
+    "SELECT c.relname AS table_name, a.attname AS column_name, format_type(a.atttypid, NULL) AS data_type "
+    "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped "
+    "ORDER BY c.relname, a.attnum"
+)
+
+
 def _pg_params() -> dict[str, Any]:
     db = settings.DATABASES["default"]
     options = db.get("OPTIONS", {}) or {}
@@ -401,7 +414,7 @@ class PostgresStore(LiveStore):
         with pg_connect() as conn:
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
             present = conn.execute(
-                "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = 'whatsmeow_version'",
+                _PG_TABLES + " AND c.relname = 'whatsmeow_version'",
                 [self.schema],
             ).fetchone()
             if present:
@@ -420,17 +433,10 @@ class PostgresStore(LiveStore):
 
         try:
             with pg_connect(autocommit=True) as conn:
-                found = conn.execute(
-                    "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", [self.schema]
-                ).fetchone()
+                found = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [self.schema]).fetchone()
                 if not found:
                     return StoreHealth(MISSING, f"no schema {self.schema}")
-                names = {
-                    r[0]
-                    for r in conn.execute(
-                        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", [self.schema]
-                    )
-                }
+                names = {r[0] for r in conn.execute(_PG_TABLES, [self.schema])}
                 conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
                 return _health_from_tables(names, lambda q: conn.execute(q).fetchall())
         except psycopg.OperationalError as exc:
@@ -453,8 +459,7 @@ class PostgresStore(LiveStore):
     def _column_types(conn, schema: str) -> dict[str, list[tuple[str, str]]]:
         result: dict[str, list[tuple[str, str]]] = {}
         for table, column, data_type in conn.execute(
-            "SELECT table_name, column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = %s ORDER BY table_name, ordinal_position",
+            _PG_COLUMNS,
             [schema],
         ):
             result.setdefault(table, []).append((column, logical_type(data_type)))
@@ -463,7 +468,7 @@ class PostgresStore(LiveStore):
     @staticmethod
     def _uuid_columns(conn, schema: str) -> set[tuple[str, str]]:
         rows = conn.execute(
-            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = %s AND data_type = 'uuid'",
+            "SELECT table_name, column_name FROM (" + _PG_COLUMNS + ") AS cols WHERE data_type = 'uuid'",
             [schema],
         )
         return {(t, c) for t, c in rows}
@@ -511,9 +516,7 @@ class PostgresStore(LiveStore):
                     if table.rows:
                         with conn.cursor() as cur:
                             cur.executemany(_insert_sql(table, "%s"), _coerce_rows(table, types[table.name]))
-                exists = conn.execute(
-                    "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", [self.schema]
-                ).fetchone()
+                exists = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [self.schema]).fetchone()
                 moved = ""
                 if exists and keep_old:
                     conn.execute(
