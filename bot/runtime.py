@@ -229,6 +229,8 @@ class BotRuntime:
                 self._handle_signal(signal)
         finally:
             self._shutdown()
+            if threading.current_thread() is not threading.main_thread():
+                connection.close()  # run() on a thread of its own (tests, embedding): leave no session open
         return self.exit_code if self.exit_code is not None else ChildExit.DONE
 
     def _maybe_connect(self) -> None:

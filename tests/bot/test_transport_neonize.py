@@ -42,7 +42,6 @@ from bot.models import ReconnectEvent  # noqa: E402
 from bot.runtime import BotRuntime, PingRouter  # noqa: E402
 from bot.transport.base import ConnectionSignal, Media, Reply, TransportError  # noqa: E402
 from bot.transport.neonize import NeonizeTransport, str_to_jid  # noqa: E402
-from sessions_store.store import store_for  # noqa: E402
 from tests.bot.fixtures.neonize_events import (  # noqa: E402
     ALICE,
     ALICE_LID,
@@ -392,8 +391,12 @@ def test_go_drops_debug_lines_unless_log_level_is_debug(tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_real_offline_dials_produce_reconnect_events_with_growing_delays():
-    transport = NeonizeTransport(session_name="offline2", dsn=store_for("offline2").dsn, proxy=CLOSED_PORT_PROXY)
+def test_real_offline_dials_produce_reconnect_events_with_growing_delays(tmp_path):
+    # A SQLite store even on PostgreSQL runs: Go's lib/pq pool would stay open in this process and keep
+    # the test database from being dropped (the runbot process tests cover the PostgreSQL store).
+    transport = NeonizeTransport(
+        session_name="offline2", dsn=str(tmp_path / "offline2.sqlite3"), proxy=CLOSED_PORT_PROXY
+    )
     machine = ConnectionMachine(policy=BackoffPolicy(base=0.05, cap=1.0, max_attempts=3, jitter=lambda c: c))
     runtime = BotRuntime(transport=transport, session_name="offline2", router=PingRouter(), machine=machine)
     out: dict = {}
