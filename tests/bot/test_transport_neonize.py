@@ -257,6 +257,26 @@ def test_the_qr_hook_becomes_a_qr_signal_with_its_code(transport, captured):
     assert second.detail == {"code": "2@ghi,jkl", "valid_for": 20.0}
 
 
+def test_with_a_pair_phone_the_first_qr_asks_for_a_phone_code_once(tmp_path):
+    transport = NeonizeTransport(session_name="phone", dsn=str(tmp_path / "p.sqlite3"), pair_phone="15551234567")
+    fake = FakeGo()
+    transport.client._NewClient__client = fake
+    got_code = threading.Event()
+    signals: list[ConnectionSignal] = []
+
+    def on_signal(signal: ConnectionSignal) -> None:
+        signals.append(signal)
+        if signal.kind == "pair_code":
+            got_code.set()
+
+    transport.set_handlers(on_message=lambda m: None, on_signal=on_signal)
+    transport.client.event._qr(transport.client, b"2@first")
+    assert got_code.wait(5)
+    transport.client.event._qr(transport.client, b"2@second")
+    assert fake.pair_requests == ["15551234567"]
+    assert [s.detail.get("code") for s in signals if s.kind == "pair_code"] == ["ABCD-1234"]
+
+
 # -- sending through the fake FFI --------------------------------------------------------------------
 def test_a_text_reply_quotes_the_message_and_carries_its_mentions(transport, captured):
     fake = FakeGo()
