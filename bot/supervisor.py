@@ -244,7 +244,12 @@ class Supervisor:
             self._next_start = self.clock()
             self.planned_restart = self.planned_restarts()
             while not self._stop.is_set():
-                self.step()
+                try:
+                    self.step()
+                except Exception:  # one bad pass (a database blip) must not end the worker
+                    logger.exception("supervisor step failed", extra={"session": self.session_name})
+                    close_old_connections()
+                    self._stop.wait(1.0)  # no log flood while the database is away
                 self._stop.wait(self.tick)
         except Exception:
             logger.exception("supervisor loop failed; shutting down", extra={"session": self.session_name})
