@@ -18,7 +18,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from sessions_store import crypto, services  # noqa: E402
+from sessions_store import backups, crypto  # noqa: E402
 from sessions_store.models import SessionBackup  # noqa: E402
 
 
@@ -35,7 +35,7 @@ def main(session: str, point: str) -> None:
             stop_here("snapshot")
             return real_pack(raw)
 
-        services.crypto.pack = pack
+        backups.crypto.pack = pack
     if point == "insert":
         real_save = SessionBackup.save
 
@@ -45,7 +45,7 @@ def main(session: str, point: str) -> None:
                 stop_here("insert")
 
         SessionBackup.save = save
-    backup = services.backup_create(session_name=session, reason="manual")
+    backup = backups.backup_create(session_name=session, reason="manual")
     print("RESULT", "none" if backup is None else backup.state, flush=True)
 
 

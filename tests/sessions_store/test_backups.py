@@ -10,9 +10,9 @@ import time_machine
 from django.utils import timezone
 
 from sessions_store import crypto
+from sessions_store.backups import _backup_lock_acquire
 from sessions_store.models import SessionBackup, WhatsAppSession
 from sessions_store.services import (
-    _backup_lock_acquire,
     backup_create,
     backup_open,
     backups_rotate,
@@ -146,13 +146,13 @@ def test_a_backup_made_with_another_key_fails_verification_with_the_key_named(se
 
 def test_a_snapshot_that_cannot_be_read_leaves_a_failed_row(monkeypatch):
     make_paired_store("oops")
-    from sessions_store import services
+    from sessions_store import backups
     from sessions_store.store import StoreError
 
     def broken(store):
         raise StoreError("disk said no")
 
-    monkeypatch.setattr(services, "archive_from_store", broken)
+    monkeypatch.setattr(backups, "archive_from_store", broken)
     backup = backup_create(session_name="oops", reason="manual")
     assert backup.state == "failed" and backup.state_reason == "disk said no"
     assert not SessionBackup.objects.filter(state="verified").exists()

@@ -1,0 +1,206 @@
+"""Backups of a session's live store: made, verified before they are visible, checked, rotated."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from . import crypto
+from .credentials import session_credentials_sync
+from .models import SessionBackup, WhatsAppSession
+from .selectors import backup_archive_bytes, backups_list, sessions_list
+from .sessions import SessionStoreError, session_get_or_create
+from .snapshot import (
+    Archive,
+    ArchiveError,
+    archive_check_restorable,
+    archive_content_digest,
+    archive_decode,
+    archive_encode,
+    archive_from_store,
+)
+from .store import StoreError, store_for
+
+logger = logging.getLogger("sessions_store.services")
+
+BACKUP_LOCK_STALE = timedelta(minutes=2)
+FAILED_RETENTION = timedelta(days=1)
+
+Wrap = Callable[[Iterable[Any]], Iterable[Any]]
+
+
+def _no_wrap(items: Iterable[Any]) -> Iterable[Any]:
+    return items
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    backup_id: int
+    session_name: str
+    created_at: datetime
+    reason: str
+    state: str
+    ok: bool
+    detail: str = ""
+
+
+def _backup_lock_acquire(session: WhatsAppSession) -> str | None:
+    token = secrets.token_hex(8)
+    now = timezone.now()
+    free = Q(backup_lock_token="") | Q(backup_lock_at__isnull=True) | Q(backup_lock_at__lt=now - BACKUP_LOCK_STALE)
+    taken = (
+        WhatsAppSession.objects.filter(pk=session.pk).filter(free).update(backup_lock_token=token, backup_lock_at=now)
+    )
+    return token if taken else None
+
+
+def _backup_lock_release(session: WhatsAppSession, token: str) -> None:
+    WhatsAppSession.objects.filter(pk=session.pk, backup_lock_token=token).update(
+        backup_lock_token="", backup_lock_at=None
+    )
+
+
+def backup_create(*, session_name: str, reason: str) -> SessionBackup | None:
+    """Snapshot, encrypt, verify and store one backup of the session's live store.
+
+    Returns the ``verified`` row, a ``failed`` row (with ``state_reason``) when it could not be
+    made, or ``None`` with a logged reason when there is nothing to back up (no device row, an
+    unchanged store on a scheduled run) or another backup of the session is running.
+    """
+    if reason not in SessionBackup.Reason.values:
+        raise SessionStoreError(f"Unknown backup reason {reason!r}.")
+    session = session_get_or_create(name=session_name)
+    store = store_for(session_name)
+    health = store.health()
+    log = {"session": session_name, "backup_reason": reason}
+    if not health.healthy:
+        logger.info("backup skipped", extra={**log, "reason": f"store is {health.status}: {health.reason}"})
+        return None
+    token = _backup_lock_acquire(session)
+    if token is None:
+        logger.info("backup skipped", extra={**log, "reason": "another backup of this session is running"})
+        return None
+    try:
+        try:
+            archive = archive_from_store(store)
+            archive_check_restorable(archive)
+            raw = archive_encode(archive)
+            content = archive_content_digest(raw)
+            newest = backups_list(session_name=session_name, states=(SessionBackup.State.VERIFIED,)).first()
+            if reason == SessionBackup.Reason.SCHEDULED and newest and newest.content_sha256 == content:
+                logger.info("backup skipped", extra={**log, "reason": f"unchanged since backup #{newest.pk}"})
+                return None
+            packed = crypto.pack(raw)
+            # Visible only when whole: open what will be stored before the row says "verified".
+            back = archive_decode(crypto.unpack(packed.stored, expected_sha256=packed.sha256), materialize=False)
+            if back.extra["row_counts"] != archive.row_counts or back.device_jid != archive.device_jid:
+                raise ArchiveError("The archive read back differs from the snapshot.")
+        except (StoreError, ArchiveError, crypto.CryptoError) as exc:
+            failed = SessionBackup.objects.create(
+                session=session, reason=reason, state=SessionBackup.State.FAILED, state_reason=str(exc)[:300]
+            )
+            logger.error("backup failed", extra={**log, "backup_id": failed.pk, "reason": str(exc)})
+            return failed
+        now = timezone.now()
+        with transaction.atomic():
+            backup = SessionBackup.objects.create(
+                session=session,
+                created_at=now,
+                reason=reason,
+                format_version=raw[6],
+                source_backend=store.backend,
+                device_jid=archive.device_jid,
+                raw_size=len(raw),
+                stored_size=len(packed.stored),
+                sha256=packed.sha256,
+                content_sha256=content,
+                key_id=packed.key_id,
+                state=SessionBackup.State.VERIFIED,
+                verified_at=now,
+                row_counts=archive.row_counts,
+                archive=packed.stored,
+            )
+            WhatsAppSession.objects.filter(pk=session.pk).update(last_backup_at=now)
+    finally:
+        _backup_lock_release(session, token)
+    logger.info(
+        "backup created",
+        extra={**log, "backup_id": backup.pk, "raw_bytes": backup.raw_size, "stored_bytes": backup.stored_size},
+    )
+    backups_rotate(session_name=session_name)
+    if reason != SessionBackup.Reason.PRE_RESTORE:
+        session_credentials_sync(session_name=session_name, archive=archive)
+    return backup
+
+
+def backup_open(*, backup: SessionBackup) -> Archive:
+    """Checksum, decrypt and parse one backup; raises ``ArchiveError``/``CryptoError`` with the reason."""
+    stored = backup_archive_bytes(backup_id=backup.pk)
+    if not stored:
+        raise ArchiveError("The backup has no stored bytes.")
+    archive = archive_decode(crypto.unpack(stored, expected_sha256=backup.sha256))
+    archive_check_restorable(archive)
+    if backup.row_counts and archive.row_counts != backup.row_counts:
+        raise ArchiveError("The row counts differ from those recorded when the backup was made.")
+    return archive
+
+
+def backup_mark(backup: SessionBackup, *, ok: bool, detail: str = "") -> None:
+    state = SessionBackup.State.VERIFIED if ok else SessionBackup.State.CORRUPT
+    SessionBackup.objects.filter(pk=backup.pk).update(
+        state=state, state_reason=detail[:300], verified_at=timezone.now() if ok else backup.verified_at
+    )
+    backup.state, backup.state_reason = state, detail[:300]
+
+
+def backups_verify(*, session_name: str | None = None, wrap: Wrap = _no_wrap) -> list[VerifyResult]:
+    """Open every verified or corrupt backup again; mark each ``verified`` or ``corrupt``."""
+    states = (SessionBackup.State.VERIFIED, SessionBackup.State.CORRUPT)
+    results = []
+    for backup in wrap(list(backups_list(session_name=session_name, states=states))):
+        try:
+            backup_open(backup=backup)
+            ok, detail = True, ""
+        except (ArchiveError, crypto.CryptoError) as exc:
+            ok, detail = False, str(exc)
+            logger.warning(
+                "backup corrupt", extra={"backup_id": backup.pk, "session": backup.session.name, "reason": detail}
+            )
+        backup_mark(backup, ok=ok, detail=detail)
+        results.append(
+            VerifyResult(backup.pk, backup.session.name, backup.created_at, backup.reason, backup.state, ok, detail)
+        )
+    return results
+
+
+def backups_rotate(*, session_name: str | None = None, keep: int | None = None, now: datetime | None = None) -> int:
+    """Keep the newest ``keep`` (SESSION_BACKUP_KEEP) verified backups per session, never fewer
+    than one; drop failed and corrupt rows older than a day. Returns how many rows went."""
+    keep = max(1, keep if keep is not None else settings.SESSION_BACKUP_KEEP)
+    cutoff = (now or timezone.now()) - FAILED_RETENTION
+    removed = 0
+    for session in sessions_list(name=session_name):
+        verified = list(
+            SessionBackup.objects.filter(session=session, state=SessionBackup.State.VERIFIED)
+            .order_by("-created_at", "-id")
+            .values_list("pk", flat=True)
+        )
+        if len(verified) > keep:
+            removed += SessionBackup.objects.filter(pk__in=verified[keep:]).delete()[0]
+        removed += SessionBackup.objects.filter(
+            session=session,
+            state__in=(SessionBackup.State.FAILED, SessionBackup.State.CORRUPT),
+            created_at__lt=cutoff,
+        ).delete()[0]
+    if removed:
+        logger.info("backups rotated", extra={"session": session_name or "all", "removed": removed})
+    return removed

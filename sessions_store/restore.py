@@ -1,0 +1,238 @@
+"""Putting a session's store back: from a backup, from the WA_* env vars, or by import.
+
+``session_restore_chain`` (called by ``runbot`` at start) keeps a healthy live store, else restores
+the newest backup that verifies, else the ``WA_*`` env vars, else reports that pairing is needed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+from . import crypto
+from .backups import backup_create, backup_mark, backup_open
+from .envvars import (
+    EnvExport,
+    EnvValueError,
+    credentials_fingerprint,
+    env_archive,
+    env_export,
+    env_value_decode,
+)
+from .models import SessionBackup, WhatsAppSession
+from .selectors import backups_list
+from .sessions import SessionStoreError, session_get_or_create, session_record_store
+from .snapshot import (
+    Archive,
+    ArchiveError,
+    archive_check_restorable,
+    archive_from_store,
+    archive_merge,
+    archive_with_version_row,
+)
+from .store import CORRUPT, LiveStore, StoreHealth, store_for
+
+logger = logging.getLogger("sessions_store.services")
+
+
+@dataclass(frozen=True)
+class RestoreOutcome:
+    source: str  # live | backup | env_session_data | env_credentials | none
+    needs_pairing: bool
+    backup_id: int | None = None
+    device_jid: str = ""
+    detail: str = ""
+    failures: list[str] = field(default_factory=list)
+
+
+def store_restore_archive(*, store: LiveStore, archive: Archive, keep_old: bool) -> StoreHealth:
+    """Write ``archive`` into ``store`` through a temporary store swapped in atomically."""
+    archive_check_restorable(archive)
+    moved = store.replace_with(archive_with_version_row(archive), keep_old=keep_old)
+    if moved:
+        logger.warning("old store moved aside", extra={"session": store.session_name, "moved_to": moved})
+    health = store.health()
+    if not health.healthy:
+        raise ArchiveError(f"The restored store is {health.status}: {health.reason}.")
+    return health
+
+
+def _restored(session: WhatsAppSession, store: LiveStore, archive: Archive, **more: Any) -> None:
+    status = session.status
+    if status in (WhatsAppSession.Status.NEW, WhatsAppSession.Status.PAIRING, WhatsAppSession.Status.LOGGED_OUT):
+        status = WhatsAppSession.Status.PAIRED
+    session_record_store(session, store, jid=archive.device_jid, status=status, **more)
+
+
+def _env_values() -> dict[str, str]:
+    names = ("WA_SESSION_DATA", "WA_CREDENTIALS", "WA_AUTH_STATE")
+    return {name: getattr(settings, name, "").strip() for name in names if getattr(settings, name, "").strip()}
+
+
+def _restore_from_env(
+    session: WhatsAppSession, store: LiveStore, *, keep_old: bool, failures: list[str]
+) -> RestoreOutcome | None:
+    values = _env_values()
+    attempts: list[tuple[str, Callable[[], Archive]]] = []
+    if "WA_SESSION_DATA" in values:
+        attempts.append(
+            ("env_session_data", lambda: env_value_decode(name="WA_SESSION_DATA", value=values["WA_SESSION_DATA"]))
+        )
+    if "WA_CREDENTIALS" in values:
+
+        def credentials() -> Archive:
+            archive = env_value_decode(name="WA_CREDENTIALS", value=values["WA_CREDENTIALS"])
+            if "WA_AUTH_STATE" in values:
+                try:
+                    return archive_merge(archive, env_value_decode(name="WA_AUTH_STATE", value=values["WA_AUTH_STATE"]))
+                except EnvValueError as exc:
+                    failures.append(str(exc))
+                    logger.warning("auth state not restored", extra={"session": session.name, "reason": str(exc)})
+            return archive
+
+        attempts.append(("env_credentials", credentials))
+    for source, load in attempts:
+        try:
+            archive = load()
+            health = store_restore_archive(store=store, archive=archive, keep_old=keep_old)
+        except (EnvValueError, ArchiveError) as exc:
+            failures.append(str(exc))
+            logger.warning("env restore failed", extra={"session": session.name, "source": source, "reason": str(exc)})
+            continue
+        # The env vars hold these credentials: no config-var write (and dyno restart) for them.
+        _restored(session, store, archive, credentials_fingerprint=credentials_fingerprint(archive))
+        logger.info("session restored", extra={"session": session.name, "source": source, "jid": health.device_jid})
+        backup_create(session_name=session.name, reason=SessionBackup.Reason.IMPORT)
+        return RestoreOutcome(
+            source, False, device_jid=health.device_jid, detail=f"restored from {source}", failures=failures
+        )
+    return None
+
+
+def session_restore_chain(*, session_name: str, force: bool = False, backup_id: int | None = None) -> RestoreOutcome:
+    """What ``runbot`` calls at start (DESIGN section 4 step 2).
+
+    A healthy live store is kept unless ``force`` (which first takes a ``pre_restore`` backup).
+    Otherwise: the newest backup that verifies (each failing one marked ``corrupt``), then
+    ``WA_SESSION_DATA``, then ``WA_CREDENTIALS`` (+ ``WA_AUTH_STATE``), then "needs pairing".
+    ``backup_id`` restores that backup only. A corrupt live store is moved aside, not deleted.
+    """
+    session = session_get_or_create(name=session_name)
+    store = store_for(session_name)
+    health = store.health()
+    session_record_store(session, store)
+    log = {"session": session_name}
+    if health.healthy and not force:
+        detail = "the live store is healthy"
+        if backup_id is not None:
+            detail += "; nothing restored (use --force to overwrite it)"
+        logger.info("live store kept", extra={**log, "jid": health.device_jid})
+        return RestoreOutcome("live", False, device_jid=health.device_jid, detail=detail)
+    if health.healthy:
+        pre = backup_create(session_name=session_name, reason=SessionBackup.Reason.PRE_RESTORE)
+        if pre is None or pre.state != SessionBackup.State.VERIFIED:
+            reason = pre.state_reason if pre is not None else "another backup is running"
+            return RestoreOutcome(
+                "live",
+                False,
+                device_jid=health.device_jid,
+                detail=f"nothing restored: the pre-restore backup failed ({reason})",
+            )
+    elif session.status == WhatsAppSession.Status.LOGGED_OUT and backup_id is None and not force:
+        logger.warning("restore skipped", extra={**log, "reason": "the session was logged out"})
+        return RestoreOutcome("none", True, detail="the session was logged out: pair it again")
+    keep_old = health.status == CORRUPT
+    if health.status == CORRUPT:
+        logger.warning("live store corrupt", extra={**log, "reason": health.reason})
+    failures: list[str] = []
+    if backup_id is not None:
+        candidates = list(backups_list(session_name=session_name).filter(pk=backup_id))
+        if not candidates:
+            return RestoreOutcome(
+                "none", not health.healthy, detail=f"backup #{backup_id} of session {session_name} does not exist"
+            )
+    else:
+        candidates = list(
+            backups_list(session_name=session_name, states=(SessionBackup.State.VERIFIED,)).order_by(
+                "-created_at", "-id"
+            )
+        )
+    for backup in candidates:
+        try:
+            archive = backup_open(backup=backup)
+            restored = store_restore_archive(store=store, archive=archive, keep_old=keep_old)
+        except (ArchiveError, crypto.CryptoError) as exc:
+            backup_mark(backup, ok=False, detail=str(exc))
+            failures.append(f"backup #{backup.pk}: {exc}")
+            logger.warning("backup not restorable", extra={**log, "backup_id": backup.pk, "reason": str(exc)})
+            continue
+        _restored(session, store, archive)
+        logger.info(
+            "session restored", extra={**log, "source": "backup", "backup_id": backup.pk, "jid": restored.device_jid}
+        )
+        return RestoreOutcome(
+            "backup",
+            False,
+            backup_id=backup.pk,
+            device_jid=restored.device_jid,
+            detail=f"restored backup #{backup.pk}",
+            failures=failures,
+        )
+    if backup_id is not None:
+        still = store.health()
+        return RestoreOutcome(
+            "none", not still.healthy, device_jid=still.device_jid, detail="; ".join(failures), failures=failures
+        )
+    outcome = _restore_from_env(session, store, keep_old=keep_old, failures=failures)
+    if outcome is not None:
+        return outcome
+    detail = "no live store, verified backup or session env var" + (": " + "; ".join(failures) if failures else "")
+    logger.warning("session needs pairing", extra={**log, "reason": detail})
+    return RestoreOutcome("none", True, detail=detail, failures=failures)
+
+
+def session_archive_current(*, session_name: str) -> Archive:
+    """The session as an archive: from the healthy live store, else its newest verified backup."""
+    store = store_for(session_name)
+    if store.health().healthy:
+        return archive_from_store(store)
+    for backup in backups_list(session_name=session_name, states=(SessionBackup.State.VERIFIED,)):
+        try:
+            return backup_open(backup=backup)
+        except (ArchiveError, crypto.CryptoError):
+            continue
+    raise SessionStoreError(f"Session {session_name} has no paired live store and no verified backup to export.")
+
+
+def session_export_env(*, session_name: str, credentials_only: bool = False) -> EnvExport:
+    return env_export(archive=session_archive_current(session_name=session_name), credentials_only=credentials_only)
+
+
+def session_import_env(*, session_name: str, values: Mapping[str, str], force: bool = False) -> RestoreOutcome:
+    """Restore a session from exported env values. Every value is checked before anything is
+    written; a healthy live store is only replaced with ``force`` (after a pre_restore backup)."""
+    archive, source = env_archive(values)
+    try:
+        archive_check_restorable(archive)
+    except ArchiveError as exc:
+        raise EnvValueError(str(exc)) from None
+    session = session_get_or_create(name=session_name)
+    store = store_for(session_name)
+    health = store.health()
+    if health.healthy and not force:
+        raise SessionStoreError(
+            f"Session {session_name} already has a healthy live store ({health.device_jid}); use --force to replace it."
+        )
+    if health.healthy:
+        pre = backup_create(session_name=session_name, reason=SessionBackup.Reason.PRE_RESTORE)
+        if pre is None or pre.state != SessionBackup.State.VERIFIED:
+            raise SessionStoreError("The pre-restore backup failed; nothing was imported.")
+    restored = store_restore_archive(store=store, archive=archive, keep_old=health.status == CORRUPT)
+    _restored(session, store, archive, credentials_fingerprint=credentials_fingerprint(archive))
+    backup_create(session_name=session_name, reason=SessionBackup.Reason.IMPORT)
+    logger.info("session imported", extra={"session": session_name, "source": source, "jid": restored.device_jid})
+    return RestoreOutcome(source, False, device_jid=restored.device_jid, detail=f"imported from {source}")
