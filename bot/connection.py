@@ -30,6 +30,7 @@ LOGOUT_REASONS = frozenset({"logged_out", "main_device_gone", "unknown_logout"})
 OUTDATED_REASONS = frozenset({"client_outdated", "bad_user_agent"})
 BAN_REASONS = frozenset({"temp_banned"})
 SERVER_REASONS = frozenset({"internal_server_error", "service_unavailable"})  # whatsmeow reconnects itself
+MAX_BAN_SECONDS = 30 * 24 * 3600.0  # WhatsApp's temporary bans last hours to days
 
 
 class Action(StrEnum):
@@ -222,7 +223,10 @@ class ConnectionMachine:
     def _ban(self, reason: str, detail: dict[str, Any]) -> Decision:
         closes = "failed" if self.attempt_open else ""
         self.attempt_open = False
-        seconds = float(detail.get("expire_seconds") or 0) or self.policy.cap
+        seconds = float(detail.get("expire_seconds") or 0)
+        # Expire is an int64 from the server: a value <= 0 means "unknown" (wait one cap), and one past
+        # MAX_BAN_SECONDS is clamped (a date beyond datetime's range would crash the child on every connect).
+        seconds = self.policy.cap if seconds <= 0 else min(seconds, MAX_BAN_SECONDS)
         until = self.clock() + timedelta(seconds=seconds)
         detail = {**detail, "until": until.isoformat()}
         return self._move(

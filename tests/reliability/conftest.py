@@ -1,0 +1,58 @@
+"""Fixtures of the reliability suite: private session stores, and an environment for processes
+that share this run's database (PostgreSQL: the test database; SQLite: a file copy of it)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+
+@pytest.fixture(autouse=True)
+def _isolated_sessions(settings, tmp_path: Path) -> None:
+    settings.WA_STORE_DIR = tmp_path / "wa"
+    settings.WA_SESSION_DATA = ""
+    settings.WA_CREDENTIALS = ""
+    settings.WA_AUTH_STATE = ""
+    settings.HEROKU_API_KEY = ""
+    settings.HEROKU_APP_NAME = ""
+    settings.SESSION_ENCRYPTION_KEY = ""
+
+
+@pytest.fixture
+def shared_db_env(subprocess_env, settings, tmp_path: Path) -> dict[str, str]:
+    """The environment of a process working on this test's database and session stores.
+
+    The SQLite test database lives in memory: the sqlite3 backup API copies its migrated schema to a
+    file the process opens (the test then sees that file, not its own database).
+    """
+    env = dict(subprocess_env)
+    env.update(
+        {
+            "WA_STORE_DIR": str(settings.WA_STORE_DIR),
+            "SECRET_KEY": settings.SECRET_KEY,
+            "SESSION_ENCRYPTION_KEY": "",
+            "WA_SESSION_DATA": "",
+            "WA_CREDENTIALS": "",
+            "WA_AUTH_STATE": "",
+            "HEROKU_API_KEY": "",
+            "HEROKU_APP_NAME": "",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    if connection.vendor == "postgresql":
+        s = connection.settings_dict
+        auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+        env["DATABASE_URL"] = f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    else:
+        db = tmp_path / "shared.sqlite3"
+        connection.ensure_connection()
+        target = sqlite3.connect(db)
+        try:
+            connection.connection.backup(target)
+        finally:
+            target.close()
+        env["DATABASE_URL"] = f"sqlite:///{db}"
+    return env
