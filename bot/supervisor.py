@@ -587,7 +587,6 @@ class Supervisor:
         attempt, self._restart_attempt = self._restart_attempt, None
         if attempt is not None:
             try:
-                close_old_connections()
                 services.reconnect_event_close(event_id=attempt, outcome=outcome)
             except Exception:
                 logger.exception("closing a restart attempt failed")
