@@ -97,6 +97,10 @@ def backup_create(*, session_name: str, reason: str) -> SessionBackup | None:
             content = archive_content_digest(raw)
             newest = backups_list(session_name=session_name, states=(SessionBackup.State.VERIFIED,)).first()
             if reason == SessionBackup.Reason.SCHEDULED and newest and newest.content_sha256 == content:
+                # The store still equals that backup: it is as good as new (last_backup_at says so).
+                now = timezone.now()
+                SessionBackup.objects.filter(pk=newest.pk).update(verified_at=now)
+                WhatsAppSession.objects.filter(pk=session.pk).update(last_backup_at=now)
                 logger.info("backup skipped", extra={**log, "reason": f"unchanged since backup #{newest.pk}"})
                 return None
             packed = crypto.pack(raw)

@@ -91,7 +91,10 @@ def test_a_scheduled_backup_of_an_unchanged_store_is_skipped_and_a_changed_one_i
     store = make_paired_store("calm")
     first = backup_create(session_name="calm", reason="scheduled")
     assert first.state == "verified"
-    assert backup_create(session_name="calm", reason="scheduled") is None
+    later = timezone.now() + timedelta(minutes=15)
+    with time_machine.travel(later, tick=False):
+        assert backup_create(session_name="calm", reason="scheduled") is None
+    assert WhatsAppSession.objects.get(name="calm").last_backup_at == later  # still backed up, as of now
     store_insert(store, {"whatsmeow_lid_map": [("77@lid", "77@s.whatsapp.net")]})
     assert backup_create(session_name="calm", reason="scheduled").state == "verified"
     assert SessionBackup.objects.count() == 2
