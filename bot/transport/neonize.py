@@ -148,11 +148,29 @@ def str_to_jid(value: str) -> JID:
     agent = 0
     if ":" in user:
         user, _, dev = user.partition(":")
-        device = int(dev) if dev.isdigit() else 0
+        device = _uint32(dev)
     if "." in user and server != GROUP_SERVER:
         user, _, ag = user.partition(".")
-        agent = int(ag) if ag.isdigit() else 0
+        agent = _uint32(ag)
     return JID(User=user, RawAgent=agent, Device=device, Integrator=0, Server=server, IsEmpty=False)
+
+
+def _uint32(text: str) -> int:
+    """A JID's device or agent number; 0 when it is not one (JID fields are uint32; '²'.isdigit() is True)."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        return 0
+    number = int(text)
+    return number if number < 2**32 else 0
+
+
+def seconds_to_datetime(seconds: float) -> datetime:
+    """An aware UTC time; now for 0 or a value datetime cannot hold (int64 from the wire)."""
+    if not seconds:
+        return datetime.now(UTC)
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return datetime.now(UTC)
 
 
 # -- messages --------------------------------------------------------------------------------------------
@@ -237,10 +255,8 @@ def context_of(message: Message, *, unwrapped: bool = False) -> ContextInfo | No
 
 def ms_to_datetime(value: int) -> datetime:
     """MessageInfo.Timestamp is in milliseconds (UnixMilli); tolerate seconds, and 0 means now."""
-    if not value:
-        return datetime.now(UTC)
     seconds = value / 1000 if value > 100_000_000_000 else float(value)
-    return datetime.fromtimestamp(seconds, tz=UTC)
+    return seconds_to_datetime(seconds)
 
 
 def translate_message(ev: Any) -> IncomingMessage:
@@ -339,7 +355,7 @@ def translate_group_event(ev: Any) -> GroupChange:
         demoted=tuple(jid_to_str(j) for j in ev.Demote),
         name=ev.Name.Name if ev.HasField("Name") and ev.Name.Name else None,
         topic=ev.Topic.Topic if ev.HasField("Topic") and (ev.Topic.Topic or ev.Topic.TopicDeleted) else None,
-        at=datetime.fromtimestamp(ev.Timestamp, tz=UTC) if ev.Timestamp else datetime.now(UTC),
+        at=seconds_to_datetime(ev.Timestamp),
     )
 
 

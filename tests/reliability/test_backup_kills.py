@@ -3,10 +3,10 @@ restore afterwards always yields the newest good snapshot.
 
 Each kill is one real process (forked from ``backup_zygote.py``, which ran ``django.setup()`` once)
 that writes to the live store and backs the session up in a loop until this test SIGKILLs it at a
-moment drawn uniformly over about three loop turns. After every kill each new verified row is opened
+moment drawn uniformly over two and a half loop turns. After every kill each new verified row is opened
 again (checksum, decryption, parse, row counts, content digest); every ``RESTORE_EVERY`` kills and
 at the end the live store is wiped and the restore chain must bring back the newest verified row's
-exact content.
+rows, every table, exactly.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def test_sigkill_at_random_moments_of_200_backups_never_leaves_a_bad_verified_ro
     rng = random.Random(SEED)
     started = time.monotonic()
     per_turn = float(zygote.ask("calibrate 3", "CALIBRATED"))
-    window = 2 * per_turn
+    window = 2.5 * per_turn
     steps: Counter[str] = Counter()
     bad: list = []
     checked = kills = 0
@@ -150,7 +150,7 @@ def test_sigkill_at_random_moments_of_200_backups_never_leaves_a_bad_verified_ro
         f"kill_steps={json.dumps(dict(sorted(steps.items())), separators=(',', ':'))}"
     )
     assert bad == []
-    assert checked >= kills // 4, "too few backups finished between kills to prove anything"
+    assert checked >= kills // 6, "too few backups finished between kills to prove anything"
     for restore in restores:
         assert restore["store_before"] == "healthy", "a kill left the live store unhealthy"
         assert restore["source"] == "backup" and restore["failures"] == []
