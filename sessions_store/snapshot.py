@@ -215,7 +215,8 @@ def archive_decode(raw: bytes, *, materialize: bool = True) -> Archive:
     try:
         manifest = json.loads(raw[start : start + manifest_len])
         tables_meta = manifest["tables"]
-    except (ValueError, KeyError, TypeError):
+        version = tuple(manifest.get("whatsmeow_version") or WHATSMEOW_VERSION)
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         raise ArchiveError("The archive's manifest is unreadable.") from None
     view = memoryview(raw)
     offset = start + manifest_len
@@ -241,13 +242,13 @@ def archive_decode(raw: bytes, *, materialize: bool = True) -> Archive:
                     rows=table_rows,
                 )
             )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:  # OverflowError: int(1e400)
         raise ArchiveError(f"The archive's manifest does not match its data ({exc}).") from None
     if offset != len(raw):
         raise ArchiveError("The archive has trailing bytes after its last table.")
     archive = Archive(
         tables=tables,
-        whatsmeow_version=tuple(manifest.get("whatsmeow_version") or WHATSMEOW_VERSION),
+        whatsmeow_version=version,
         device_jid=str(manifest.get("device_jid", "")),
         source_backend=str(manifest.get("source_backend", "")),
         kind=str(manifest.get("kind", "full")),
