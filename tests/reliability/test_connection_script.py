@@ -132,6 +132,7 @@ class World:
         self.clock = Clock()
         self.jid = "15551234567:12@s.whatsapp.net"
         self.pairs = 0
+        self.expect_paired = True  # what the store must hold now, checked against it at each child start
         make_paired_store(SESSION, jid=self.jid)
         backup_create(session_name=SESSION, reason="manual")
 
@@ -147,6 +148,7 @@ class World:
         else:
             store.wipe()
         self.tally.wipes += 1
+        self.expect_paired = False
 
     def logout(self) -> None:
         """whatsmeow deletes the device on a logout: the store keeps its tables and loses its device."""
@@ -155,6 +157,7 @@ class World:
         from tests.sessions_store.factories import make_empty_store
 
         make_empty_store(SESSION)
+        self.expect_paired = False
 
     def pair(self) -> ConnectionSignal:
         """Someone scanned the QR: whatsmeow writes a new device; PairStatus SUCCESS follows."""
@@ -165,12 +168,17 @@ class World:
 
     # -- one child ----------------------------------------------------------------------------------
     def start_child(self) -> bool:
-        """What the supervisor does before each child: the restore chain. Returns whether it must pair."""
+        """What the supervisor does before each child: the restore chain. Returns whether it must pair.
+
+        The previous child's events (outages, bans, retries, fresh children) touched nothing: a store
+        that was paired when it started still holds the same device now."""
         was_paired = self.paired()
+        assert was_paired or not self.expect_paired, "an outage lost the paired device"
         outcome = session_restore_chain(session_name=SESSION)
         self.tally.restores[outcome.source] += 1
         now_paired = self.paired()
         assert outcome.needs_pairing == (not now_paired), (outcome, now_paired)
+        self.expect_paired = now_paired
         if was_paired:
             # A paired live store is kept as it is: never restored over, never asked to pair.
             assert (outcome.source, outcome.device_jid) == ("live", self.jid)
@@ -201,6 +209,7 @@ class World:
             if decision.action == Action.PAIRED:
                 Runbot.on_paired(SESSION, signal)
                 assert self.paired()
+                self.expect_paired = True
                 must_pair = False
                 self.tally.pairings += 1
             elif decision.action == Action.STOP:
@@ -215,8 +224,6 @@ class World:
                 self.clock.advance(decision.delay)
             elif decision.action == Action.WAIT_UNTIL:
                 self.clock.now = decision.until
-            if not must_pair and decision.action not in {Action.PAIRED}:
-                assert self.paired(), f"{signal.kind}/{signal.reason} lost the paired device"
         return fed
 
     def _next_kind(self, machine: ConnectionMachine, must_pair: bool) -> str:
@@ -301,7 +308,7 @@ class World:
             assert decision.action in {Action.AWAIT, Action.FRESH_CHILD}
         # Pairing only when the store is not paired.
         if decision.action == Action.SHOW_QR:
-            assert must_pair and not self.paired()
+            assert must_pair and not self.expect_paired
             tally.qr_shown += 1
         if decision.changed and decision.state == State.PAIRING:
             assert must_pair, decision
@@ -327,6 +334,7 @@ def test_1000_scripted_connection_events_keep_backoff_bounds_stops_and_pairing_r
     world = World(rng, policy, tally)
     while tally.events < EVENTS:
         world.run_child(EVENTS - tally.events)
+    assert world.paired() == world.expect_paired
     mean_ratio = sum(tally.delay_ratios) / len(tally.delay_ratios)
     print(
         f"\nFIGURE connection_script policy={name} base={base} cap={cap} max_attempts={attempts} "

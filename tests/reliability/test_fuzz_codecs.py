@@ -16,7 +16,7 @@ import math
 import struct
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from sessions_store import crypto
@@ -30,14 +30,10 @@ from sessions_store.envvars import (
 )
 from sessions_store.snapshot import MAGIC, Archive, ArchiveError, archive_decode, archive_encode
 from sessions_store.store import TableData
+from tests.reliability.fuzzing import Outcomes, fuzz_settings
 
-FUZZ = settings(
-    max_examples=150,
-    deadline=1000,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+FUZZ = fuzz_settings(150)
+OUTCOMES = Outcomes("fuzz_codecs")
 JID = "15551234567:12@s.whatsapp.net"
 
 
@@ -69,7 +65,15 @@ def valid_values() -> dict[str, str]:
     return {name: env_value_encode(name=name, archive=archive) for name in KINDS}
 
 
-def _clear(exc: Exception) -> None:
+@pytest.fixture(scope="module", autouse=True)
+def _figure():
+    yield
+    print("\n" + OUTCOMES.line())
+
+
+def _clear(exc: Exception, target: str = "") -> None:
+    if target:
+        OUTCOMES.refused(target)
     text = str(exc)
     assert text and len(text) < 600 and "\n" not in text, f"not one clear sentence: {text!r}"
 
@@ -83,8 +87,10 @@ def test_any_string_in_a_session_env_var_decodes_or_gets_one_clear_sentence(name
     try:
         env_value_decode(name=name, value=value)
     except EnvValueError as exc:
-        _clear(exc)
+        _clear(exc, "env_value")
         assert name in str(exc)
+        return
+    OUTCOMES.took("env_value")
 
 
 def _damage_value(value: str, how: str, data: st.DataObject) -> str:
@@ -118,8 +124,9 @@ def test_a_damaged_env_value_never_decodes_to_something_else(valid_values, data,
     try:
         archive = env_value_decode(name=name, value=damaged)
     except EnvValueError as exc:
-        _clear(exc)
+        _clear(exc, "damaged_env_value")
         return
+    OUTCOMES.took("damaged_env_value")
     # A change that survives is one the format ignores (the case of a flipped checksum letter is not one).
     assert archive.device_jid == JID and archive.row_counts == env_value_decode(name=name, value=value).row_counts
     assert "".join(damaged.split()) == value or how in {"flip"}
@@ -145,8 +152,9 @@ def test_any_set_of_session_variables_imports_or_gets_one_clear_sentence(values)
     try:
         archive, source = env_archive(values)
     except EnvValueError as exc:
-        _clear(exc)
+        _clear(exc, "env_set")
         return
+    OUTCOMES.took("env_set")
     assert source in {"env_session_data", "env_credentials"} and archive.device_jid
 
 
@@ -159,7 +167,7 @@ def test_any_stored_bytes_open_or_get_one_clear_sentence(stored, with_sum):
     expected = hashlib.sha256(stored).hexdigest() if with_sum else None
     with pytest.raises(crypto.CryptoError) as raised:
         crypto.unpack(stored, expected_sha256=expected)
-    _clear(raised.value)
+    _clear(raised.value, "stored_bytes")
 
 
 @FUZZ
@@ -168,7 +176,9 @@ def test_any_bytes_given_to_the_archive_decoder_decode_or_get_one_clear_sentence
     try:
         archive_decode(raw)
     except ArchiveError as exc:
-        _clear(exc)
+        _clear(exc, "archive_bytes")
+        return
+    OUTCOMES.took("archive_bytes")
 
 
 @FUZZ
@@ -177,7 +187,7 @@ def test_any_manifest_text_decodes_or_gets_one_clear_sentence(manifest):
     raw = MAGIC + bytes([1]) + struct.pack(">I", len(manifest)) + manifest
     with pytest.raises(ArchiveError) as raised:
         archive_decode(raw)
-    _clear(raised.value)
+    _clear(raised.value, "manifest_text")
 
 
 @pytest.mark.parametrize(
@@ -254,8 +264,9 @@ def test_a_rewritten_manifest_decodes_or_gets_one_clear_sentence(encoded, value)
 
         try:
             archive_decode(_with_manifest(encoded, edit))
+            OUTCOMES.took("manifest_edit")
         except ArchiveError as exc:
-            _clear(exc)
+            _clear(exc, "manifest_edit")
 
 
 @FUZZ
@@ -276,8 +287,9 @@ def test_a_damaged_archive_decodes_or_gets_one_clear_sentence(encoded, data):
     for materialize in (True, False):
         try:
             archive_decode(bytes(raw), materialize=materialize)
+            OUTCOMES.took("damaged_archive")
         except ArchiveError as exc:
-            _clear(exc)
+            _clear(exc, "damaged_archive")
 
 
 VALUE_BY_TYPE = {
@@ -313,6 +325,7 @@ def test_archives_of_arbitrary_rows_round_trip_value_for_value(tabs, jid):
     raw = archive_encode(archive)
     assert raw.startswith(MAGIC)
     back = archive_decode(crypto.unpack(crypto.pack(raw).stored))
+    OUTCOMES.took("round_trip")
     assert back.device_jid == jid and back.row_counts == archive.row_counts
     for before, after in zip(archive.tables, back.tables, strict=True):
         assert (after.name, after.columns, after.types) == (before.name, before.columns, before.types)

@@ -14,7 +14,7 @@ import pytest
 
 pytest.importorskip("neonize")
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from neonize.events import (  # noqa: E402
     ClientOutdatedEv,
@@ -44,14 +44,10 @@ from bot.transport.neonize import (  # noqa: E402
     translate_message,
     translate_signal,
 )
+from tests.reliability.fuzzing import Outcomes, fuzz_settings  # noqa: E402
 
-FUZZ = settings(
-    max_examples=150,
-    deadline=1000,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+FUZZ = fuzz_settings(150)
+OUTCOMES = Outcomes("fuzz_neonize")
 KINDS = {"text", "image", "video", "sticker", "audio", "document", "reaction", "other"}
 SERVERS = ["s.whatsapp.net", "g.us", "lid", "broadcast", "newsletter", ""]
 
@@ -196,6 +192,12 @@ def message_events(draw) -> MessageEv:
     return ev
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _figure():
+    yield
+    print("\n" + OUTCOMES.line())
+
+
 def _as_go_sends_it(ev):
     """Serialized and parsed back, as neonize's callback receives every event."""
     return type(ev).FromString(ev.SerializePartialToString())
@@ -208,7 +210,9 @@ def test_any_message_event_translates_or_raises_the_transport_error(ev):
         message = translate_message(_as_go_sends_it(ev))
     except TransportError as exc:
         assert str(exc)
+        OUTCOMES.refused("message")
         return
+    OUTCOMES.took("message")
     assert isinstance(message, IncomingMessage)
     assert all(isinstance(v, str) for v in (message.id, message.chat, message.sender, message.text, message.quoted_id))
     assert isinstance(message.quoted_sender, str) and isinstance(message.sender_alt, str)
@@ -250,6 +254,7 @@ def test_any_connection_event_becomes_a_signal_the_state_machine_takes(ev, state
     machine = ConnectionMachine(policy=BackoffPolicy(base=1.0, cap=120.0, max_attempts=5), state=state)
     machine.failures = failures
     decision = machine.handle(signal)
+    OUTCOMES.took("connection")
     assert decision.delay >= 0 and decision.delay <= max(120.0, 30 * 24 * 3600.0)
 
 
@@ -280,7 +285,9 @@ def test_any_group_event_translates_or_raises_the_transport_error(ev):
         change = translate_group_event(_as_go_sends_it(ev))
     except TransportError as exc:
         assert str(exc)
+        OUTCOMES.refused("group_event")
         return
+    OUTCOMES.took("group_event")
     assert isinstance(change, GroupChange)
     assert change.at.tzinfo is not None
     assert all(isinstance(j, str) for j in (*change.joined, *change.left, *change.promoted, *change.demoted))
@@ -306,6 +313,7 @@ def test_any_group_info_translates(chat, name, topic, members, flags):
     info.GroupAnnounce.IsAnnounce = flags
     info.GroupLocked.isLocked = not flags
     group = translate_group_info(_as_go_sends_it(info))
+    OUTCOMES.took("group_info")
     assert isinstance(group, GroupInfo) and len(group.participants) == len(members)
     assert all(isinstance(p.phone, str) and isinstance(p.jid, str) for p in group.participants)
 
@@ -317,7 +325,9 @@ def test_any_jid_text_parses_to_a_complete_jid_or_raises_the_transport_error(val
         jid = str_to_jid(value)
     except TransportError as exc:
         assert str(exc)
+        OUTCOMES.refused("jid")
         return
+    OUTCOMES.took("jid")
     assert N.JID.FromString(jid.SerializeToString()) == jid  # every required field set, values in range
 
 
