@@ -42,6 +42,22 @@ QR_VALID_SECONDS = 60.0  # how long a QR code lives when the transport does not 
 SECRET_DETAIL_KEYS = frozenset({"code", "qr"})  # never stored in events or logs
 
 
+def _media_shed() -> int:
+    from media_cdn.resolver import resolver_shed  # lazily: the media stack loads on first reaction
+
+    return resolver_shed()
+
+
+def register_shedders(guard: Any, router: Any) -> None:
+    """Everything the memory guard may drop at the soft limit: the media LRU, the group metadata
+    cache and idle command modules (each comes back on demand)."""
+    guard.register("media_lru", _media_shed)
+    shedders = getattr(router, "shedders", None)
+    if callable(shedders):
+        for name, shedder in shedders().items():
+            guard.register(name, shedder)
+
+
 # -- the router the runtime talks to ------------------------------------------------------------------
 @dataclass
 class SimpleResult:
@@ -140,6 +156,8 @@ class BotRuntime:
         self.stats = stats or StatsCollector(session_name=session_name)
         self.beats = beats
         self.memory_guard = memory_guard
+        if memory_guard is not None:
+            register_shedders(memory_guard, router)
         self.webhooks = webhooks
         self.on_qr = on_qr
         self.on_paired = on_paired

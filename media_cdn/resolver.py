@@ -308,6 +308,15 @@ def resolver_forget(asset: str) -> None:
         _default.forget(asset)
 
 
+def resolver_shed() -> int:
+    """Empty this process's in-memory media cache (memory pressure); returns the bytes let go."""
+    if _default is None:
+        return 0
+    freed = _default.memory.total_bytes
+    _default.memory.clear()
+    return freed
+
+
 def resolver_reset() -> None:
     """Rebuild the process resolver from settings on next use."""
     global _default

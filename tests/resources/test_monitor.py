@@ -85,3 +85,23 @@ def test_the_restart_budget_refuses_past_its_limit_and_refills_with_time() -> No
 
 def test_rss_is_read_from_the_process() -> None:
     assert 5 * MB < rss_bytes() < 4096 * MB
+
+
+def test_the_runtime_registers_every_rebuildable_cache_with_the_guard(db) -> None:
+    """At the soft limit the child drops the media LRU, the group cache and idle command modules."""
+    from bot.dispatch import build_router
+    from bot.runtime import BotRuntime
+    from bot.transport.memory import MemoryTransport
+    from media_cdn import resolver
+
+    transport = MemoryTransport()
+    router = build_router(transport=transport, session_name="mem")
+    guard = guard_with([85 * MB, 50 * MB])
+    BotRuntime(transport=transport, session_name="mem", router=router, memory_guard=guard)
+    assert {"media_lru", "group_cache", "command_modules"} <= set(guard._shedders)
+    resolver.resolver_reset()
+    media = resolver.default_resolver()
+    media.memory.put(("hug", "mp4"), object(), 1000)
+    reading = guard.check()
+    assert reading.freed["media_lru"] == 1000
+    assert media.memory.total_bytes == 0
