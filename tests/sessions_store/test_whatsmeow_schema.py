@@ -82,7 +82,8 @@ def test_on_postgres_the_shipped_ddl_matches_the_schema_neonize_creates(is_postg
     scratch = (settings.DATABASES["default"]["NAME"] + "_neonize")[:63]
     with pg_connect(autocommit=True) as admin:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(scratch)))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
+        # template0: template1 may be in use by a concurrent test run, which makes CREATE DATABASE fail.
+        admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(scratch)))
     try:
         with pg_connect(dbname=scratch) as conn:
             conn.execute("CREATE SCHEMA wa_by_neonize")
