@@ -80,6 +80,7 @@ class ConsoleTransport(Transport):
         self._senders: dict[str, str] = {}  # message id -> sender, for quotes
         self._ids = itertools.count(1)
         self._out_ids = itertools.count(1)
+        self._link_generations: dict[str, int] = {}
         self._write_lock = threading.Lock()
         self._stop = threading.Event()
         self._finished = False
@@ -233,9 +234,19 @@ class ConsoleTransport(Transport):
                 self.stdout.flush()
         except (OSError, ValueError) as exc:
             raise TransportError(f"console output closed: {exc}") from exc
+        detail: dict[str, Any] = {}
         if reply.kind == "group":
             self._apply_group_action(reply)
-        return SendResult(id=f"CONSOLEOUT{next(self._out_ids):06d}")
+            if reply.action in {"invite_link", "revoke_link"}:
+                detail["link"] = self._invite_link(reply.chat, revoke=reply.action == "revoke_link")
+        return SendResult(id=f"CONSOLEOUT{next(self._out_ids):06d}", detail=detail)
+
+    def _invite_link(self, chat: str, *, revoke: bool) -> str:
+        """A stable simulated invite link per group; a revoke makes a new one."""
+        generation = self._link_generations.get(chat, 0) + (1 if revoke else 0)
+        self._link_generations[chat] = generation
+        code = hashlib.sha256(f"{chat}:{generation}".encode()).hexdigest()[:22]
+        return f"https://chat.whatsapp.com/{code}"
 
     def render(self, reply: Reply) -> dict[str, Any]:
         """The JSON object printed for one action."""

@@ -627,8 +627,8 @@ class NeonizeTransport(Transport):
             self.client.set_group_topic(chat, "", "", reply.text)
         elif action in {"announce", "unannounce"}:
             self.client.set_group_announce(chat, action == "announce")
-        elif action == "revoke_link":
-            link = self.client.get_group_invite_link(chat, revoke=True)
+        elif action in {"invite_link", "revoke_link"}:
+            link = self.client.get_group_invite_link(chat, revoke=action == "revoke_link")
             return SendResult(id="", detail={"link": link})
         else:
             raise TransportError(f"unknown group action {action!r}")

@@ -156,3 +156,13 @@ def test_a_closed_stdout_is_a_transport_error():
     out.close()
     with pytest.raises(TransportError):
         transport.send(Reply(kind="text", chat=DEFAULT_USER, text="x"))
+
+
+def test_the_simulated_group_has_an_invite_link_that_a_revoke_replaces():
+    transport = ConsoleTransport(stdin=io.StringIO(""), stdout=io.StringIO())
+    chat = "120363000000000001@g.us"
+    first = transport.send(Reply(kind="group", chat=chat, action="invite_link")).detail["link"]
+    same = transport.send(Reply(kind="group", chat=chat, action="invite_link")).detail["link"]
+    new = transport.send(Reply(kind="group", chat=chat, action="revoke_link")).detail["link"]
+    assert first == same and first.startswith("https://chat.whatsapp.com/")
+    assert new != first

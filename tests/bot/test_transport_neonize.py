@@ -355,6 +355,19 @@ def test_group_actions_change_participants(transport):
     assert group.User == "120363012345678901" and [j.User for j in jids] == ["15550002222"] and action == "promote"
 
 
+def test_the_invite_link_is_fetched_and_a_revoke_makes_a_new_one(transport):
+    fake = FakeGo()
+    transport.client._NewClient__client = fake
+    chat = "120363012345678901@g.us"
+    first = transport.send(Reply(kind="group", chat=chat, action="invite_link"))
+    again = transport.send(Reply(kind="group", chat=chat, action="revoke_link"))
+    assert fake.invite_requests == [("120363012345678901", False), ("120363012345678901", True)]
+    assert first.detail["link"] == "https://chat.whatsapp.com/6789010"
+    assert (
+        again.detail["link"].startswith("https://chat.whatsapp.com/") and again.detail["link"] != first.detail["link"]
+    )
+
+
 def test_a_refused_send_raises_a_restricted_transport_error(transport):
     transport.client._NewClient__client = FakeGo(send_error="server returned error 429: rate-overlimit")
     with pytest.raises(TransportError) as info:
