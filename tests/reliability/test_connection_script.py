@@ -103,7 +103,10 @@ class Tally:
 
 def _signal(rng: random.Random, kind: str) -> ConnectionSignal:
     if kind == "connect_failure":
-        return ConnectionSignal(kind=kind, reason=rng.choice(CONNECT_FAILURE_REASONS), detail={"message": "x"})
+        # Mostly reasons that are retried; the ones that end the session (or ban it) one time in eight.
+        ending = [r for r in CONNECT_FAILURE_REASONS if r in LOGOUT_REASONS | OUTDATED_REASONS | {"temp_banned"}]
+        pool = ending if rng.random() < 0.125 else [r for r in CONNECT_FAILURE_REASONS if r not in ending]
+        return ConnectionSignal(kind=kind, reason=rng.choice(pool), detail={"message": "x"})
     if kind == "connect_error":
         return ConnectionSignal(kind=kind, reason=rng.choice(["TransportError", "connect_returned"]))
     if kind == "stream_error":
@@ -227,7 +230,7 @@ class World:
         return fed
 
     def _next_kind(self, machine: ConnectionMachine, must_pair: bool) -> str:
-        if self.rng.random() < 0.02:
+        if self.rng.random() < 0.01:
             return "host_restart"
         if must_pair and machine.state != State.CONNECTED:
             # An unpaired store: whatsmeow shows QR codes until one is scanned (or the dial fails).
