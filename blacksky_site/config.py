@@ -140,6 +140,11 @@ def parse_b64_key(raw: str) -> str:
     return value
 
 
+def parse_b64_keys(raw: str) -> list[str]:
+    """Comma-separated base64 keys (previous SESSION_ENCRYPTION_KEY values, for key rotation)."""
+    return [parse_b64_key(item) for item in parse_list(raw)]
+
+
 def parse_log_level(raw: str) -> str:
     value = raw.strip().upper()
     if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
@@ -206,6 +211,13 @@ VARIABLES: tuple[Variable, ...] = (
         parse_b64_key,
         "",
         "Base64 of 32 bytes for AES-256-GCM backups; empty = derived from SECRET_KEY.",
+        secret=True,
+    ),
+    Variable(
+        "SESSION_ENCRYPTION_OLD_KEYS",
+        parse_b64_keys,
+        "",
+        "Comma-separated previous encryption keys: their backups still restore (key rotation).",
         secret=True,
     ),
     Variable(
@@ -352,4 +364,9 @@ def get(name: str, environ: Mapping[str, str] | None = None) -> Any:
 def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
     """Values of the secret variables that are set, for the log redaction filter."""
     source = os.environ if environ is None else environ
-    return [source[v.name] for v in VARIABLES if v.secret and len(source.get(v.name, "")) >= 8]
+    values: list[str] = []
+    for variable in VARIABLES:
+        raw = source.get(variable.name, "") if variable.secret else ""
+        # A list of secrets (old keys) is also redacted item by item.
+        values.extend(part.strip() for part in [raw, *raw.split(",")] if len(part.strip()) >= 8)
+    return list(dict.fromkeys(values))

@@ -62,12 +62,14 @@ def _decode_b64_key(value: str) -> bytes:
 
 
 def keyring() -> list[tuple[str, bytes]]:
-    """(key id, key) pairs: the current key first, then the SECRET_KEY-derived one if different."""
+    """(key id, key) pairs: the current key first (it encrypts), then the keys that still decrypt:
+    ``SESSION_ENCRYPTION_OLD_KEYS`` (rotation) and the ``SECRET_KEY``-derived one."""
     keys: list[bytes] = []
     if settings.SESSION_ENCRYPTION_KEY:
         keys.append(_decode_b64_key(settings.SESSION_ENCRYPTION_KEY))
+    keys.extend(_decode_b64_key(old) for old in getattr(settings, "SESSION_ENCRYPTION_OLD_KEYS", []))
     keys.append(_derived_key(settings.SECRET_KEY))
-    return [(_key_id(k), k) for k in keys]
+    return [(_key_id(k), k) for k in dict.fromkeys(keys)]
 
 
 def current_key_id() -> str:

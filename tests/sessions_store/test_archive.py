@@ -103,6 +103,20 @@ def test_a_wrong_key_is_named_as_such(settings):
         crypto.unpack(packed.stored)
 
 
+def test_a_rotated_key_still_opens_old_archives_while_new_ones_use_the_new_key(settings):
+    settings.SESSION_ENCRYPTION_KEY = KEY_A
+    old = crypto.pack(b"before rotation")
+    settings.SESSION_ENCRYPTION_KEY = KEY_B
+    settings.SESSION_ENCRYPTION_OLD_KEYS = [KEY_A]
+    new = crypto.pack(b"after rotation")
+    assert new.key_id == crypto.current_key_id() != old.key_id
+    assert crypto.unpack(old.stored) == b"before rotation"
+    settings.SESSION_ENCRYPTION_OLD_KEYS = []
+    with pytest.raises(crypto.WrongKeyError):
+        crypto.unpack(old.stored)
+    assert crypto.unpack(new.stored) == b"after rotation"
+
+
 def test_archives_made_with_the_secret_key_still_open_after_an_encryption_key_is_set(settings):
     packed = crypto.pack(b"state")
     settings.SESSION_ENCRYPTION_KEY = KEY_A

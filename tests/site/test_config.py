@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
         ("PLANNED_RESTART_AT", "03:30", "03:30"),
         ("DATABASE_URL", "postgres://u@h:5432/d", "postgres://u@h:5432/d"),
         ("LOG_LEVEL", "debug", "DEBUG"),
+        ("SESSION_ENCRYPTION_OLD_KEYS", "A" * 43 + "=, " + "B" * 43 + "=", ["A" * 43 + "=", "B" * 43 + "="]),
     ],
 )
 def test_it_parses_typed_values(name: str, raw: str, expected: object) -> None:
@@ -50,6 +51,7 @@ def test_it_uses_the_declared_default_when_unset() -> None:
         ("SESSION_ENCRYPTION_KEY", "c2hvcnQ=", "32"),
         ("REDIS_URL", "http://x", "redis://"),
         ("LOG_LEVEL", "loud", "DEBUG"),
+        ("SESSION_ENCRYPTION_OLD_KEYS", "c2hvcnQ=", "32"),
     ],
 )
 def test_it_rejects_malformed_values_naming_the_variable(name: str, raw: str, expected_words: str) -> None:
