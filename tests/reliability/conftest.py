@@ -56,3 +56,24 @@ def shared_db_env(subprocess_env, settings, tmp_path: Path) -> dict[str, str]:
             target.close()
         env["DATABASE_URL"] = f"sqlite:///{db}"
     return env
+
+
+# --------------------------------------------------------------------------- figures
+# Each reliability test prints "FIGURE <name> key=value ..." lines; they are gathered from the
+# captured output and shown together at the end of the run (no -s or -rA needed).
+_FIGURES: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if "tests/reliability/" not in report.nodeid.replace("\\", "/"):
+        return
+    for section, text in report.sections:
+        if section == f"Captured stdout {report.when}":  # each phase's own output, once
+            _FIGURES.extend(line for line in text.splitlines() if line.startswith("FIGURE "))
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _FIGURES:
+        terminalreporter.section("reliability figures")
+        for line in _FIGURES:
+            terminalreporter.write_line(line)

@@ -191,6 +191,7 @@ def test_forcing_a_damaged_backup_over_a_healthy_store_changes_nothing_in_it(set
     assert store.health().healthy and _content(store) == before
     pre = SessionBackup.objects.filter(session__name="forced", reason="pre_restore").get()
     assert pre.state == "verified" and pre.content_sha256 == newest_first[0].content_sha256
+    print("\nFIGURE restore_forced_damaged healthy_store_unchanged=1 pre_restore_verified=1")
 
 
 def test_a_damaged_row_is_never_chosen_again_once_marked_corrupt(settings):
@@ -204,3 +205,4 @@ def test_a_damaged_row_is_never_chosen_again_once_marked_corrupt(settings):
         assert outcome.backup_id == newest_first[1].pk
     # Only the first restore met the damaged row; later ones skip it without a failure.
     assert outcome.failures == []
+    print("\nFIGURE restore_marked_corrupt restores=3 damaged_row_tried=1")
