@@ -67,11 +67,17 @@ class BeatWriter:
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
+        self.parent = os.getppid()  # the supervisor; a SIGKILL of it re-parents us
         self._broken = False
         self._lock = threading.Lock()
 
     def send(self, beat: Beat) -> bool:
+        """False once the supervisor is gone (pipe closed, or we were re-parented): the child must stop."""
         if self._broken:
+            return False
+        if os.getppid() != self.parent:  # the pipe may outlive it in a process it forked
+            self._broken = True
+            logger.warning("the supervisor is gone", extra={"supervisor_pid": self.parent})
             return False
         data = beat.encode()
         try:

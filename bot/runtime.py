@@ -350,6 +350,7 @@ class BotRuntime:
     # -- recording ----------------------------------------------------------------------------------------
     def _record(self, decision: Decision) -> None:
         detail = {k: v for k, v in decision.detail.items() if k not in SECRET_DETAIL_KEYS}
+        detail["pid"] = os.getpid()  # which child wrote it: tells two workers' events apart
         try:
             if decision.closes_attempt and self._open_attempt is not None:
                 services.reconnect_event_close(event_id=self._open_attempt, outcome=decision.closes_attempt)
@@ -497,8 +498,10 @@ class BotRuntime:
             while True:
                 try:
                     beat = self.beat()
-                    if self.beats is not None:
-                        self.beats.send(beat)
+                    if self.beats is not None and not self.beats.send(beat) and not self._stop.is_set():
+                        # An orphan would stay connected while a standby takes the lease: two connections.
+                        logger.error("supervisor gone; stopping the child", extra={"session": self.session_name})
+                        self.request_stop(exit_code=ChildExit.DONE, reason="supervisor_gone")
                     if beat.memory_level == "hard":
                         logger.error(
                             "memory over the hard limit; restarting the child",
