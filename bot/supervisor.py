@@ -89,14 +89,21 @@ class LeaseOwnership:
         return self.keeper is not None and self.keeper.held
 
     def acquire(self, stop: threading.Event) -> bool:
-        from sessions_store.lease import LeaseKeeper, lease_identity, lease_wait
+        from sessions_store.lease import lease_identity, lease_wait
 
-        self.lease = lease_wait(session_name=self.session_name, ttl=self.ttl, wait=stop.wait, **lease_identity())
-        if self.lease is None:
+        lease = lease_wait(session_name=self.session_name, ttl=self.ttl, wait=stop.wait, **lease_identity())
+        if lease is None:
             return False
-        interval = max(1.0, min(10.0, self.ttl / 3))
-        self.keeper = LeaseKeeper(lease=self.lease, on_lost=lambda reason: None, interval=interval)
+        self.hold(lease)
         return True
+
+    def hold(self, lease: Any) -> None:
+        """Keep ``lease`` (already taken) from now on: renewed every third of the TTL by the loop."""
+        from sessions_store.lease import LeaseKeeper
+
+        self.lease = lease
+        interval = max(1.0, min(10.0, self.ttl / 3))
+        self.keeper = LeaseKeeper(lease=lease, on_lost=lambda reason: None, interval=interval)
 
     def keep(self) -> bool:
         return self.keeper is None or self.keeper.step()
@@ -159,6 +166,7 @@ class Supervisor:
         backoff: BackoffPolicy | None = None,
         budget: RestartBudget | None = None,
         ownership: Ownership | None = None,
+        uses_session: bool | None = None,
         startup_grace: float = 30.0,
         kill_grace: float | None = None,
         control_interval: float = 3.0,
@@ -170,7 +178,8 @@ class Supervisor:
         self.session_name = session_name
         self.transport = transport
         self.pair_phone = pair_phone
-        self.uses_session = transport in SESSION_TRANSPORTS
+        # restore chain and backups: the neonize transport's session, or any session ``runbot --all`` leased
+        self.uses_session = transport in SESSION_TRANSPORTS if uses_session is None else uses_session
         self.scheduler = scheduler
         self.run_once = run_once
         self.heartbeat_timeout = float(heartbeat_timeout or settings.HEARTBEAT_TIMEOUT)
@@ -318,6 +327,16 @@ class Supervisor:
         except Exception:
             logger.exception("recording a supervisor event failed", extra={"session": self.session_name})
 
+    def alert(self, reason: str, detail: str) -> None:
+        """An operator alert that is not a state change (a full disk): the webhook and one log line."""
+        logger.error("alert", extra={"session": self.session_name, "reason": reason, "detail": detail})
+        if self.webhooks is not None:
+            state = BotStatus.objects.filter(session_name=self.session_name).values_list("state", flat=True).first()
+            state = state or State.STARTING
+            self.webhooks.notify(
+                session_name=self.session_name, from_state=state, to_state=state, reason=reason, at=timezone.now()
+            )
+
     def restore(self, *, force: bool = False, backup_id: int | None = None) -> Any:
         """The restore chain of the sessions app; a network outage never reaches here, so nothing paired is lost."""
         self.record(State.RESTORING, "restore_chain")
@@ -328,7 +347,16 @@ class Supervisor:
             return None
         try:
             outcome = session_restore_chain(session_name=self.session_name, force=force, backup_id=backup_id)
-        except Exception:
+        except Exception as exc:
+            from blacksky_site.tempfiles import is_disk_full
+
+            if is_disk_full(exc):
+                # Pairing anew on a disk that cannot hold the restored store would orphan every backup:
+                # alert and stop, so the host restarts the worker (on Heroku, with a fresh disk).
+                self.alert("disk_full", str(exc))
+                self.exit_code = 1
+                self._stop.set()
+                return None
             logger.exception("restore chain failed; starting with the live store", extra={"session": self.session_name})
             return None
         logger.info(
@@ -355,7 +383,14 @@ class Supervisor:
         except ImportError:
             logger.warning("backups not available yet", extra={"reason": reason})
             return "backups not available"
-        backup = backup_create(session_name=self.session_name, reason=reason)
+        try:
+            backup = backup_create(session_name=self.session_name, reason=reason)
+        except Exception as exc:
+            from blacksky_site.tempfiles import is_disk_full
+
+            if is_disk_full(exc):
+                self.alert("disk_full", str(exc))
+            raise
         if backup is None:
             return "nothing to back up"
         logger.info("session backed up", extra={"session": self.session_name, "reason": reason, "backup": backup.pk})
@@ -662,24 +697,12 @@ class Supervisor:
     # -- scheduler --------------------------------------------------------------------------------------
     def start_scheduler(self) -> None:
         """The django-q2 cluster (scheduled backups, retention) runs beside the bot in this dyno."""
-        from django_q.cluster import Cluster
-
-        connection.close()  # the cluster forks: no shared database socket
-        self.cluster = Cluster()
-        self.install_signal_handlers()  # Cluster() installed its own
-        self.cluster.start()
+        self.cluster = scheduler_start(install_signal_handlers=self.install_signal_handlers)
         logger.info("scheduler started", extra={"session": self.session_name})
 
     def stop_scheduler(self, timeout: float) -> None:
         cluster, self.cluster = self.cluster, None
-        if cluster is None:
-            return
-        stopper = threading.Thread(target=cluster.stop, name="scheduler-stop", daemon=True)
-        stopper.start()
-        stopper.join(max(0.5, timeout))
-        if stopper.is_alive() and cluster.sentinel is not None and cluster.sentinel.is_alive():
-            logger.warning("scheduler did not stop in time; terminating it")
-            cluster.sentinel.terminate()
+        scheduler_stop(cluster, timeout=timeout)
 
     # -- shutdown ---------------------------------------------------------------------------------------
     def shutdown(self) -> None:
@@ -713,3 +736,26 @@ class Supervisor:
                 "neonize_loaded": "neonize" in sys.modules,
             },
         )
+
+
+def scheduler_start(*, install_signal_handlers: Callable[[], None]) -> Any:
+    """Start a django-q2 cluster in this process (one per worker); it forks, so call it before any thread."""
+    from django_q.cluster import Cluster
+
+    connection.close()  # the cluster forks: no shared database socket
+    cluster = Cluster()
+    install_signal_handlers()  # Cluster() installed its own
+    cluster.start()
+    return cluster
+
+
+def scheduler_stop(cluster: Any, *, timeout: float) -> None:
+    """Stop a cluster from :func:`scheduler_start` within ``timeout`` seconds, terminating it if it hangs."""
+    if cluster is None:
+        return
+    stopper = threading.Thread(target=cluster.stop, name="scheduler-stop", daemon=True)
+    stopper.start()
+    stopper.join(max(0.5, timeout))
+    if stopper.is_alive() and cluster.sentinel is not None and cluster.sentinel.is_alive():
+        logger.warning("scheduler did not stop in time; terminating it")
+        cluster.sentinel.terminate()

@@ -77,6 +77,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--session", default="default", help="Session name (default: %(default)s).")
         parser.add_argument(
+            "--all",
+            action="store_true",
+            help="Run every WhatsAppSession this worker can lease, each in its own bot child (see docs/deploy.md).",
+        )
+        parser.add_argument(
+            "--max-sessions", type=int, default=0, help="With --all: lease at most this many sessions (0 = no limit)."
+        )
+        parser.add_argument(
             "--transport",
             default="neonize",
             help="neonize (WhatsApp), console (a chat in the terminal), or module:Class.",
@@ -101,6 +109,11 @@ class Command(BaseCommand):
             sys.stdout.flush()
             # neonize's connect() runs on a non-daemon thread that a hung Go call never releases.
             os._exit(code)
+        if options["all"]:
+            code = self.run_fleet(options)
+            if code:
+                raise SystemExit(code)
+            return
         from bot.supervisor import Supervisor
 
         supervisor = Supervisor(
@@ -114,6 +127,28 @@ class Command(BaseCommand):
         code = supervisor.run()
         if code:
             raise SystemExit(code)
+
+    def run_fleet(self, options: dict[str, Any]) -> int:
+        """``--all``: every session this worker can lease, one supervisor each, one scheduler."""
+        from bot.fleet import Fleet
+
+        given = {k for k in ("pair_phone", "run_once") if options[k]}
+        if options["session"] != "default":
+            given.add("session")
+        if given:
+            flags = ", ".join("--" + k.replace("_", "-") for k in sorted(given))
+            raise CommandError(f"--all runs every session; it does not take {flags} (use --session NAME instead)")
+        if options["transport"] == "console":
+            raise CommandError("--all needs a transport that does not share the terminal: use neonize")
+        if options["max_sessions"] < 0:
+            raise CommandError("--max-sessions takes 0 (no limit) or a positive number")
+        fleet = Fleet(
+            transport=options["transport"],
+            scheduler=not options["no_scheduler"],
+            max_sessions=options["max_sessions"],
+        )
+        fleet.install_signal_handlers()
+        return fleet.run()
 
     def run_child(self, options: dict[str, Any], *, pair_phone: str) -> int:
         from bot.monitor import MemoryGuard
