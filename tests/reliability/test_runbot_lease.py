@@ -147,3 +147,23 @@ def test_a_holder_whose_lease_is_stolen_stops_its_child_at_once_and_stands_by(ru
     taker.wait_for(rf"session={session} from=connecting to=connected", count=2 if taker is holder else 1)
     stop_all(bots)
     assert_one_connected_at_a_time(child_db, session, expected_children=2)
+
+
+def test_three_runbots_hand_the_session_on_twice_when_each_holder_is_killed(runbot_env, tmp_path, child_db, settings):
+    session = "trio"
+    make_paired_store(session)
+    env = cluster_env(runbot_env, store_dir=settings.WA_STORE_DIR)
+    bots = [start_bot(env, tmp_path, session) for _ in range(3)]
+    holder = holder_of(bots)
+    waiting = [bot for bot in bots if bot is not holder]
+    for bot in waiting:
+        bot.wait_for(r"standing by")
+
+    for _round in range(2):
+        taker = kill_holder_and_time_takeover(holder, waiting, session)
+        waiting = [bot for bot in waiting if bot is not taker]
+        for bot in waiting:  # the other standbys stay out: no child of theirs ever started
+            assert bot.process.poll() is None and not has(bot, r"bot child started"), bot.log
+        holder = taker
+    stop_all([holder])
+    assert_one_connected_at_a_time(child_db, session, expected_children=3)
