@@ -9,6 +9,7 @@ and the bytes one process may hold there are bounded (``TEMP_DIR_MAX_MB``).
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import shutil
@@ -133,10 +134,23 @@ def disk_free_bytes(path: Path) -> int:
     return shutil.disk_usage(probe).free
 
 
-def describe_disk_error(exc: OSError, path: Path | str) -> dict[str, object]:
+def is_disk_full(exc: BaseException) -> bool:
+    """True for 'no space left' from the OS or from SQLite (also when wrapped by Django)."""
+    for error in (exc, exc.__cause__, exc.__context__):
+        if error is None:
+            continue
+        if isinstance(error, OSError) and error.errno in {errno.ENOSPC, errno.EDQUOT}:
+            return True
+        if "disk is full" in str(error) or "No space left" in str(error):
+            return True
+    return False
+
+
+def describe_disk_error(exc: BaseException, path: Path | str) -> dict[str, object]:
     """Log fields for a failed write: the path, the error and the free space left."""
     try:
         free = disk_free_bytes(Path(path))
     except OSError:
         free = -1
-    return {"path": str(path), "error": exc.strerror or str(exc), "errno": exc.errno, "free_bytes": free}
+    message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return {"path": str(path), "error": message, "errno": getattr(exc, "errno", None), "free_bytes": free}

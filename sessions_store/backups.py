@@ -7,12 +7,15 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
+
+from blacksky_site.tempfiles import describe_disk_error, is_disk_full
 
 from . import crypto
 from .credentials import session_credentials_sync
@@ -40,6 +43,10 @@ Wrap = Callable[[Iterable[Any]], Iterable[Any]]
 
 def _no_wrap(items: Iterable[Any]) -> Iterable[Any]:
     return items
+
+
+class BackupDiskFull(SessionStoreError):
+    """The disk (or database) had no room for the backup; nothing was stored."""
 
 
 @dataclass(frozen=True)
@@ -115,25 +122,20 @@ def backup_create(*, session_name: str, reason: str) -> SessionBackup | None:
             logger.error("backup failed", extra={**log, "backup_id": failed.pk, "reason": str(exc)})
             return failed
         now = timezone.now()
-        with transaction.atomic():
-            backup = SessionBackup.objects.create(
-                session=session,
-                created_at=now,
-                reason=reason,
-                format_version=raw[6],
-                source_backend=store.backend,
-                device_jid=archive.device_jid,
-                raw_size=len(raw),
-                stored_size=len(packed.stored),
-                sha256=packed.sha256,
-                content_sha256=content,
-                key_id=packed.key_id,
-                state=SessionBackup.State.VERIFIED,
-                verified_at=now,
-                row_counts=archive.row_counts,
-                archive=packed.stored,
+        try:
+            backup = _backup_store_row(
+                session, now=now, reason=reason, raw=raw, content=content, packed=packed, archive=archive, store=store
             )
-            WhatsAppSession.objects.filter(pk=session.pk).update(last_backup_at=now)
+        except (DatabaseError, OSError) as exc:
+            if not is_disk_full(exc):
+                raise
+            # The transaction rolled back: no row claims bytes that were never written.
+            fields = describe_disk_error(exc, _database_path())
+            logger.error("backup failed: disk full", extra={**log, **fields})
+            raise BackupDiskFull(
+                f"No space left to store the backup of {session_name!r} ({fields['free_bytes']} bytes free at "
+                f"{fields['path']}); nothing was stored."
+            ) from exc
     finally:
         _backup_lock_release(session, token)
     logger.info(
@@ -143,6 +145,50 @@ def backup_create(*, session_name: str, reason: str) -> SessionBackup | None:
     backups_rotate(session_name=session_name)
     if reason != SessionBackup.Reason.PRE_RESTORE:
         session_credentials_sync(session_name=session_name, archive=archive)
+    return backup
+
+
+def _database_path() -> str:
+    """Where the Django database writes (the file for SQLite, the server otherwise)."""
+    db = settings.DATABASES["default"]
+    return (
+        str(Path(db["NAME"]).parent)
+        if db["ENGINE"].endswith("sqlite3")
+        else f"{db.get('HOST') or 'localhost'}:{db['NAME']}"
+    )
+
+
+def _backup_store_row(
+    session: WhatsAppSession,
+    *,
+    now: datetime,
+    reason: str,
+    raw: bytes,
+    content: str,
+    packed: crypto.Packed,
+    archive: Any,
+    store: Any,
+) -> SessionBackup:
+    """The verified row and the session's last_backup_at, in one transaction."""
+    with transaction.atomic():
+        backup = SessionBackup.objects.create(
+            session=session,
+            created_at=now,
+            reason=reason,
+            format_version=raw[6],
+            source_backend=store.backend,
+            device_jid=archive.device_jid,
+            raw_size=len(raw),
+            stored_size=len(packed.stored),
+            sha256=packed.sha256,
+            content_sha256=content,
+            key_id=packed.key_id,
+            state=SessionBackup.State.VERIFIED,
+            verified_at=now,
+            row_counts=archive.row_counts,
+            archive=packed.stored,
+        )
+        WhatsAppSession.objects.filter(pk=session.pk).update(last_backup_at=now)
     return backup
 
 

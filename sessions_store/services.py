@@ -11,6 +11,7 @@ from __future__ import annotations
 from .backups import (
     BACKUP_LOCK_STALE,
     FAILED_RETENTION,
+    BackupDiskFull,
     VerifyResult,
     backup_create,
     backup_open,
@@ -38,6 +39,7 @@ __all__ = [
     "BACKUP_LOCK_STALE",
     "CREDENTIALS_RESYNC_MIN_INTERVAL",
     "FAILED_RETENTION",
+    "BackupDiskFull",
     "RestoreOutcome",
     "SessionStoreError",
     "VerifyResult",

@@ -10,6 +10,7 @@ uses it and must never load neonize's Go library.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import secrets
@@ -23,7 +24,11 @@ from urllib.parse import quote
 
 from django.conf import settings
 
+from blacksky_site.tempfiles import describe_disk_error, is_disk_full
+
 from .whatsmeow_schema import DDL, TABLES, WHATSMEOW_VERSION
+
+logger = logging.getLogger(__name__)
 
 HEALTHY, EMPTY, MISSING, CORRUPT = "healthy", "empty", "missing", "corrupt"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,48}$")
@@ -252,7 +257,16 @@ class SqliteStore(LiveStore):
             os.replace(temp, self.path)
             _fsync_dir(self.directory)
             return aside
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
+            if is_disk_full(exc):
+                fields = describe_disk_error(exc, self.directory)
+                logger.error("disk full writing the restored store", extra={"session": self.session_name, **fields})
+                raise StoreError(
+                    f"No space left on the disk of {self.directory} while writing the restored store "
+                    f"({fields['free_bytes']} bytes free); the live store was not changed."
+                ) from exc
+            if isinstance(exc, OSError):
+                raise
             raise StoreError(f"Cannot write the restored SQLite store: {exc}") from exc
         finally:
             with contextlib.suppress(FileNotFoundError):

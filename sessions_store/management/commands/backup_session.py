@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 from tqdm import tqdm
 
+from blacksky_site.tempfiles import is_disk_full
 from sessions_store.models import SessionBackup
 from sessions_store.selectors import session_names
 from sessions_store.services import SessionStoreError, backup_create
@@ -27,6 +29,12 @@ class Command(BaseCommand):
                 backup = backup_create(session_name=name, reason=reason)
             except (StoreError, SessionStoreError) as exc:
                 raise CommandError(str(exc)) from None
+            except (DatabaseError, OSError) as exc:
+                if not is_disk_full(exc):
+                    raise
+                raise CommandError(
+                    f"No space left to store the backup of {name!r}: {exc}; nothing was stored."
+                ) from None
             if backup is None:
                 why = (
                     f"the store is {health.status} ({health.reason})"
