@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.db import close_old_connections, connection
 
+from blacksky_site.tempfiles import dir_usage, process_temp_dir
 from bot import services
 from bot.connection import Action, BackoffPolicy, ConnectionMachine, Decision
 from bot.heartbeat import Beat, BeatWriter, ChildExit, Progress
@@ -489,7 +490,12 @@ class BotRuntime:
             messages_out=totals.messages_out,
             commands=totals.commands,
             errors=totals.errors,
-            detail={"dropped": self.dropped, "queued": self.inbox.qsize(), "failures": self.machine.failures},
+            detail={
+                "dropped": self.dropped,
+                "queued": self.inbox.qsize(),
+                "failures": self.machine.failures,
+                "temp_bytes": dir_usage(process_temp_dir()),
+            },
         )
 
     def _heartbeat_loop(self) -> None:

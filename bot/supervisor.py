@@ -126,6 +126,16 @@ def ownership_for(*, session_name: str, transport: str) -> Ownership:
     return LeaseOwnership(session_name=session_name, ttl=settings.LEASE_TTL)
 
 
+def temp_sweep_at_start() -> None:
+    """A crashed predecessor's temp files go before anything new is written (hourly after that)."""
+    from blacksky_site.tempfiles import temp_sweep
+
+    try:
+        temp_sweep()
+    except OSError:
+        logger.exception("temp sweep failed")
+
+
 def pairing_page_url() -> str:
     """Where an operator pairs from a browser: the Heroku app's URL, else the local web app."""
     app = settings.HEROKU_APP_NAME
@@ -246,6 +256,7 @@ class Supervisor:
             if not self.ownership.acquire(self._stop):
                 logger.info("stopped while standing by", extra={"session": self.session_name})
                 return 0
+            temp_sweep_at_start()
             if self.uses_session and not self._stop.is_set():
                 self.restore()
             if self.scheduler and not self._stop.is_set():
@@ -710,6 +721,7 @@ class Supervisor:
         begun = self.clock()
         deadline = begun + self.shutdown_grace
         logger.info("supervisor stopping", extra={"session": self.session_name, "grace": self.shutdown_grace})
+        owned = self.ownership.held  # a standby, or a holder that lost the lease, leaves the status to the owner
         if self.child is not None:
             self.terminate_child(grace=self.child_stop_grace, hurry=self._hurry)
         self._close_restart_attempt("gave_up")
@@ -720,11 +732,13 @@ class Supervisor:
                 logger.exception("final backup failed", extra={"session": self.session_name})
         self.ownership.release()
         self.stop_scheduler(timeout=max(0.5, deadline - self.clock() - 0.5))
-        self.record(State.STOPPED, "shutdown" if self.exit_code == 0 else "gave_up")
+        if owned:
+            self.record(State.STOPPED, "shutdown" if self.exit_code == 0 else "gave_up")
         if self.webhooks is not None:
             self.webhooks.close(timeout=max(0.5, min(3.0, deadline - self.clock())))
         try:
-            services.bot_status_stopped(session_name=self.session_name)
+            if owned:
+                services.bot_status_stopped(session_name=self.session_name)
         except Exception:
             logger.exception("recording the stop failed")
         logger.info(

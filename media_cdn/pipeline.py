@@ -266,7 +266,9 @@ def gif_prepare(
 ) -> PreparedGif:
     """Validate, checksum and convert, without touching the database (safe to run in threads)."""
     info = gif_probe(data)
-    with tempfile.TemporaryDirectory(prefix="blacksky-gif-") as tmp:
+    from blacksky_site.tempfiles import process_temp_dir  # one temp dir per process, swept hourly
+
+    with tempfile.TemporaryDirectory(prefix="blacksky-gif-", dir=process_temp_dir()) as tmp:
         workdir = Path(tmp)
         source = workdir / "in.gif"
         source.write_bytes(data)

@@ -73,3 +73,13 @@ def test_a_disk_error_is_described_with_path_and_free_space(tmp_path: Path) -> N
     assert fields["errno"] == 28
     assert fields["error"] == "No space left on device"
     assert fields["free_bytes"] > 0
+
+
+@pytest.mark.django_db
+def test_the_child_heartbeat_reports_its_temp_dir_usage() -> None:
+    from bot.runtime import BotRuntime, PingRouter
+    from bot.transport.memory import MemoryTransport
+
+    (tempfiles.process_temp_dir() / "partial.mp4").write_bytes(b"m" * 1234)
+    runtime = BotRuntime(transport=MemoryTransport(), session_name="tmpbeat", router=PingRouter())
+    assert runtime.beat().detail["temp_bytes"] == 1234
