@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.db.models import Count, Max, Q, Sum
-from django.db.models.functions import TruncHour
+from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
 
 from bot.models import (
@@ -274,12 +274,11 @@ def _connection_events(*, session_name: str) -> list[dict]:
 def _backups(*, session: WhatsAppSession | None, now: datetime) -> dict:
     if session is None:
         return {"newest_verified_at": None, "newest_verified_age_seconds": None, "by_state": {}}
-    newest = (
-        SessionBackup.objects.filter(session=session, state=SessionBackup.State.VERIFIED)
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)
-        .first()
-    )
+    # A scheduled backup of an unchanged store re-verifies the newest one (verified_at) instead of
+    # writing a copy, so the age is that of the newest verification, not of the newest row.
+    newest = SessionBackup.objects.filter(session=session, state=SessionBackup.State.VERIFIED).aggregate(
+        at=Max(Coalesce("verified_at", "created_at"))
+    )["at"]
     by_state = dict(
         SessionBackup.objects.filter(session=session)
         .order_by()

@@ -346,6 +346,12 @@ def test_stats_reports_reconnects_backups_webhooks_and_lease(client: Client, tok
     assert s["series"]["hours"]["reconnects"][-2:] == [1, 0]  # 11:30 falls in the 11:00 hour
     assert s["backups"]["newest_verified_age_seconds"] == 3600.0
     assert s["backups"]["by_state"] == {"failed": 1, "verified": 2}
+    # An unchanged store's scheduled run re-verifies the newest backup: the age follows verified_at.
+    SessionBackup.objects.filter(state="verified").order_by("-created_at").update(
+        verified_at=NOW - timedelta(minutes=5)
+    )
+    fresh = selectors.session_stats(session_name="default", now=NOW)
+    assert fresh["backups"]["newest_verified_age_seconds"] == 300.0
     assert s["webhooks"]["deliveries_24h"] == 2 and s["webhooks"]["failures_24h"] == 1
     assert s["webhooks"]["last_failure"]["status_code"] == 500
     assert s["lease"] == {
