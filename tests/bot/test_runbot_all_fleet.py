@@ -1,0 +1,156 @@
+"""The fleet's policy in-process: which sessions a worker takes, when it rests one, how signals spread.
+
+Supervisors are stand-ins (their own behaviour is tested with real processes elsewhere); the leases
+are the real ones on the test database.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from bot.fleet import SPREAD_SECONDS, Fleet, HeldLease
+from bot.heartbeat import ChildExit
+from sessions_store.lease import lease_acquire, lease_current, lease_identity
+from sessions_store.models import WhatsAppSession
+
+pytestmark = pytest.mark.django_db
+
+
+class FakeSupervisor:
+    """Runs until stopped, or ends at once with ``codes[session]``; counts the signals it was passed."""
+
+    codes: dict[str, int] = {}
+    made: list[FakeSupervisor] = []
+
+    def __init__(self, *, session_name: str, ownership: HeldLease, **options: object) -> None:
+        self.session_name = session_name
+        self.ownership = ownership
+        self.options = options
+        self.signals: list[int] = []
+        self.stop = threading.Event()
+        FakeSupervisor.made.append(self)
+
+    def run(self) -> int:
+        assert self.ownership.acquire(self.stop)
+        if self.session_name in self.codes:
+            return self.codes[self.session_name]
+        self.stop.wait(10)
+        return 0
+
+    def on_signal(self, signum: int, frame: object = None) -> None:
+        self.signals.append(signum)
+        self.stop.set()
+
+    def request_stop(self) -> None:
+        self.stop.set()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def fake():
+    FakeSupervisor.codes = {}
+    FakeSupervisor.made = []
+    return FakeSupervisor
+
+
+@pytest.fixture
+def sessions():
+    return [WhatsAppSession.objects.create(name=name).name for name in ("s1", "s2", "s3")]
+
+
+def make_fleet(fake, **options) -> Fleet:
+    options = {"ttl": 30, "poll": 1.0, **options}
+    return Fleet(transport="neonize", scheduler=False, supervisor_factory=fake, **options)
+
+
+def join(fleet: Fleet) -> None:
+    for entry in fleet.running.values():
+        entry.thread.join(5)
+
+
+def test_a_worker_takes_one_lease_per_pass_and_no_more_than_max_sessions(fake, sessions):
+    fleet = make_fleet(fake, max_sessions=2)
+    waits = [fleet.lease_more() for _ in range(3)]
+    assert waits == [SPREAD_SECONDS, SPREAD_SECONDS, 1.0]
+    assert sorted(fleet.running) == ["s1", "s2"]
+    assert lease_current(session_name="s3").token == ""
+    made = {s.session_name: s.options for s in fake.made}
+    assert made["s1"] == {
+        "transport": "neonize",
+        "scheduler": False,
+        "uses_session": True,
+        "shutdown_grace": fleet.shutdown_grace,
+    }, "one scheduler per worker, never per session; every leased session is restored and backed up"
+    fleet.shutdown()
+    assert all(not s.thread.is_alive() for s in fleet.running.values())
+
+
+def test_a_session_that_gave_up_rests_on_this_worker_for_the_cooldown(fake, sessions):
+    clock = Clock()
+    fake.codes = {"s1": 1}
+    fleet = make_fleet(fake, cooldown=600, clock=clock)
+    fleet.lease_more()
+    join(fleet)
+    fake.made[0].ownership.release()  # what the supervisor's shutdown does
+    fleet.reap()
+    assert fleet.running == {} and "s1" in fleet.resting
+
+    fleet.lease_more()
+    assert sorted(fleet.running) == ["s2"], "the free s1 is left to other workers"
+    clock.now += 601
+    fake.codes = {}
+    fleet.lease_more()
+    assert sorted(fleet.running) == ["s1", "s2"]
+    fleet.shutdown()
+
+
+def test_a_child_that_refuses_its_arguments_stops_the_worker_with_its_code(fake, sessions):
+    fake.codes = {"s1": ChildExit.USAGE}
+    fleet = make_fleet(fake)
+    fleet.lease_more()
+    join(fleet)
+    fleet.reap()
+    assert fleet.exit_code == ChildExit.USAGE and fleet._stop.is_set()
+
+
+def test_every_signal_reaches_every_supervisor(fake, sessions):
+    fleet = make_fleet(fake)
+    for _ in range(3):
+        fleet.lease_more()
+    fleet.on_signal(signal.SIGTERM)
+    fleet.on_signal(signal.SIGTERM)
+    assert [s.signals for s in fake.made] == [[signal.SIGTERM, signal.SIGTERM]] * 3, "a second signal hurries all"
+    fleet.shutdown()
+    assert all(not entry.thread.is_alive() for entry in fleet.running.values())
+
+
+def test_a_worker_wakes_when_another_workers_lease_expires(fake, sessions):
+    for name in sessions:
+        assert lease_acquire(session_name=name, ttl=3, **lease_identity())  # another worker's, about to lapse
+    fleet = make_fleet(fake, poll=5.0)
+    wait = fleet.lease_more()
+    assert 0.05 <= wait <= 3.05 and fleet.running == {}, "it wakes when the lease lapses, not a whole poll later"
+    later = timezone.now() + timedelta(seconds=wait)
+    assert lease_acquire(session_name="s1", ttl=30, now=later, **lease_identity()), "expired: anyone may take it"
+
+
+def test_a_held_lease_once_lost_stops_its_supervisor_instead_of_standing_by(sessions):
+    lease = lease_acquire(session_name="s1", ttl=30, **lease_identity())
+    ownership = HeldLease(lease=lease, ttl=30)
+    stop = threading.Event()
+    assert ownership.acquire(stop) and ownership.held and not stop.is_set()
+    ownership.keeper.lost_reason = "stolen"
+    assert not ownership.acquire(stop)
+    assert stop.is_set() and not ownership.held
