@@ -78,7 +78,10 @@ def kill_holder_and_time_takeover(holder: Runbot, standbys: list[Runbot], sessio
     deadline = time.monotonic() + 10
     while _alive(child_pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(child_pid), "the orphaned child of the killed supervisor is still running"
+    orphan = _alive(child_pid)
+    if orphan:
+        os.kill(child_pid, signal.SIGKILL)  # leave no stray process behind a failing test
+    assert not orphan, "the orphaned child of the killed supervisor is still running"
     return taker
 
 
@@ -167,3 +170,26 @@ def test_three_runbots_hand_the_session_on_twice_when_each_holder_is_killed(runb
         holder = taker
     stop_all([holder])
     assert_one_connected_at_a_time(child_db, session, expected_children=3)
+
+
+def test_a_child_whose_supervisor_is_sigkilled_stops_itself(runbot_env, tmp_path, child_db):
+    """Regression: the orphan used to stay connected (only logging a broken heartbeat pipe) while a
+    standby's child connected to the same session."""
+    runbot_env["HEARTBEAT_TIMEOUT"] = "2"
+    bot = Runbot(["--transport", "console", "--session", "orphan"], runbot_env, tmp_path)
+    bot.wait_for(r"connection state session=orphan from=connecting to=connected")
+    [child_pid] = bot.child_pids()
+    killed = time.monotonic()
+    os.kill(bot.process.pid, signal.SIGKILL)
+    bot.process.wait()
+    deadline = killed + 10
+    while _alive(child_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    orphan = _alive(child_pid)
+    if orphan:
+        os.kill(child_pid, signal.SIGKILL)  # leave no stray process behind a failing test
+    assert not orphan, bot.log
+    bot.wait_for(r"supervisor gone; stopping the child")
+    report("orphan_child_stopped", seconds=round(time.monotonic() - killed, 2), heartbeat_interval=0.5)
+    intervals, _rows = connected_intervals(child_db, "orphan")
+    assert [i.pid for i in intervals] == [child_pid] and intervals[0].end is not None
