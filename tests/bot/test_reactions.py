@@ -116,6 +116,7 @@ def test_media_missing_everywhere_sends_the_caption_as_text(bot, settings, tmp_p
 
 
 @pytest.mark.slow
+@pytest.mark.django_db(transaction=True)  # the runbot process commits to this database: flush after
 def test_a_reaction_through_the_console_runbot_prints_one_video_line(request, tmp_path, starter) -> None:
     env = request.getfixturevalue("runbot_env")  # the runbot process, on this test's database
     bot = Runbot(["--transport", "console"], env, tmp_path)
