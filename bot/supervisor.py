@@ -247,7 +247,6 @@ class Supervisor:
 
     # -- main loop ------------------------------------------------------------------------------------
     def run(self) -> int:
-        services.bot_status_process_started(session_name=self.session_name, pid=os.getpid())
         logger.info(
             "supervisor starting",
             extra={"session": self.session_name, "transport": self.transport, "pid": os.getpid()},
@@ -256,6 +255,8 @@ class Supervisor:
             if not self.ownership.acquire(self._stop):
                 logger.info("stopped while standing by", extra={"session": self.session_name})
                 return 0
+            # Only the owner says who runs the session: a standby must not overwrite the holder's pid.
+            services.bot_status_process_started(session_name=self.session_name, pid=os.getpid())
             temp_sweep_at_start()
             if self.uses_session and not self._stop.is_set():
                 self.restore()

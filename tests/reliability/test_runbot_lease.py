@@ -103,14 +103,17 @@ def test_two_runbots_never_connect_at_once_and_the_standby_takes_over_a_killed_h
     session = "duo"
     make_paired_store(session)
     env = cluster_env(runbot_env, store_dir=settings.WA_STORE_DIR)
-    bots = [start_bot(env, tmp_path, session) for _ in range(2)]
-    holder = holder_of(bots)
-    [standby] = [bot for bot in bots if bot is not holder]
+    holder = start_bot(env, tmp_path, session)
+    holder_of([holder])
+    standby = start_bot(env, tmp_path, session)  # a second worker comes up later (the trio starts at once)
     standby.wait_for(r"standing by")
     assert not has(standby, r"bot child started")
+    status = "SELECT pid, state FROM bot_botstatus WHERE session_name = %s"
+    assert child_db.rows(status, (session,)) == [(holder.process.pid, "connected")]  # the standby wrote nothing
 
     taker = kill_holder_and_time_takeover(holder, [standby], session)
     assert taker is standby
+    assert child_db.rows(status, (session,)) == [(standby.process.pid, "connected")]
     stop_all([standby])
     assert_one_connected_at_a_time(child_db, session, expected_children=2)
 
