@@ -67,6 +67,29 @@ def taken(bot: Runbot) -> list[str]:
     return re.findall(r"fleet took a session session=(\S+)", bot.log)
 
 
+def orphans_gone(pids: list[int], *, timeout: float) -> float:
+    """Wall-clock time by which every pid had exited (polled; fails after ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = []
+        for pid in pids:
+            try:
+                os.kill(pid, 0)
+                alive.append(pid)
+            except ProcessLookupError:
+                pass
+        if not alive:
+            return time.time()
+        assert time.monotonic() < deadline, f"children {alive} outlived their SIGKILLed worker"
+        time.sleep(0.02)
+
+
+def connected_at(log: str, name: str) -> float:
+    """Wall-clock time of the last 'connected' line of ``name`` in a worker's log."""
+    stamps = re.findall(rf"^(\S+)Z INFO \S+ connection state session={name} from=\w+ to=connected", log, re.M)
+    return datetime.fromisoformat(stamps[-1]).replace(tzinfo=UTC).timestamp()
+
+
 @pytest.fixture
 def orphans():
     """Bot children of a worker the test SIGKILLed: killed at teardown if still alive (by pid)."""
@@ -80,6 +103,7 @@ def orphans():
 @pytest.fixture
 def fleet_env(runbot_env):
     runbot_env["LEASE_TTL"] = str(TTL)
+    runbot_env["HEARTBEAT_TIMEOUT"] = "4"  # children beat every second: an orphan notices its worker died
     return runbot_env
 
 
@@ -109,9 +133,13 @@ def test_two_workers_share_three_sessions_and_the_survivor_takes_over_a_killed_o
     killed_at = time.time()
     seen_at = time.monotonic()
     a.wait(10)
+    gone_at = orphans_gone(orphans, timeout=TTL + 10)
     for name in moved:
         b.wait_for(CONNECTED.format(name), timeout=TTL + 15)
     connected_after = time.monotonic() - seen_at
+    reconnected_at = min(connected_at(b.log, name) for name in moved)
+    print(f"the killed worker's children stopped {gone_at - killed_at:.2f} s after it")
+    assert gone_at < reconnected_at, "never two children connected on one session: the orphans stopped first"
     takeovers = {name: acquired_at(child_db, name) - killed_at for name in moved}
     print(
         f"takeover after SIGKILL of a worker: lease {max(takeovers.values()):.2f} s, "
