@@ -36,7 +36,7 @@ MIN_KILLS = 100
 # The loop stops adding kills after this many seconds once MIN_KILLS are done: 200 kills take 9-40 s
 # on SQLite and 30-55 s on PostgreSQL on the shared 2-core machine (a turn there costs 100-170 ms when
 # the machine is loaded). The figure prints how many of KILLS were done.
-BUDGET_SECONDS = float(os.environ.get("RELIABILITY_KILL_SECONDS", "40"))
+BUDGET_SECONDS = float(os.environ.get("RELIABILITY_KILL_SECONDS", "30"))
 RESTORE_EVERY = 25
 SEED = 20261128
 

@@ -20,19 +20,21 @@ from __future__ import annotations
 
 import random
 import shutil
+import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from psycopg import sql
 
 from bot.connection import MAX_BAN_SECONDS, TERMINAL_STATES, Action, BackoffPolicy, ConnectionMachine
 from bot.management.commands.runbot import Command as Runbot
 from bot.models import ConnectionState as State
 from bot.transport.base import ConnectionSignal
 from sessions_store.services import backup_create, session_restore_chain
-from sessions_store.store import SqliteStore, store_for
-from tests.sessions_store.factories import make_paired_store
+from sessions_store.store import SqliteStore, pg_connect, store_for
+from tests.sessions_store.factories import device_rows, make_empty_store, make_paired_store, store_insert
 
 pytestmark = pytest.mark.django_db
 
@@ -127,6 +129,22 @@ def _pick(rng: random.Random, weights: dict[str, float]) -> str:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
+def _store_sql(store, statement: str) -> None:
+    """One statement in the live store, foreign keys on (as whatsmeow runs it)."""
+    if isinstance(store, SqliteStore):
+        conn = sqlite3.connect(store.path)
+        try:
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute(statement)
+            conn.commit()
+        finally:
+            conn.close()
+        return
+    with pg_connect() as conn:
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(store.schema)))
+        conn.execute(statement)
+
+
 class World:
     """whatsmeow and the host as the script plays them, around the real store and database."""
 
@@ -154,19 +172,19 @@ class World:
         self.expect_paired = False
 
     def logout(self) -> None:
-        """whatsmeow deletes the device on a logout: the store keeps its tables and loses its device."""
-        store = store_for(SESSION)
-        store.wipe()
-        from tests.sessions_store.factories import make_empty_store
-
-        make_empty_store(SESSION)
+        """whatsmeow deletes the device on a logout (its rows cascade): the store keeps its tables."""
+        _store_sql(store_for(SESSION), "DELETE FROM whatsmeow_device")
         self.expect_paired = False
 
     def pair(self) -> ConnectionSignal:
-        """Someone scanned the QR: whatsmeow writes a new device; PairStatus SUCCESS follows."""
+        """Someone scanned the QR: whatsmeow writes a new device into its store (creating the
+        tables on a wiped disk); PairStatus SUCCESS follows."""
         self.pairs += 1
         self.jid = f"1555123{self.pairs:04d}:{self.pairs % 90 + 10}@s.whatsapp.net"
-        make_paired_store(SESSION, jid=self.jid, seed=self.pairs + 1)
+        store = store_for(SESSION)
+        if store.health().status == "missing":
+            store = make_empty_store(SESSION)
+        store_insert(store, device_rows(self.jid, random.Random(self.pairs)))
         return ConnectionSignal(kind="pair_success", detail={"jid": self.jid, "business_name": "", "platform": "x"})
 
     # -- one child ----------------------------------------------------------------------------------
@@ -175,16 +193,14 @@ class World:
 
         The previous child's events (outages, bans, retries, fresh children) touched nothing: a store
         that was paired when it started still holds the same device now."""
-        was_paired = self.paired()
-        assert was_paired or not self.expect_paired, "an outage lost the paired device"
         outcome = session_restore_chain(session_name=SESSION)
         self.tally.restores[outcome.source] += 1
+        if self.expect_paired:
+            # Still the same healthy live store, kept as it is: never restored over, never asked to pair.
+            assert (outcome.source, outcome.device_jid) == ("live", self.jid), f"an outage lost the device: {outcome}"
         now_paired = self.paired()
         assert outcome.needs_pairing == (not now_paired), (outcome, now_paired)
         self.expect_paired = now_paired
-        if was_paired:
-            # A paired live store is kept as it is: never restored over, never asked to pair.
-            assert (outcome.source, outcome.device_jid) == ("live", self.jid)
         self.tally.children += 1
         return outcome.needs_pairing
 
