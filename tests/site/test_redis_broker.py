@@ -106,7 +106,10 @@ def test_settings_pick_the_redis_broker_when_redis_url_is_set_and_the_orm_otherw
     assert without.stdout.split()[0] == "ORM", without.stderr[-2000:]
 
 
-def test_an_async_task_and_a_scheduled_one_run_through_the_redis_broker(runbot_env, redis_db, child_db, tmp_path):
+def test_an_async_task_and_a_scheduled_one_run_through_the_redis_broker_in_the_workers_cluster(
+    runbot_env, redis_db, child_db, tmp_path
+):
+    """The cluster is the one a ``runbot --all`` worker runs beside its sessions (one per worker)."""
     url, client = redis_db
     env = {**runbot_env, "REDIS_URL": url, "Q_WORKERS": "1"}
     out = enqueue(env)
@@ -116,8 +119,10 @@ def test_an_async_task_and_a_scheduled_one_run_through_the_redis_broker(runbot_e
     assert waiting >= 2, "the async task and the due schedule wait in Redis until a cluster runs"
     assert child_db.rows("SELECT count(*) FROM django_q_ormq") == [(0,)], "nothing went to the ORM queue"
 
-    log = open(tmp_path / "qcluster.log", "w")  # noqa: SIM115 - closed below
-    cluster = subprocess.Popen([sys.executable, MANAGE, "qcluster"], env=env, cwd=ROOT, stdout=log, stderr=log)
+    log_path = tmp_path / "worker.log"
+    log = open(log_path, "w")  # noqa: SIM115 - closed below
+    worker = [sys.executable, MANAGE, "runbot", "--all", "--transport", "bot.transport.memory:MemoryTransport"]
+    cluster = subprocess.Popen(worker, env=env, cwd=ROOT, stdout=log, stderr=log)
     started = time.monotonic()
     try:
         deadline = started + 60
@@ -129,19 +134,21 @@ def test_an_async_task_and_a_scheduled_one_run_through_the_redis_broker(runbot_e
             done = {func: (group, bool(success)) for func, group, success in rows}
             if len(done) == 2:
                 break
-            assert cluster.poll() is None, (tmp_path / "qcluster.log").read_text()[-3000:]
+            assert cluster.poll() is None, log_path.read_text()[-3000:]
             time.sleep(0.1)
         ran_in = time.monotonic() - started
         expected = {"math.hypot": ("redis-probe", True), "math.floor": ("redis-probe-schedule", True)}
-        assert done == expected, (tmp_path / "qcluster.log").read_text()[-3000:]
+        assert done == expected, log_path.read_text()[-3000:]
         assert client.llen(QUEUE) == 0, "the cluster consumed the Redis queue"
         print(f"django-q2 on Redis: {waiting} queued tasks ran {ran_in:.2f} s after the cluster started")
     finally:
         cluster.terminate()
         try:
-            cluster.wait(30)
+            code = cluster.wait(30)
         except subprocess.TimeoutExpired:
             cluster.kill()
-            cluster.wait()
+            code = cluster.wait()
         log.close()
+    assert code == 0, log_path.read_text()[-3000:]
+    assert log_path.read_text().count("scheduler started") == 1
     assert child_db.rows("SELECT id FROM django_q_schedule WHERE name = %s", ("redis-probe-schedule",)) == []
