@@ -17,6 +17,8 @@ The fleet's own loop (main thread, which also receives the signals):
   (crash loop) releases its lease and this worker leaves the session alone for ``cooldown``
   seconds, so another worker may try it;
 - one django-q2 cluster per worker (started before any thread: it forks);
+- a planned restart (``PLANNED_RESTART_AT``) of the dyno is asked of Heroku once per worker, not once
+  per session; without Heroku each session restarts its own child;
 - SIGTERM/SIGINT is passed to every supervisor: they stop their children and take their final
   backups in parallel, all within ``SHUTDOWN_GRACE``; a second signal hurries them the same way.
 """
@@ -30,7 +32,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -65,6 +68,49 @@ class HeldLease(LeaseOwnership):
         return True
 
 
+class DynoRestartGate:
+    """One planned dyno restart per worker: the first session due asks Heroku, the others wait for SIGTERM."""
+
+    HOLD = timedelta(hours=1)  # a requested restart that never came does not block tomorrow's
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.requested_at: datetime | None = None
+
+    def pending(self, now: datetime) -> bool:
+        return self.requested_at is not None and now - self.requested_at < self.HOLD
+
+
+class FleetSupervisor(Supervisor):
+    """A session's supervisor inside a fleet: the same, except the planned restart of the shared dyno."""
+
+    def __init__(self, *, dyno_restart: DynoRestartGate, **options: Any) -> None:
+        super().__init__(**options)
+        self.dyno_restart = dyno_restart
+
+    def check_planned_restart(self) -> None:
+        now = timezone.now()
+        if self.planned_restart is None or not self.planned_restart.due(now):
+            return
+        with self.dyno_restart.lock:
+            if self.dyno_restart.pending(now):
+                logger.info(
+                    "planned restart: the dyno restart is already requested", extra={"session": self.session_name}
+                )
+                return
+            try:
+                from bot.planned_restart import planned_restart_perform
+
+                result = planned_restart_perform(now=now, session_name=self.session_name)
+            except Exception:
+                logger.exception("planned restart failed; restarting the child", extra={"session": self.session_name})
+                result = None
+            if result is not None and not result.restart_child:
+                self.dyno_restart.requested_at = now
+        if result is None or result.restart_child:
+            self.restart_child("planned_restart")
+
+
 @dataclass
 class Running:
     """One session this worker runs: its supervisor, the thread running it, the exit code once done."""
@@ -87,7 +133,7 @@ class Fleet:
         poll: float | None = None,
         cooldown: float = RESTART_WINDOW,
         shutdown_grace: float | None = None,
-        supervisor_factory: Callable[..., Supervisor] = Supervisor,
+        supervisor_factory: Callable[..., Supervisor] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.transport = transport
@@ -97,7 +143,8 @@ class Fleet:
         self.poll = float(poll if poll is not None else max(0.2, min(self.ttl / 3, 5.0)))
         self.cooldown = cooldown
         self.shutdown_grace = float(shutdown_grace or settings.SHUTDOWN_GRACE)
-        self.supervisor_factory = supervisor_factory
+        self.dyno_restart = DynoRestartGate()
+        self.supervisor_factory = supervisor_factory or partial(FleetSupervisor, dyno_restart=self.dyno_restart)
         self.clock = clock
         self.running: dict[str, Running] = {}
         self.resting: dict[str, float] = {}  # session -> clock time until which this worker leaves it alone

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bot.fleet import SPREAD_SECONDS, Fleet, HeldLease
+from bot.fleet import SPREAD_SECONDS, DynoRestartGate, Fleet, FleetSupervisor, HeldLease
 from bot.heartbeat import ChildExit
 from sessions_store.lease import lease_acquire, lease_current, lease_identity
 from sessions_store.models import WhatsAppSession
@@ -154,3 +154,30 @@ def test_a_held_lease_once_lost_stops_its_supervisor_instead_of_standing_by(sess
     ownership.keeper.lost_reason = "stolen"
     assert not ownership.acquire(stop)
     assert stop.is_set() and not ownership.held
+
+
+@pytest.mark.parametrize(("outcome", "performed", "child_restarts"), [("requested", 1, 0), ("not_configured", 3, 3)])
+def test_a_planned_restart_asks_heroku_once_per_worker_and_restarts_each_child_without_it(
+    monkeypatch, outcome, performed, child_restarts
+):
+    from bot import planned_restart
+    from bot.planned_restart import PlannedRestartResult
+
+    calls: list[str] = []
+
+    def perform(*, now, session_name):
+        calls.append(session_name)
+        return PlannedRestartResult(event=None, dyno_restart=outcome)
+
+    monkeypatch.setattr(planned_restart, "planned_restart_perform", perform)
+    gate = DynoRestartGate()
+    supervisors = [
+        FleetSupervisor(dyno_restart=gate, session_name=name, transport="neonize", scheduler=False) for name in "abc"
+    ]
+    restarted: list[str] = []
+    for supervisor in supervisors:
+        supervisor.planned_restart = planned_restart.PlannedRestart(started_at=timezone.now(), at_hhmm="03:30")
+        supervisor.planned_restart.next_at = timezone.now() - timedelta(seconds=1)  # due now
+        supervisor.restart_child = restarted.append
+        supervisor.check_planned_restart()
+    assert len(calls) == performed and len(restarted) == child_restarts
