@@ -207,3 +207,28 @@ def test_sigterm_stops_every_child_and_takes_every_final_backup_within_the_grace
 def test_all_refuses_options_that_name_one_session(args, message):
     with pytest.raises(CommandError, match=message):
         call_command("runbot", "--all", *args)
+
+
+def test_real_neonize_children_offline_keep_their_paired_sessions_and_the_worker_never_loads_neonize(
+    runbot_env, tmp_path, child_db, settings
+):
+    from tests.sessions_store.factories import make_paired_store
+
+    names = ("n1", "n2")
+    stores = [make_paired_store(name) for name in names]
+    add_sessions(child_db, *names)
+    runbot_env["WA_STORE_DIR"] = str(settings.WA_STORE_DIR)
+    runbot_env["MAX_RECONNECT_ATTEMPTS"] = "1000"  # offline for the whole test: keep retrying, no fresh child
+    bot = Runbot(["--all", "--transport", "neonize", "--no-scheduler"], runbot_env, tmp_path)
+    for name in names:
+        bot.wait_for(rf"connection state session={name} from=connecting to=reconnecting", timeout=60)
+    bot.process.send_signal(signal.SIGTERM)
+    code, _ = bot.wait(30)
+    assert code == 0, bot.log
+    assert re.findall(r"supervisor stopped .*neonize_loaded=(\w+)", bot.log) == ["False", "False"]
+    backups = child_db.rows(
+        "SELECT s.name, b.reason, b.state FROM sessions_store_sessionbackup b "
+        "JOIN sessions_store_whatsappsession s ON s.id = b.session_id ORDER BY s.name"
+    )
+    assert backups == [(name, "shutdown", "verified") for name in names]
+    assert all(store.health().healthy for store in stores), "an outage never deletes or replaces a paired session"
