@@ -152,6 +152,9 @@ LOGGING = {
         "whatsmeow": {"level": LOG_LEVEL},
         "Whatsmeow": {"level": LOG_LEVEL},
         "neonize": {"level": "WARNING" if LOG_LEVEL in {"INFO", "DEBUG"} else LOG_LEVEL},
+        # Renditions carry their duration and thumbnail from ingest: sending never runs ffprobe, so
+        # neonize's "ffmpeg not found" warning on every child start is noise.
+        "neonize.utils.ffmpeg": {"level": "ERROR"},
     },
 }
 
