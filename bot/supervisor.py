@@ -592,7 +592,11 @@ class Supervisor:
     def schedule_restart(self, reason: str, *, ran_for: float, extra: dict[str, Any]) -> None:
         if ran_for >= HEALTHY_AFTER:
             self.consecutive = 0
-        if not self.budget.allow():
+        # A child that used up its reconnect attempts did not crash: the network is away. It gets a
+        # fresh child after a growing, capped delay for as long as the outage lasts; only crashes,
+        # hangs and memory restarts spend the budget that stops a crash loop.
+        budgeted = reason != "reconnect_exhausted"
+        if budgeted and not self.budget.allow():
             logger.error(
                 f"crash loop: the bot child died {self.budget.limit} times within {int(self.budget.window)} s "
                 "(see the lines above); giving up so the host can restart the worker",

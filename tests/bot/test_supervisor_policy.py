@@ -166,6 +166,23 @@ def test_restarts_back_off_and_the_budget_ends_a_crash_loop():
     assert outcomes == ["failed", "failed", "gave_up"]
 
 
+def test_a_long_network_outage_gets_fresh_children_with_capped_delays_and_never_ends_the_worker():
+    """Reconnect attempts used up is an outage, not a crash: it never spends the crash-loop budget."""
+    clock = Clock()
+    sup = supervisor(clock, limit=2)
+    delays = []
+    for _ in range(8):
+        attach(sup, clock)
+        sup.on_child_exit(ChildExit.FRESH)
+        delays.append(sup._next_start - clock())
+        clock.now += 30  # each offline child spends its attempts in well under HEALTHY_AFTER
+    assert not sup._stop.is_set() and sup.budget.used == 0
+    assert delays == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0, 8.0, 8.0]  # capped, for as long as it lasts
+    attach(sup, clock)
+    sup.on_child_exit(-signal.SIGABRT)  # a real crash still counts
+    assert sup.budget.used == 1
+
+
 def test_a_console_child_that_finished_ends_the_supervisor_cleanly():
     clock = Clock()
     sup = supervisor(clock)
