@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.monitor import MemoryGuard, RestartBudget, rss_bytes
 
 MB = 1024 * 1024
@@ -105,3 +107,60 @@ def test_the_runtime_registers_every_rebuildable_cache_with_the_guard(db) -> Non
     reading = guard.check()
     assert reading.freed["media_lru"] == 1000
     assert media.memory.total_bytes == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_over_the_hard_limit_the_child_drains_every_accepted_message_then_exits_for_a_memory_restart() -> None:
+    import threading
+
+    from bot.heartbeat import ChildExit
+    from bot.runtime import BotRuntime, PingRouter
+    from bot.transport.base import IncomingMessage
+    from bot.transport.memory import MemoryTransport
+
+    level = {"rss": 10 * MB}
+    guard = MemoryGuard(limit_mb=100, sampler=lambda: level["rss"])
+    transport = MemoryTransport()
+    runtime = BotRuntime(
+        transport=transport, session_name="memhard", router=PingRouter(), memory_guard=guard, heartbeat_interval=0.02
+    )
+    out: dict = {}
+    thread = threading.Thread(target=lambda: out.setdefault("code", runtime.run()), daemon=True)
+    thread.start()
+    done = threading.Event()
+    while not transport.connected:
+        done.wait(0.01)
+    user = "15551234567@s.whatsapp.net"
+    for n in range(50):
+        transport.deliver(IncomingMessage(id=f"H{n}", chat=user, sender=user, text=".ping"))
+    level["rss"] = 97 * MB  # over 95 %: the next heartbeat asks for a graceful restart
+    thread.join(15)
+    assert out["code"] == ChildExit.MEMORY
+    accepted = 50 - runtime.dropped
+    assert len(transport.sent) == accepted == 50  # drained: no accepted message lost its reply
+
+
+@pytest.mark.django_db
+def test_a_memory_exit_is_a_restart_recorded_with_reason_memory_and_it_spends_the_budget() -> None:
+    from bot.connection import BackoffPolicy
+    from bot.heartbeat import ChildExit
+    from bot.models import ReconnectEvent
+    from bot.supervisor import Child, Supervisor
+    from tests.bot.test_supervisor_policy import Clock, FakeProcess, FakeReader, NoOwnership
+
+    clock = Clock()
+    sup = Supervisor(
+        session_name="memsup",
+        transport="console",
+        scheduler=False,
+        backoff=BackoffPolicy(base=1.0, cap=8.0, max_attempts=2, jitter=lambda c: c),
+        budget=RestartBudget(limit=2, window=600, clock=clock),
+        ownership=NoOwnership(),
+        clock=clock,
+    )
+    for _ in range(3):
+        sup.child = Child(FakeProcess(), FakeReader(clock), clock())
+        sup.on_child_exit(ChildExit.MEMORY)
+    reasons = list(ReconnectEvent.objects.filter(session_name="memsup").order_by("id").values_list("reason", "outcome"))
+    assert reasons == [("child_memory", "failed"), ("child_memory", "failed"), ("child_memory", "gave_up")]
+    assert sup._stop.is_set() and sup.exit_code == 1
