@@ -43,7 +43,7 @@ def environment(tmp: Path) -> dict[str, str]:
     env.update(
         DJANGO_SETTINGS_MODULE="blacksky_site.settings",
         BLACKSKY_DOTENV="0",
-        SECRET_KEY="bench-only-secret-key-0123456789abcdefghijklmnop",
+        SECRET_KEY=__import__("secrets").token_urlsafe(40),
         DATABASE_URL=f"sqlite:///{tmp}/fleet.sqlite3",
         WA_STORE_DIR=str(tmp / "wa"),
         MEDIA_ROOT=str(tmp / "media"),

@@ -39,7 +39,7 @@ SETUP = textwrap.dedent(
     sys.path.insert(0, {root!r})
     tmp = os.environ.get("BENCH_TMP") or tempfile.mkdtemp(prefix="blacksky-bench-mem-")
     os.environ.update(DJANGO_SETTINGS_MODULE="blacksky_site.settings", BLACKSKY_DOTENV="0",
-        SECRET_KEY="bench-only-secret-key-0123456789abcdefghijklmnop", LOG_LEVEL="WARNING",
+        SECRET_KEY=__import__("secrets").token_urlsafe(40), LOG_LEVEL="WARNING",
         DATABASE_URL=f"sqlite:///{{tmp}}/b.sqlite3", WA_STORE_DIR=tmp, WA_PROXY="socks5://127.0.0.1:9",
         MEDIA_STARTER_PACK="false")
     """
@@ -110,7 +110,7 @@ os._exit(0)
 def pipeline_growth(messages: int) -> tuple[float, float, float]:
     tmp = tempfile.mkdtemp(prefix="blacksky-bench-pipeline-")
     os.environ.update(DJANGO_SETTINGS_MODULE="blacksky_site.settings", BLACKSKY_DOTENV="0",
-                      SECRET_KEY="bench-only-secret-key-0123456789abcdefghijklmnop", LOG_LEVEL="ERROR",
+                      SECRET_KEY=__import__("secrets").token_urlsafe(40), LOG_LEVEL="ERROR",
                       DATABASE_URL=f"sqlite:///{tmp}/p.sqlite3", WA_STORE_DIR=tmp, MEDIA_STARTER_PACK="false",
                       OUTBOUND_PER_MINUTE="0", USER_COMMANDS_PER_MINUTE="0", TYPING_SECONDS="0")  # fmt: skip
     import django
