@@ -83,6 +83,7 @@ os._exit(0)
 
 CHILD = """
 import json, threading
+os.environ["BLACKSKY_PROCESS"] = "bot-child"  # as the supervisor starts it: the lean app list
 started = time.perf_counter()
 import django
 django.setup()

@@ -36,6 +36,26 @@ def rss_bytes() -> int:
         return psutil.Process().memory_info().rss
 
 
+def _malloc_trim() -> bool:
+    """Give freed heap pages back to the OS; glibc keeps them otherwise, so RSS would not drop."""
+    try:
+        import ctypes
+
+        return bool(ctypes.CDLL("libc.so.6").malloc_trim(0))
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        return False
+
+
+def release_memory() -> int:
+    """Collect garbage and return freed heap to the OS; returns the objects collected.
+
+    Called when the child has started (import-time garbage) and after shedding at the soft limit.
+    """
+    collected = gc.collect()
+    _malloc_trim()
+    return collected
+
+
 @dataclass(frozen=True)
 class MemoryReading:
     rss: int
@@ -85,7 +105,7 @@ class MemoryGuard:
                 freed[name] = int(shedder())
             except Exception:  # a broken shedder must not stop the others
                 logger.exception("memory shedder failed", extra={"shedder": name})
-        freed["gc_objects"] = gc.collect()
+        freed["gc_objects"] = release_memory()
         return freed
 
     def check(self) -> MemoryReading:

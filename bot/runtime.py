@@ -32,6 +32,7 @@ from bot import services
 from bot.connection import Action, BackoffPolicy, ConnectionMachine, Decision
 from bot.heartbeat import Beat, BeatWriter, ChildExit, Progress
 from bot.models import ConnectionState as State
+from bot.monitor import release_memory
 from bot.stats import StatsCollector
 from bot.transport.base import ConnectionSignal, GroupChange, IncomingMessage, Reply, SendResult, Transport
 
@@ -238,6 +239,7 @@ class BotRuntime:
             self._dispatchers.append(thread)
         self._heartbeat = threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)
         self._heartbeat.start()
+        release_memory()  # start-up garbage (imports, settings, app registry) back to the OS
         try:
             while not self._stop.is_set():
                 self._maybe_connect()

@@ -415,6 +415,7 @@ class Supervisor:
             str(self.manage_py),
             "runbot",
             "--child",
+            "--skip-checks",  # the supervisor ran them; the child's lean app list has no admin URLs to check
             "--session",
             self.session_name,
             "--transport",
@@ -435,7 +436,12 @@ class Supervisor:
     def start_child(self) -> Child:
         read_fd, write_fd = os.pipe()
         try:
-            process = subprocess.Popen(self.child_command(write_fd), pass_fds=(write_fd,), close_fds=True)
+            process = subprocess.Popen(
+                self.child_command(write_fd),
+                pass_fds=(write_fd,),
+                close_fds=True,
+                env={**os.environ, "BLACKSKY_PROCESS": "bot-child"},  # the lean app list (settings.py)
+            )
         finally:
             os.close(write_fd)
         reader = BeatReader(read_fd, on_beat=self.on_beat, clock=self.clock).start()

@@ -117,3 +117,21 @@ def test_cloud_mode_turns_on_with_dyno(subprocess_env, manage_py) -> None:
         [*manage_py[:1], "-c", code], env=subprocess_env, capture_output=True, text=True, cwd=ROOT, timeout=60
     )
     assert result.stdout.split() == ["True", "True"], result.stderr
+
+
+def test_the_bot_child_loads_only_the_apps_it_needs(subprocess_env, manage_py) -> None:
+    """The supervisor starts its child with BLACKSKY_PROCESS=bot-child: the ORM, no web or scheduler apps."""
+    subprocess_env["BLACKSKY_PROCESS"] = "bot-child"
+    code = (
+        "import django; django.setup(); from django.conf import settings; import sys; "
+        "from bot.models import ControlCommand; from sessions_store.models import WhatsAppSession; "
+        "from media_cdn.models import GifAsset; "
+        "print(sorted(settings.INSTALLED_APPS), 'django.contrib.admin' in sys.modules, 'django_q' in sys.modules)"
+    )
+    result = subprocess.run(
+        [manage_py[0], "-c", code], env=subprocess_env, capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "['bot', 'django.contrib.auth', 'django.contrib.contenttypes', 'media_cdn', 'sessions_store'] False False"
+    )
