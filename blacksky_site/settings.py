@@ -8,6 +8,7 @@ A `.env` file in the project root is read first when present; real environment v
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -31,7 +32,14 @@ if not SECRET_KEY:
             "SECRET_KEY is not set: set it to a long random string (`make run` writes one into .env), "
             "or set DEBUG=true for local development."
         )
-    SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"
+    # Local development without a key: one generated for this checkout and kept out of git (var/
+    # is ignored), stable across restarts so sessions and SECRET_KEY-derived backup keys survive.
+    _dev_key = BASE_DIR / "var" / "dev-secret-key"
+    if not _dev_key.exists():
+        _dev_key.parent.mkdir(parents=True, exist_ok=True)
+        _dev_key.write_text(secrets.token_urlsafe(50))
+        _dev_key.chmod(0o600)
+    SECRET_KEY = _dev_key.read_text().strip()
 
 ALLOWED_HOSTS: list[str] = env("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS: list[str] = env("CSRF_TRUSTED_ORIGINS")

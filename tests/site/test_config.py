@@ -102,6 +102,22 @@ def test_start_up_without_secret_key_says_what_to_set(subprocess_env, manage_py)
     assert "Traceback" not in result.stderr
 
 
+def test_debug_without_a_secret_key_uses_one_generated_for_the_checkout(subprocess_env, manage_py) -> None:
+    del subprocess_env["SECRET_KEY"]
+    subprocess_env["DEBUG"] = "true"
+    code = "import django; django.setup(); from django.conf import settings; print(len(settings.SECRET_KEY))"
+    first = subprocess.run(
+        [manage_py[0], "-c", code], env=subprocess_env, capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    again = subprocess.run(
+        [manage_py[0], "-c", code], env=subprocess_env, capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert first.returncode == 0, first.stderr
+    assert int(first.stdout) >= 50
+    key = (ROOT / "var" / "dev-secret-key").read_text().strip()
+    assert len(key) >= 50 and first.stdout == again.stdout
+
+
 def test_check_deploy_is_clean_under_production_settings(subprocess_env, manage_py) -> None:
     subprocess_env.update({"DYNO": "web.1", "DEBUG": "false", "ALLOWED_HOSTS": "bot.example.com"})
     subprocess_env["SECRET_KEY"] = "p" * 20 + "Q9x!k2@Lm#4zR$7wT^1yU&3vB*6nC(8dE)0fG"
