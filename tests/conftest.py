@@ -37,3 +37,12 @@ def subprocess_env(tmp_path: Path) -> dict[str, str]:
 @pytest.fixture
 def manage_py() -> list[str]:
     return [sys.executable, str(ROOT / "manage.py")]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` drive real processes against wall-clock bounds (lease TTLs, shutdown
+    grace) on a shared 2-core machine: one rerun absorbs a scheduling hiccup, shows as ``R`` in the
+    report, and a real regression still fails twice."""
+    for item in items:
+        if item.get_closest_marker("slow") is not None and item.get_closest_marker("flaky") is None:
+            item.add_marker(pytest.mark.flaky(reruns=1, reruns_delay=1))
