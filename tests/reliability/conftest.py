@@ -3,11 +3,11 @@ that share this run's database (PostgreSQL: the test database; SQLite: a file co
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
-from django.db import connection
+
+from tests.dbshare import shared_database_url
 
 
 @pytest.fixture(autouse=True)
@@ -42,19 +42,7 @@ def shared_db_env(subprocess_env, settings, tmp_path: Path) -> dict[str, str]:
             "LOG_LEVEL": "WARNING",
         }
     )
-    if connection.vendor == "postgresql":
-        s = connection.settings_dict
-        auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-        env["DATABASE_URL"] = f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-    else:
-        db = tmp_path / "shared.sqlite3"
-        connection.ensure_connection()
-        target = sqlite3.connect(db)
-        try:
-            connection.connection.backup(target)
-        finally:
-            target.close()
-        env["DATABASE_URL"] = f"sqlite:///{db}"
+    env["DATABASE_URL"] = shared_database_url(tmp_path, "shared.sqlite3")
     return env
 
 

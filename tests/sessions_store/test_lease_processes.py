@@ -11,7 +11,6 @@ import json
 import os
 import queue
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -20,6 +19,8 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+
+from tests.dbshare import shared_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 HOLDER = ROOT / "tests" / "bot" / "lease_holder.py"
@@ -107,19 +108,7 @@ def holder_env(subprocess_env, tmp_path) -> dict[str, str]:
     into a file the processes can share, in milliseconds instead of a migrate run.
     """
     env = dict(subprocess_env)
-    if connection.vendor == "postgresql":
-        s = connection.settings_dict
-        auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-        env["DATABASE_URL"] = f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-    else:
-        db = tmp_path / "lease.sqlite3"
-        connection.ensure_connection()
-        target = sqlite3.connect(db)
-        try:
-            connection.connection.backup(target)
-        finally:
-            target.close()
-        env["DATABASE_URL"] = f"sqlite:///{db}"
+    env["DATABASE_URL"] = shared_database_url(tmp_path, "lease.sqlite3")
     return env
 
 
