@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = str(ROOT / "manage.py")
 MIB = 1024 * 1024
-MEMORY = "bot.transport.memory:MemoryTransport"
+MEMORY = "tests.support.memory_transport:MemoryTransport"
 GOAL = 1.5
 
 

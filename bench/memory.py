@@ -89,8 +89,8 @@ import django
 django.setup()
 migrated = time.perf_counter()  # the database was migrated by another process, as on a real worker
 EAGER = {eager}
-from bot.runtime import BotRuntime
-from bot.transport.neonize import NeonizeTransport
+from bot.child.runtime import BotRuntime
+from bot.transport.neonize.client import NeonizeTransport
 from sessions_store.store import store_for
 if EAGER:
     import importlib, pkgutil, bot.commands, media_cdn.resolver, httpx
@@ -121,10 +121,10 @@ def pipeline_growth(messages: int) -> tuple[float, float, float]:
 
     call_command("migrate", verbosity=0)
     from bot.dispatch import build_router
-    from bot.limits import PacingConfig
-    from bot.runtime import BotRuntime
+    from bot.dispatch.limits import PacingConfig
+    from bot.child.runtime import BotRuntime
     from bot.transport.base import IncomingMessage
-    from bot.transport.memory import MemoryTransport
+    from tests.support.memory_transport import MemoryTransport
 
     class CountingTransport(MemoryTransport):
         """Counts sends without keeping them (the recording list would be the leak)."""

@@ -27,7 +27,7 @@ class Beat:
     state: str
     stalled_for: float = 0.0
     rss_bytes: int = 0
-    memory_level: str = "ok"  # ok, soft, hard (bot.monitor.MemoryGuard)
+    memory_level: str = "ok"  # ok, soft, hard (bot.child.memory.MemoryGuard)
     messages_in: int = 0
     messages_out: int = 0
     commands: int = 0

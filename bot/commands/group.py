@@ -1,7 +1,7 @@
 """Group commands: members, admins, settings, invite link, welcome, antilink and warnings.
 
 Acting commands (``bot_admin=True``) need the bot to be a group admin; the router says so when it
-is not. Admin checks use the cached group metadata (``bot.groups``), never a network call per
+is not. Admin checks use the cached group metadata (``bot.dispatch.groups``), never a network call per
 message. Warnings are persisted; the third one removes the member (``WARNINGS_BEFORE_KICK``).
 """
 

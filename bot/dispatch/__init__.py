@@ -18,7 +18,7 @@ from bot.dispatch.context import CommandContext
 from bot.dispatch.registry import CommandSpec, Registry, command
 from bot.dispatch.registry import registry as project_registry
 from bot.dispatch.router import DispatchResult, Router
-from bot.limits import PacingConfig
+from bot.dispatch.limits import PacingConfig
 from bot.transport.base import Transport
 
 registry = project_registry
@@ -56,9 +56,9 @@ def build_router(
 
     from bot.dispatch.state import ChatState
     from bot.dispatch.stats import DispatchStats
-    from bot.groups import GroupCache
-    from bot.limits import UserLimits
-    from bot.outbound import Outbound
+    from bot.dispatch.groups import GroupCache
+    from bot.dispatch.limits import UserLimits
+    from bot.dispatch.outbound import Outbound
 
     pacing_config = pacing if pacing is not None else PacingConfig.from_settings()
     return Router(

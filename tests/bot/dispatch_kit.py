@@ -10,9 +10,9 @@ from pathlib import Path
 
 from bot.dispatch import DispatchResult, Router, build_router
 from bot.dispatch.registry import Registry
-from bot.limits import PacingConfig
+from bot.dispatch.limits import PacingConfig
 from bot.transport.base import GroupChange, GroupInfo, IncomingMessage, Participant, Reply, SendResult
-from bot.transport.memory import MemoryTransport
+from tests.support.memory_transport import MemoryTransport
 
 BOT = "10000000001@s.whatsapp.net"
 OWNER = "15550000001@s.whatsapp.net"

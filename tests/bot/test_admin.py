@@ -25,7 +25,7 @@ from bot.models import (
     Warning,
     WebhookDelivery,
 )
-from bot.supervisor import Supervisor
+from bot.supervisor.loop import Supervisor
 from sessions_store.models import SessionBackup, WhatsAppSession
 from sessions_store.services import backup_create
 from tests.sessions_store.factories import make_paired_store

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.alerts import Outage, duration_words, outage_last, outage_message, reason_words
-from bot.services import connection_event_record
+from bot.child.outage_notice import Outage, duration_words, outage_last, outage_message, reason_words
+from bot.events import connection_event_record
 
 T0 = datetime(2026, 11, 28, 3, 4, 0, tzinfo=UTC)
 

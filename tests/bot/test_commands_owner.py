@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bot.limits import PacingConfig
+from bot.dispatch.limits import PacingConfig
 from bot.models import BannedUser, BotSetting, BotStatus, ControlCommand, GroupSettings, ReconnectEvent
 from bot.transport.base import ConnectionSignal
 from tests.bot.dispatch_kit import ALICE, BOB, GROUP, OWNER, group_info, make_bot

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.connection import Action, BackoffPolicy, ConnectionMachine
+from bot.child.connection import Action, BackoffPolicy, ConnectionMachine
 from bot.models import ConnectionState as S
 from bot.transport.base import ConnectionSignal
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.limits import KeyedBuckets, OncePer, OutboundLimits, PacingConfig, TokenBucket, UserLimits
+from bot.dispatch.limits import KeyedBuckets, OncePer, OutboundLimits, PacingConfig, TokenBucket, UserLimits
 from tests.bot.dispatch_kit import Clock
 
 

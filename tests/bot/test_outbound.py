@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from bot.limits import PacingConfig
-from bot.outbound import RESTRICTED_PAUSE_SECONDS, Outbound
+from bot.dispatch.limits import PacingConfig
+from bot.dispatch.outbound import RESTRICTED_PAUSE_SECONDS, Outbound
 from bot.transport.base import ConnectionSignal, Media, Reply, TransportError
 from tests.bot.dispatch_kit import ALICE, BOB, GROUP, Clock, KitTransport
 
@@ -75,7 +75,7 @@ def test_a_temporary_ban_pauses_every_send_until_it_expires(caplog):
     out.on_signal(
         ConnectionSignal(kind="temporary_ban", reason="SEND_TO_TOO_MANY_PEOPLE", detail={"expire_seconds": 600})
     )
-    with caplog.at_level(logging.WARNING, logger="bot.outbound"):
+    with caplog.at_level(logging.WARNING, logger="bot.dispatch.outbound"):
         assert out.send(text()) is None
         assert out.send(text(chat=BOB)) is None
     assert transport.sent == [] and out.dropped_count == 2
@@ -103,7 +103,7 @@ def test_a_send_restriction_error_pauses_and_backs_off():
 def test_an_ordinary_send_failure_returns_none_without_pausing(caplog):
     out, transport, _ = outbound()
     transport.fail_with = TransportError("no route")
-    with caplog.at_level(logging.WARNING, logger="bot.outbound"):
+    with caplog.at_level(logging.WARNING, logger="bot.dispatch.outbound"):
         assert out.send(text()) is None
     assert not out.is_paused() and out.failed_count == 1
     assert transport.presences == [(ALICE, True), (ALICE, False)]  # typing cleared again
@@ -147,7 +147,7 @@ def test_a_media_reply_is_resolved_by_asset_name():
 
 def test_missing_media_goes_out_as_the_caption_with_its_mentions(caplog):
     out, transport, _ = outbound(PacingConfig(enabled=False), resolve_media=lambda asset, *, kind: None)
-    with caplog.at_level(logging.WARNING, logger="bot.outbound"):
+    with caplog.at_level(logging.WARNING, logger="bot.dispatch.outbound"):
         out.send(Reply(kind="video", chat=ALICE, asset="hug", text="@1 hugs @2", mentions=(ALICE, BOB), reply_to="M1"))
     sent = transport.sent[0]
     assert (sent.kind, sent.text, sent.mentions, sent.reply_to) == ("text", "@1 hugs @2", (ALICE, BOB), "M1")

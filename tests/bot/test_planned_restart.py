@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.models import BotStatus, ConnectionEvent
-from bot.planned_restart import PlannedRestart, next_planned_restart, planned_restart_perform
+from bot.supervisor.planned_restart import PlannedRestart, next_planned_restart, planned_restart_perform
 from tests.bot.test_webhooks import RecordingServer
 
 API_KEY = "heroku-test-token-0123456789"

@@ -6,7 +6,7 @@ import pytest
 
 from bot.dispatch import build_router
 from bot.transport.base import IncomingMessage
-from bot.transport.memory import MemoryTransport
+from tests.support.memory_transport import MemoryTransport
 
 pytestmark = pytest.mark.django_db
 

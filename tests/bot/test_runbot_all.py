@@ -22,7 +22,7 @@ from tests.bot.fixtures.processes import ChildDb, Runbot, child_db, migrated_sql
 
 pytestmark = pytest.mark.slow
 
-MEMORY = "bot.transport.memory:MemoryTransport"
+MEMORY = "tests.support.memory_transport:MemoryTransport"
 TTL = 3  # seconds (LEASE_TTL): renewals every second, a dead worker's sessions free after 3 s
 CONNECTED = r"connection state session={} from=connecting to=connected"
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bot.fleet import SPREAD_SECONDS, DynoRestartGate, Fleet, FleetSupervisor, HeldLease
+from bot.supervisor.fleet import SPREAD_SECONDS, DynoRestartGate, Fleet, FleetSupervisor, HeldLease
 from bot.heartbeat import ChildExit
 from sessions_store.lease import lease_acquire, lease_current, lease_identity
 from sessions_store.models import WhatsAppSession
@@ -160,8 +160,8 @@ def test_a_held_lease_once_lost_stops_its_supervisor_instead_of_standing_by(sess
 def test_a_planned_restart_asks_heroku_once_per_worker_and_restarts_each_child_without_it(
     monkeypatch, outcome, performed, child_restarts
 ):
-    from bot import planned_restart
-    from bot.planned_restart import PlannedRestartResult
+    from bot.supervisor import planned_restart
+    from bot.supervisor.planned_restart import PlannedRestartResult
 
     calls: list[str] = []
 

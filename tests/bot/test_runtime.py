@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.connection import BackoffPolicy, ConnectionMachine
+from bot.child.connection import BackoffPolicy, ConnectionMachine
 from bot.heartbeat import ChildExit, Progress
 from bot.models import ConnectionEvent, ConnectionState, MessageStat, ReconnectEvent
-from bot.runtime import BotRuntime, PingRouter, SimpleResult
+from bot.child.runtime import BotRuntime, PingRouter, SimpleResult
 from bot.stats import StatsCollector
 from bot.transport.base import ConnectionSignal, IncomingMessage, Reply, TransportError
-from bot.transport.memory import MemoryTransport
+from tests.support.memory_transport import MemoryTransport
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -6,11 +6,11 @@ import signal
 
 import pytest
 
-from bot.connection import BackoffPolicy
+from bot.child.connection import BackoffPolicy
 from bot.heartbeat import Beat, ChildExit
 from bot.models import BotStatus, ConnectionEvent, ReconnectEvent
-from bot.monitor import RestartBudget
-from bot.supervisor import Child, NoOwnership, Supervisor
+from bot.child.memory import RestartBudget
+from bot.supervisor.loop import Child, NoOwnership, Supervisor
 
 pytestmark = pytest.mark.django_db
 

@@ -36,12 +36,12 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (  # noqa: E402
     Message,
 )
 
-from bot.connection import BackoffPolicy, ConnectionMachine  # noqa: E402
+from bot.child.connection import BackoffPolicy, ConnectionMachine  # noqa: E402
 from bot.heartbeat import ChildExit  # noqa: E402
 from bot.models import ReconnectEvent  # noqa: E402
-from bot.runtime import BotRuntime, PingRouter  # noqa: E402
+from bot.child.runtime import BotRuntime, PingRouter  # noqa: E402
 from bot.transport.base import ConnectionSignal, Media, Reply, TransportError  # noqa: E402
-from bot.transport.neonize import NeonizeTransport, str_to_jid  # noqa: E402
+from bot.transport.neonize.client import NeonizeTransport, str_to_jid  # noqa: E402
 from tests.bot.fixtures.neonize_events import (  # noqa: E402
     ALICE,
     ALICE_LID,
@@ -244,7 +244,7 @@ def test_a_handler_that_raises_never_reaches_go(transport, caplog):
         raise RuntimeError("bug in the queue")
 
     transport.set_handlers(on_message=broken, on_signal=lambda s: None)
-    with caplog.at_level(logging.ERROR, logger="bot.transport.neonize"):
+    with caplog.at_level(logging.ERROR, logger="bot.transport.neonize.client"):
         deliver(transport.client, make_msg_ev("hi"))
     assert "translating an event failed" in caplog.text
 

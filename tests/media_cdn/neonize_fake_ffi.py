@@ -25,7 +25,7 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message
 from neonize.utils.jid import build_jid
 
 from bot.transport.base import Media
-from bot.transport.neonize_media import media_send
+from bot.transport.neonize.media import media_send
 
 
 def forbid(*args, **kwargs):

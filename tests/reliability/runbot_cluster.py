@@ -1,6 +1,6 @@
 """Helpers for the runbot process proofs: several real ``manage.py runbot`` processes on one session.
 
-The processes run ``--transport neonize`` with ``bot.transport.neonize`` served by
+The processes run ``--transport neonize`` with ``bot.transport.neonize.client`` served by
 ``runbot_fake_neonize.py`` (through ``runbot_site/sitecustomize.py``), so the supervisor takes the
 lease, runs the restore chain and takes the shutdown backup exactly as with WhatsApp, while the child
 "connects" offline when its store holds a device.

@@ -1,4 +1,4 @@
-"""A stand-in for ``bot.transport.neonize`` in runbot process tests (see ``runbot_site/sitecustomize.py``).
+"""A stand-in for ``bot.transport.neonize.client`` in runbot process tests (see ``runbot_site/sitecustomize.py``).
 
 It behaves like whatsmeow as far as the supervisor can tell: a store holding a device connects
 (``connected``, with the device JID in the child's log), a store without one shows a QR. It reads the
@@ -15,7 +15,7 @@ import os
 
 from bot.transport.base import ConnectionSignal, Transport
 from bot.transport.console import ConsoleTransport
-from bot.transport.memory import MemoryTransport
+from tests.support.memory_transport import MemoryTransport
 
 logger = logging.getLogger("runbot_fake_neonize")
 

@@ -22,7 +22,7 @@ import time
 
 import pytest
 
-from bot.supervisor import Supervisor
+from bot.supervisor.loop import Supervisor
 from sessions_store.store import SqliteStore, store_for
 from tests.bot.fixtures.processes import child_db, migrated_sqlite, runbot_env  # noqa: F401
 from tests.reliability.runbot_cluster import cluster_env, report, start_bot

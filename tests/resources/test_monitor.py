@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.monitor import MemoryGuard, RestartBudget, rss_bytes
+from bot.child.memory import MemoryGuard, RestartBudget, rss_bytes
 
 MB = 1024 * 1024
 
@@ -92,8 +92,8 @@ def test_rss_is_read_from_the_process() -> None:
 def test_the_runtime_registers_every_rebuildable_cache_with_the_guard(db) -> None:
     """At the soft limit the child drops the media LRU, the group cache and idle command modules."""
     from bot.dispatch import build_router
-    from bot.runtime import BotRuntime
-    from bot.transport.memory import MemoryTransport
+    from bot.child.runtime import BotRuntime
+    from tests.support.memory_transport import MemoryTransport
     from media_cdn import resolver
 
     transport = MemoryTransport()
@@ -114,9 +114,9 @@ def test_over_the_hard_limit_the_child_drains_every_accepted_message_then_exits_
     import threading
 
     from bot.heartbeat import ChildExit
-    from bot.runtime import BotRuntime, PingRouter
+    from bot.child.runtime import BotRuntime, PingRouter
     from bot.transport.base import IncomingMessage
-    from bot.transport.memory import MemoryTransport
+    from tests.support.memory_transport import MemoryTransport
 
     level = {"rss": 10 * MB}
     guard = MemoryGuard(limit_mb=100, sampler=lambda: level["rss"])
@@ -142,10 +142,10 @@ def test_over_the_hard_limit_the_child_drains_every_accepted_message_then_exits_
 
 @pytest.mark.django_db
 def test_a_memory_exit_is_a_restart_recorded_with_reason_memory_and_it_spends_the_budget() -> None:
-    from bot.connection import BackoffPolicy
+    from bot.child.connection import BackoffPolicy
     from bot.heartbeat import ChildExit
     from bot.models import ReconnectEvent
-    from bot.supervisor import Child, Supervisor
+    from bot.supervisor.loop import Child, Supervisor
     from tests.bot.test_supervisor_policy import Clock, FakeProcess, FakeReader, NoOwnership
 
     clock = Clock()

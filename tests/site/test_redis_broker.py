@@ -121,7 +121,7 @@ def test_an_async_task_and_a_scheduled_one_run_through_the_redis_broker_in_the_w
 
     log_path = tmp_path / "worker.log"
     log = open(log_path, "w")  # noqa: SIM115 - closed below
-    worker = [sys.executable, MANAGE, "runbot", "--all", "--transport", "bot.transport.memory:MemoryTransport"]
+    worker = [sys.executable, MANAGE, "runbot", "--all", "--transport", "tests.support.memory_transport:MemoryTransport"]
     cluster = subprocess.Popen(worker, env=env, cwd=ROOT, stdout=log, stderr=log)
     started = time.monotonic()
     try:

@@ -102,7 +102,7 @@ def test_collectstatic_works_with_the_production_storage(tmp_path: Path, subproc
 
 
 def test_log_lines_carry_key_value_fields_and_no_secrets(settings) -> None:
-    record = logging.LogRecord("bot.runtime", logging.INFO, __file__, 1, "connected as %s", ("bot",), None)
+    record = logging.LogRecord("bot.child.runtime", logging.INFO, __file__, 1, "connected as %s", ("bot",), None)
     record.session = "default"
     record.reason = "network down"
     redact = RedactSecretsFilter()
@@ -110,7 +110,7 @@ def test_log_lines_carry_key_value_fields_and_no_secrets(settings) -> None:
     record.token = "supersecret-token-123"
     assert redact.filter(record)
     line = KeyValueFormatter().format(record)
-    assert line.endswith('INFO bot.runtime connected as bot session=default reason="network down" token=[redacted]')
+    assert line.endswith('INFO bot.child.runtime connected as bot session=default reason="network down" token=[redacted]')
     assert "supersecret" not in line
 
 

@@ -1,7 +1,7 @@
 """``manage.py runbot``: the worker process (supervisor), and with ``--child`` the bot child it spawns.
 
 Thin: parses options and hands over to :class:`bot.supervisor.Supervisor` or
-:class:`bot.runtime.BotRuntime`. Only the child path imports a transport that may load neonize.
+:class:`bot.child.runtime.BotRuntime`. Only the child path imports a transport that may load neonize.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def build_transport(name: str, *, session_name: str, pair_phone: str = "") -> An
 
         return ConsoleTransport()
     if name == "neonize":
-        from bot.transport.neonize import NeonizeTransport
+        from bot.transport.neonize.client import NeonizeTransport
         from sessions_store.store import store_for
 
         return NeonizeTransport(
@@ -58,7 +58,7 @@ def build_transport(name: str, *, session_name: str, pair_phone: str = "") -> An
 
 def publish_pairing_code(*, session_name: str, kind: str, code: str) -> None:
     """The current QR / phone code: in the database for ``/pair/`` and in the terminal (never in a log)."""
-    from bot.supervisor import pairing_page_url
+    from bot.supervisor.loop import pairing_page_url
     from sessions_store.pairing import PHONE_CODE_TTL_SECONDS, QR_TTL_SECONDS, pairing_code_store, pairing_qr_terminal
 
     ttl = QR_TTL_SECONDS if kind == "qr" else PHONE_CODE_TTL_SECONDS
@@ -114,7 +114,7 @@ class Command(BaseCommand):
             if code:
                 raise SystemExit(code)
             return
-        from bot.supervisor import Supervisor
+        from bot.supervisor.loop import Supervisor
 
         supervisor = Supervisor(
             session_name=options["session"],
@@ -130,7 +130,7 @@ class Command(BaseCommand):
 
     def run_fleet(self, options: dict[str, Any]) -> int:
         """``--all``: every session this worker can lease, one supervisor each, one scheduler."""
-        from bot.fleet import Fleet
+        from bot.supervisor.fleet import Fleet
 
         given = {k for k in ("pair_phone", "run_once") if options[k]}
         if options["session"] != "default":
@@ -151,8 +151,8 @@ class Command(BaseCommand):
         return fleet.run()
 
     def run_child(self, options: dict[str, Any], *, pair_phone: str) -> int:
-        from bot.monitor import MemoryGuard
-        from bot.runtime import BotRuntime
+        from bot.child.memory import MemoryGuard
+        from bot.child.runtime import BotRuntime
 
         session_name = options["session"]
         beats = BeatWriter(options["heartbeat_fd"]) if options["heartbeat_fd"] is not None else None

@@ -28,11 +28,11 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 
 from blacksky_site.tempfiles import dir_usage, process_temp_dir
-from bot import services
-from bot.connection import Action, BackoffPolicy, ConnectionMachine, Decision
+from bot import events
+from bot.child.connection import Action, BackoffPolicy, ConnectionMachine, Decision
 from bot.heartbeat import Beat, BeatWriter, ChildExit, Progress
 from bot.models import ConnectionState as State
-from bot.monitor import release_memory
+from bot.child.memory import release_memory
 from bot.stats import StatsCollector
 from bot.transport.base import ConnectionSignal, GroupChange, IncomingMessage, Reply, SendResult, Transport
 
@@ -107,7 +107,7 @@ def build_router(*, transport: Transport, session_name: str) -> tuple[Any, Calla
     outbound = getattr(router, "outbound", None)
     if outbound is None:
         try:
-            from bot.outbound import Outbound
+            from bot.dispatch.outbound import Outbound
 
             outbound = Outbound(transport=transport, session_name=session_name)
         except ImportError:
@@ -356,10 +356,10 @@ class BotRuntime:
         detail["pid"] = os.getpid()  # which child wrote it: tells two workers' events apart
         try:
             if decision.closes_attempt and self._open_attempt is not None:
-                services.reconnect_event_close(event_id=self._open_attempt, outcome=decision.closes_attempt)
+                events.reconnect_event_close(event_id=self._open_attempt, outcome=decision.closes_attempt)
                 self._open_attempt = None
             if decision.changed:
-                event = services.connection_event_record(
+                event = events.connection_event_record(
                     session_name=self.session_name,
                     from_state=decision.previous,
                     to_state=decision.state,
@@ -377,7 +377,7 @@ class BotRuntime:
                 if decision.state == State.CONNECTED:
                     self._announce_outage()
             if decision.attempt:
-                attempt = services.reconnect_event_open(
+                attempt = events.reconnect_event_open(
                     session_name=self.session_name,
                     attempt=decision.attempt,
                     delay_seconds=decision.delay,
@@ -389,12 +389,12 @@ class BotRuntime:
             logger.exception("recording a connection event failed", extra={"session": self.session_name})
 
     def _announce_outage(self) -> None:
-        """Back after an outage longer than OUTAGE_ALERT_MINUTES: one message to every owner (bot.alerts)."""
+        """Back after an outage longer than OUTAGE_ALERT_MINUTES: one message to every owner (bot.child.outage_notice)."""
         owners = list(getattr(settings, "OWNER_NUMBERS", []) or [])
         if not owners:
             return
         try:
-            from bot.alerts import outage_last, outage_message
+            from bot.child.outage_notice import outage_last, outage_message
         except ImportError:
             return
         outage = outage_last(session_name=self.session_name)
@@ -477,7 +477,7 @@ class BotRuntime:
             reading = self.memory_guard.check()
             rss, level = reading.rss, reading.level
         else:
-            from bot.monitor import rss_bytes
+            from bot.child.memory import rss_bytes
 
             rss = rss_bytes()
         self.stats.rss(rss)
@@ -556,7 +556,7 @@ class BotRuntime:
             self._connector.join(1.0)
         if self._open_attempt is not None:
             try:
-                services.reconnect_event_close(event_id=self._open_attempt, outcome="gave_up")
+                events.reconnect_event_close(event_id=self._open_attempt, outcome="gave_up")
             except Exception:
                 logger.exception("closing the open reconnect attempt failed")
             self._open_attempt = None

@@ -8,7 +8,7 @@
    ``media_cdn.resolver.resolve_media`` (imported lazily); when that is missing or finds nothing the
    caption goes out as text instead;
 3. shows "typing..." in the chat (text and media only) and waits for the global and per-chat
-   token buckets (``bot.limits``), so a burst of replies is spread out, never dropped;
+   token buckets (``bot.dispatch.limits``), so a burst of replies is spread out, never dropped;
 4. sends through the transport; a failure is logged and returns None (the bot loop goes on).
 
 ``clock`` and ``sleep`` are injected so tests move time without sleeping.
@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 
-from bot.limits import OutboundLimits, PacingConfig
+from bot.dispatch.limits import OutboundLimits, PacingConfig
 from bot.transport.base import ConnectionSignal, Reply, SendResult, Transport, TransportError
 
 log = logging.getLogger(__name__)

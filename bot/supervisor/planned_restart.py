@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 
 from blacksky_site.config import parse_hhmm
-from bot import services
+from bot import events
 from bot.models import BotStatus, ConnectionEvent, ConnectionState
 
 logger = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def planned_restart_perform(
     from_state = status.state if status else ConnectionState.CONNECTED
     configured = heroku_configured()
     detail = {"at_hhmm": settings.PLANNED_RESTART_AT, "dyno": dyno if configured else "", "dyno_restart": "pending"}
-    event = services.connection_event_record(
+    event = events.connection_event_record(
         session_name=session_name,
         from_state=from_state,
         to_state=ConnectionState.STOPPED,

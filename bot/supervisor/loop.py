@@ -32,12 +32,12 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from bot import services
-from bot.connection import BackoffPolicy
+from bot import events
+from bot.child.connection import BackoffPolicy
 from bot.heartbeat import Beat, BeatReader, ChildExit
 from bot.models import BotStatus, ControlCommand, ReconnectEvent
 from bot.models import ConnectionState as State
-from bot.monitor import RestartBudget
+from bot.child.memory import RestartBudget
 
 logger = logging.getLogger(__name__)
 
@@ -223,7 +223,7 @@ class Supervisor:
         self._restart_attempt: int | None = None  # ReconnectEvent id of the restart in progress
         self._totals = {"messages_in": 0, "messages_out": 0}
         self._child_totals = {"messages_in": 0, "messages_out": 0}
-        self.planned_restart: Any = None  # bot.planned_restart.PlannedRestart, once running
+        self.planned_restart: Any = None  # bot.supervisor.planned_restart.PlannedRestart, once running
         self.webhooks: Any = None  # bot.webhooks.WebhookSender when CONNECTION_WEBHOOK_URL is set
         if settings.CONNECTION_WEBHOOK_URL:
             from bot.webhooks import WebhookSender
@@ -256,7 +256,7 @@ class Supervisor:
                 logger.info("stopped while standing by", extra={"session": self.session_name})
                 return 0
             # Only the owner says who runs the session: a standby must not overwrite the holder's pid.
-            services.bot_status_process_started(session_name=self.session_name, pid=os.getpid())
+            events.bot_status_process_started(session_name=self.session_name, pid=os.getpid())
             temp_sweep_at_start()
             if self.uses_session and not self._stop.is_set():
                 self.restore()
@@ -302,7 +302,7 @@ class Supervisor:
     def planned_restarts(self) -> Any:
         """``PLANNED_RESTART_AT``: a graceful restart at a quiet hour (the dyno through Heroku's API, else the child)."""
         try:
-            from bot.planned_restart import PlannedRestart
+            from bot.supervisor.planned_restart import PlannedRestart
         except ImportError:
             return None
         return PlannedRestart(started_at=timezone.now())
@@ -311,7 +311,7 @@ class Supervisor:
         if self.planned_restart is None or not self.planned_restart.due(timezone.now()):
             return
         try:
-            from bot.planned_restart import planned_restart_perform
+            from bot.supervisor.planned_restart import planned_restart_perform
 
             result = planned_restart_perform(now=timezone.now(), session_name=self.session_name)
         except Exception:
@@ -329,7 +329,7 @@ class Supervisor:
             previous = status.first() or State.STARTING
             if previous == to_state:
                 return
-            event = services.connection_event_record(
+            event = events.connection_event_record(
                 session_name=self.session_name, from_state=previous, to_state=to_state, reason=reason, detail=detail
             )
             if self.webhooks is not None:
@@ -450,7 +450,7 @@ class Supervisor:
         self.starts += 1
         self._child_totals = {"messages_in": 0, "messages_out": 0}
         try:
-            services.bot_status_child_started(
+            events.bot_status_child_started(
                 session_name=self.session_name, child_pid=process.pid, restarted=restarted
             )
         except Exception:
@@ -470,7 +470,7 @@ class Supervisor:
         self._child_totals = {"messages_in": beat.messages_in, "messages_out": beat.messages_out}
         try:
             close_old_connections()
-            services.bot_status_heartbeat(
+            events.bot_status_heartbeat(
                 session_name=self.session_name,
                 at=timezone.now(),
                 child_pid=beat.pid,
@@ -627,14 +627,14 @@ class Supervisor:
 
     def _record_restart_attempt(self, reason: str, delay: float, outcome: str = "") -> None:
         try:
-            event = services.reconnect_event_open(
+            event = events.reconnect_event_open(
                 session_name=self.session_name,
                 attempt=max(1, self.consecutive),
                 delay_seconds=delay,
                 reason=f"child_{reason}",
             )
             if outcome:
-                services.reconnect_event_close(event_id=event.pk, outcome=outcome)
+                events.reconnect_event_close(event_id=event.pk, outcome=outcome)
             else:
                 self._restart_attempt = event.pk
         except Exception:
@@ -644,7 +644,7 @@ class Supervisor:
         attempt, self._restart_attempt = self._restart_attempt, None
         if attempt is not None:
             try:
-                services.reconnect_event_close(event_id=attempt, outcome=outcome)
+                events.reconnect_event_close(event_id=attempt, outcome=outcome)
             except Exception:
                 logger.exception("closing a restart attempt failed")
 
@@ -749,7 +749,7 @@ class Supervisor:
             self.webhooks.close(timeout=max(0.5, min(3.0, deadline - self.clock())))
         try:
             if owned:
-                services.bot_status_stopped(session_name=self.session_name)
+                events.bot_status_stopped(session_name=self.session_name)
         except Exception:
             logger.exception("recording the stop failed")
         logger.info(

@@ -573,7 +573,7 @@ class NeonizeTransport(Transport):
         if reply.kind in {"video", "image", "sticker"}:
             if reply.media is None or not reply.media.data:
                 raise TransportError(f"{reply.kind} reply without media bytes (asset {reply.asset!r} not resolved)")
-            from bot.transport.neonize_media import media_message_build
+            from bot.transport.neonize.media import media_message_build
 
             media = reply.media
             if reply.gif_playback and not media.gif_playback:

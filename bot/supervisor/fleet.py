@@ -41,7 +41,7 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from bot.heartbeat import ChildExit
-from bot.supervisor import RESTART_WINDOW, LeaseOwnership, Supervisor, scheduler_start, scheduler_stop
+from bot.supervisor.loop import RESTART_WINDOW, LeaseOwnership, Supervisor, scheduler_start, scheduler_stop
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class FleetSupervisor(Supervisor):
                 )
                 return
             try:
-                from bot.planned_restart import planned_restart_perform
+                from bot.supervisor.planned_restart import planned_restart_perform
 
                 result = planned_restart_perform(now=now, session_name=self.session_name)
             except Exception:
