@@ -61,17 +61,17 @@ def main() -> int:
         call_command("migrate", verbosity=0)
         from _stats_seed import seed
 
-        from bot import selectors
+        from ops.selectors.stats import session_stats
 
         seed(days=2, session_name="short", events_per_day=1000, rng=random.Random(1))
         seed(days=30, session_name="long", events_per_day=1000, rng=random.Random(2))
         timings: dict[str, list[float]] = {"short": [], "long": []}
         for name in ("short", "long"):
-            selectors.session_stats(session_name=name)  # warm
+            session_stats(session_name=name)  # warm
         for _ in range(REPEAT):
             for name in ("short", "long"):
                 started = time.perf_counter()
-                selectors.session_stats(session_name=name)
+                session_stats(session_name=name)
                 timings[name].append((time.perf_counter() - started) * 1000)
         connection.close()
     finally:

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "sessions_store",
     "bot",
     "media_cdn",
+    "ops",
 ]
 
 MIDDLEWARE = [

@@ -5,6 +5,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("", include("bot.urls")),
+    path("", include("ops.urls")),
     path("gifs/", include("media_cdn.urls")),
 ]

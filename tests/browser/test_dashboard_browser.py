@@ -16,8 +16,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from bot import selectors
 from bot.models import BotStatus, ConnectionEvent, ControlCommand, MessageStat, ReconnectEvent
+from ops.stats_cache import stats_cache
 from sessions_store.models import PairingCode, WhatsAppSession
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -121,7 +121,7 @@ def test_dashboard_and_pairing_page_in_headless_chromium(browser, live_server, t
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    selectors.stats_cache.clear()  # a copy cached by an earlier test holds another database's rows
+    stats_cache.clear()  # a copy cached by an earlier test holds another database's rows
     _seed()
     get_user_model().objects.create_user("ops", password="a-long-test-password", is_staff=True)
     wait = WebDriverWait(browser, 20)

@@ -1,24 +1,19 @@
-"""Reads behind `/healthz`, `/stats`, `/metrics`, `/dashboard/` and `/pair/`.
+"""The /stats snapshot, imported by the web dyno (gunicorn): per-session figures for /stats,
+/metrics and the dashboard.
 
 The web dyno sees the bot only through the database, so every figure here comes from rows the
 worker wrote. Every query is bounded by a time window or a row limit and runs on an index
 (``MessageStat``'s unique (session, resolution, bucket), the (session, -at) indexes of the event
-tables, ``WebhookDelivery.at``), so the cost of a snapshot does not grow with history; the
-snapshot is also cached for :data:`STATS_CACHE_SECONDS` in each web process (:class:`StatsCache`).
+tables, ``WebhookDelivery.at``), so the cost of a snapshot does not grow with history; the views
+read it through the per-process cache in :mod:`ops.stats_cache`.
 """
 
 from __future__ import annotations
 
-import json
-import threading
-import time
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import Coalesce, TruncHour
@@ -36,10 +31,6 @@ from bot.models import (
 from sessions_store.models import SessionBackup, SessionLease, WhatsAppSession
 from sessions_store.pairing import pairing_code_current
 
-#: How long a computed /stats snapshot is served from the cache (per web process).
-STATS_CACHE_SECONDS = 5
-#: A copy older than this is never served, even while another thread refreshes it.
-STATS_MAX_STALE_SECONDS = 30
 #: Windows of the message-rate figures, in complete minutes.
 RATE_WINDOWS = {"1m": 1, "5m": 5, "1h": 60}
 RECENT_EVENTS = 20
@@ -57,47 +48,6 @@ def _age(now: datetime, value: datetime | None) -> float | None:
 
 def _epoch(value: datetime) -> int:
     return int(value.timestamp())
-
-
-# --- /healthz -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Health:
-    ok: bool
-    reason: str
-    sessions: dict[str, str]
-
-
-def health_check(*, now: datetime | None = None) -> Health:
-    """Database answers, and every known session's bot is connected with a fresh heartbeat.
-
-    One ``SELECT`` on the small ``BotStatus`` table (one row per session). A database error
-    propagates: the view turns it into a 503.
-    """
-    now = now or timezone.now()
-    timeout = timedelta(seconds=settings.HEARTBEAT_TIMEOUT)
-    rows = list(BotStatus.objects.order_by("session_name").values_list("session_name", "state", "last_heartbeat_at"))
-    if not rows:
-        return Health(ok=False, reason="no bot has reported a heartbeat yet", sessions={})
-    problems: list[str] = []
-    sessions: dict[str, str] = {}
-    for name, state, beat in rows:
-        if beat is None:
-            problem = "no heartbeat yet"
-        elif now - beat > timeout:
-            problem = f"heartbeat stale for {int((now - beat).total_seconds())}s (limit {settings.HEARTBEAT_TIMEOUT}s)"
-        elif state != ConnectionState.CONNECTED:
-            problem = f"state is {state}"
-        else:
-            problem = ""
-        sessions[name] = problem or "ok"
-        if problem:
-            problems.append(f"session {name}: {problem}")
-    return Health(ok=not problems, reason="; ".join(problems), sessions=sessions)
-
-
-# --- /stats ---------------------------------------------------------------------------------
 
 
 def session_names() -> list[str]:
@@ -406,81 +356,4 @@ def stats_snapshot(*, now: datetime | None = None) -> dict:
         "memory_limit_mb": settings.MEMORY_LIMIT_MB,
         "heartbeat_timeout_seconds": settings.HEARTBEAT_TIMEOUT,
         "sessions": [session_stats(session_name=name, now=now) for name in session_names()],
-    }
-
-
-@dataclass(frozen=True)
-class CachedStats:
-    computed_at: float
-    snapshot: dict
-    body: bytes  # the snapshot as JSON, serialised once
-
-
-class StatsCache:
-    """Per-process /stats cache: fresh for ``ttl`` seconds, then one thread refreshes it while the
-    others keep serving the previous copy (never a stampede of recomputations under load). A copy
-    older than ``max_stale`` is never served: the caller waits for a new one (and sees its error).
-    """
-
-    def __init__(self, *, ttl: float, max_stale: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.ttl = ttl
-        self.max_stale = max_stale
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._entry: CachedStats | None = None
-
-    def clear(self) -> None:
-        self._entry = None
-
-    def _build(self) -> CachedStats:
-        snapshot = stats_snapshot()
-        body = json.dumps(snapshot, cls=DjangoJSONEncoder).encode()
-        entry = CachedStats(computed_at=self.clock(), snapshot=snapshot, body=body)
-        self._entry = entry
-        return entry
-
-    def get(self) -> CachedStats:
-        entry = self._entry
-        if entry is not None:
-            age = self.clock() - entry.computed_at
-            if age < self.ttl:
-                return entry
-            if age < self.max_stale:
-                if self._lock.acquire(blocking=False):
-                    try:
-                        return self._build()
-                    finally:
-                        self._lock.release()
-                return entry  # another thread is refreshing: the previous copy is good enough
-        with self._lock:
-            entry = self._entry
-            if entry is not None and self.clock() - entry.computed_at < self.ttl:
-                return entry  # built by the thread we waited for
-            return self._build()
-
-
-stats_cache = StatsCache(ttl=STATS_CACHE_SECONDS, max_stale=STATS_MAX_STALE_SECONDS)
-
-
-def stats_cached() -> CachedStats:
-    """The /stats document (dict and JSON bytes), recomputed at most every few seconds per process."""
-    return stats_cache.get()
-
-
-# --- /pair/ ---------------------------------------------------------------------------------
-
-
-def pairing_overview(*, session_name: str, now: datetime | None = None) -> dict:
-    """What /pair/ shows: the current code, the bot's state, the session's status, the last QR request."""
-    now = now or timezone.now()
-    return {
-        "code": pairing_code_current(session_name=session_name, now=now),
-        "status": BotStatus.objects.filter(session_name=session_name).first(),
-        "wa_session": WhatsAppSession.objects.filter(name=session_name).first(),
-        "last_refresh": ControlCommand.objects.filter(
-            session_name=session_name, action=ControlCommand.Action.REFRESH_QR
-        )
-        .select_related("requested_by")
-        .order_by("-requested_at")
-        .first(),
     }

@@ -1,4 +1,4 @@
-"""`/metrics`: Prometheus text built per request from the /stats snapshot (so from the database).
+"""`/metrics` for the web dyno (gunicorn): Prometheus text built per request from the /stats snapshot.
 
 The web dyno has no live counters of its own: a registry is built for each scrape from the
 cached snapshot, so Prometheus sees the worker's figures without the web process keeping state.

@@ -12,7 +12,6 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot import selectors
 from bot.models import (
     BotStatus,
     ConnectionEvent,
@@ -22,6 +21,8 @@ from bot.models import (
     ReconnectEvent,
     WebhookDelivery,
 )
+from ops.selectors.stats import session_stats, stats_snapshot
+from ops.stats_cache import STATS_CACHE_SECONDS, StatsCache, stats_cache
 from sessions_store.models import PairingCode, SessionBackup, SessionLease, WhatsAppSession
 
 pytestmark = pytest.mark.django_db
@@ -33,9 +34,9 @@ MB = 1024 * 1024
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    selectors.stats_cache.clear()
+    stats_cache.clear()
     yield
-    selectors.stats_cache.clear()
+    stats_cache.clear()
 
 
 @pytest.fixture
@@ -202,7 +203,7 @@ def test_healthz_is_503_when_the_database_is_down(client: Client, monkeypatch) -
     def broken(*args, **kwargs):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(selectors, "health_check", broken)
+    monkeypatch.setattr("ops.views.health_check", broken)
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["reason"] == "database unavailable: OperationalError"
@@ -215,7 +216,7 @@ def test_stats_and_metrics_are_503_when_the_database_is_down(client: Client, tok
     def broken():
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(selectors, "stats_snapshot", broken)
+    monkeypatch.setattr("ops.stats_cache.stats_snapshot", broken)
     response = client.get(url, headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 503
     assert response.json() == {"error": "database unavailable: OperationalError"}
@@ -350,7 +351,7 @@ def test_stats_reports_reconnects_backups_webhooks_and_lease(client: Client, tok
     SessionBackup.objects.filter(state="verified").order_by("-created_at").update(
         verified_at=NOW - timedelta(minutes=5)
     )
-    fresh = selectors.session_stats(session_name="default", now=NOW)
+    fresh = session_stats(session_name="default", now=NOW)
     assert fresh["backups"]["newest_verified_age_seconds"] == 300.0
     assert s["webhooks"]["deliveries_24h"] == 2 and s["webhooks"]["failures_24h"] == 1
     assert s["webhooks"]["last_failure"]["status_code"] == 500
@@ -372,12 +373,12 @@ def test_stats_lists_a_paired_session_that_has_not_reported_yet(client: Client, 
 
 def test_stats_is_cached_for_a_few_seconds(client: Client, token: str, monkeypatch) -> None:
     clock = {"now": 1000.0}
-    monkeypatch.setattr(selectors.stats_cache, "clock", lambda: clock["now"])
+    monkeypatch.setattr(stats_cache, "clock", lambda: clock["now"])
     auth = {"Authorization": f"Bearer {TOKEN}"}
     make_status()
     first = client.get("/stats", headers=auth).json()
     BotStatus.objects.filter(session_name="default").update(messages_in=99999)
-    clock["now"] += selectors.STATS_CACHE_SECONDS - 0.1
+    clock["now"] += STATS_CACHE_SECONDS - 0.1
     assert client.get("/stats", headers=auth).json() == first
     clock["now"] += 0.2
     assert client.get("/stats", headers=auth).json()["sessions"][0]["messages"]["total_in"] == 99999
@@ -385,7 +386,7 @@ def test_stats_is_cached_for_a_few_seconds(client: Client, token: str, monkeypat
 
 def test_a_stale_copy_is_served_while_another_thread_refreshes(monkeypatch) -> None:
     clock = {"now": 1000.0}
-    cache = selectors.StatsCache(ttl=5, max_stale=30, clock=lambda: clock["now"])
+    cache = StatsCache(ttl=5, max_stale=30, clock=lambda: clock["now"])
     make_status(messages_in=1)
     first = cache.get()
     BotStatus.objects.update(messages_in=2)
@@ -401,7 +402,7 @@ def test_a_stale_copy_is_served_while_another_thread_refreshes(monkeypatch) -> N
 def test_stats_query_count_does_not_grow_with_history(frozen, django_assert_num_queries) -> None:
     seed_history()
     with CaptureQueriesContext(connection) as small:
-        selectors.stats_snapshot()
+        stats_snapshot()
     for day in range(2, 31):
         ReconnectEvent.objects.create(
             session_name="default", at=NOW - timedelta(days=day), attempt=1, delay_seconds=1, reason="old"
@@ -410,7 +411,7 @@ def test_stats_query_count_does_not_grow_with_history(frozen, django_assert_num_
             session_name="default", bucket=minute(60 * 24 * day), resolution="hour", messages_in=5
         )
     with django_assert_num_queries(len(small.captured_queries)):
-        selectors.stats_snapshot()
+        stats_snapshot()
 
 
 # --- /metrics --------------------------------------------------------------------------------

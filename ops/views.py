@@ -1,4 +1,5 @@
-"""Operations endpoints. Thin: each checks access, reads through a selector and renders.
+"""Operations endpoints of the web dyno (gunicorn). Thin: each checks access, reads through a selector
+and renders.
 
 `/healthz` is public; `/stats` and `/metrics` take a staff login or ``Authorization: Bearer
 $STATS_TOKEN`` (compared in constant time, never logged); `/dashboard/` and `/pair/` are staff pages.
@@ -21,9 +22,12 @@ from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
-from bot import selectors
 from bot.control import ControlError, control_request
-from bot.metrics import CONTENT_TYPE, metrics_text
+from ops.metrics import CONTENT_TYPE, metrics_text
+from ops.selectors.health import health_check
+from ops.selectors.pairing import pairing_overview
+from ops.selectors.stats import session_names
+from ops.stats_cache import stats_cached
 from sessions_store.pairing import pairing_qr_svg
 
 logger = logging.getLogger(__name__)
@@ -51,7 +55,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     if request.GET.get("live"):
         return JsonResponse({"status": "ok", "check": "live"})
     try:
-        health = selectors.health_check()  # one small query: it also proves the database answers
+        health = health_check()  # one small query: it also proves the database answers
     except Exception as exc:  # any database failure is a 503, never a 500
         return JsonResponse({"status": "error", "reason": f"database unavailable: {type(exc).__name__}"}, status=503)
     if not health.ok:
@@ -104,7 +108,7 @@ def stats(request: HttpRequest) -> HttpResponse:
     if denied:
         return denied
     try:
-        cached = selectors.stats_cached()
+        cached = stats_cached()
     except DatabaseError as exc:
         return _database_unavailable(exc)
     return HttpResponse(cached.body, content_type="application/json")
@@ -118,7 +122,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
     if denied:
         return denied
     try:
-        snapshot = selectors.stats_cached().snapshot
+        snapshot = stats_cached().snapshot
     except DatabaseError as exc:
         return _database_unavailable(exc)
     return HttpResponse(metrics_text(snapshot=snapshot), content_type=CONTENT_TYPE)
@@ -129,10 +133,10 @@ def metrics(request: HttpRequest) -> HttpResponse:
 @staff_member_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """A state banner, charts and recent events; the page refreshes itself from /stats."""
-    snapshot = selectors.stats_cached().snapshot
+    snapshot = stats_cached().snapshot
     return render(
         request,
-        "bot/dashboard.html",
+        "ops/dashboard.html",
         {"snapshot": snapshot, "sessions": snapshot["sessions"], "stats_url": reverse("stats")},
     )
 
@@ -141,7 +145,7 @@ def _pair_session_name(request: HttpRequest) -> str:
     requested = (request.POST.get("session") or request.GET.get("session") or "").strip()
     if requested:
         return requested
-    names = selectors.session_names()
+    names = session_names()
     return names[0] if names else "default"
 
 
@@ -159,7 +163,7 @@ def pair(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Asked the bot for a fresh QR code; it appears here within a few seconds.")
         return HttpResponseRedirect(f"{reverse('pair')}?{urlencode({'session': session_name})}")
-    overview = selectors.pairing_overview(session_name=session_name)
+    overview = pairing_overview(session_name=session_name)
     code = overview["code"]
     qr_svg = ""
     if code is not None and code.kind == "qr":
@@ -167,8 +171,8 @@ def pair(request: HttpRequest) -> HttpResponse:
     context = {
         **overview,
         "session_name": session_name,
-        "session_names": selectors.session_names(),
+        "session_names": session_names(),
         "qr_svg": qr_svg,
         "refresh_seconds": PAIR_REFRESH_SECONDS,
     }
-    return render(request, "bot/pair.html", context)
+    return render(request, "ops/pair.html", context)

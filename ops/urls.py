@@ -1,8 +1,11 @@
-"""Operations URLs: health, figures for people and for Prometheus, pairing."""
+"""Operations URLs of the web dyno (gunicorn): health, figures for people and for Prometheus, pairing.
+
+Names are not namespaced (`{% url 'stats' %}`): templates and tests reverse them bare.
+"""
 
 from django.urls import path
 
-from bot import views
+from ops import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),

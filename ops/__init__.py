@@ -1,0 +1,1 @@
+"""Operations pages of the web dyno (gunicorn): health, figures, dashboard and pairing; no models."""
