@@ -2,15 +2,13 @@
 and renders.
 
 `/healthz` is public; `/stats` and `/metrics` take a staff login or ``Authorization: Bearer
-$STATS_TOKEN`` (compared in constant time, never logged); `/dashboard/` and `/pair/` are staff pages.
+$STATS_TOKEN`` (:func:`ops.guards.stats_access`); `/dashboard/` and `/pair/` are staff pages.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.staticfiles.storage import staticfiles_storage
@@ -23,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
 from bot.control import ControlError, control_request
+from ops.guards import stats_access
 from ops.metrics import CONTENT_TYPE, metrics_text
 from ops.selectors.health import health_check
 from ops.selectors.pairing import pairing_overview
@@ -63,38 +62,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok", "sessions": health.sessions})
 
 
-def _token_matches(presented: str) -> bool:
-    expected = settings.STATS_TOKEN
-    if not expected:
-        return False
-    return hmac.compare_digest(presented.encode(), expected.encode())
-
-
-def stats_access_denied(request: HttpRequest) -> JsonResponse | None:
-    """None when the request may read /stats and /metrics, else the 401/403 response.
-
-    A request carrying an ``Authorization`` header is judged by it alone (a wrong token is 401
-    even with a staff cookie); without one, a staff session is needed: anonymous 401, a logged-in
-    non-staff user 403.
-    """
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    if header:
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() == "bearer" and _token_matches(token.strip()):
-            return None
-        response = JsonResponse({"error": "invalid token"}, status=401)
-        response["WWW-Authenticate"] = 'Bearer realm="stats"'
-        return response
-    user = request.user
-    if not user.is_authenticated:
-        response = JsonResponse({"error": "authentication required: staff login or bearer token"}, status=401)
-        response["WWW-Authenticate"] = 'Bearer realm="stats"'
-        return response
-    if not (user.is_active and user.is_staff):
-        return JsonResponse({"error": "staff only"}, status=403)
-    return None
-
-
 def _database_unavailable(exc: Exception) -> JsonResponse:
     logger.warning("stats unavailable: database error", extra={"error": type(exc).__name__})
     return JsonResponse({"error": f"database unavailable: {type(exc).__name__}"}, status=503)
@@ -102,11 +69,9 @@ def _database_unavailable(exc: Exception) -> JsonResponse:
 
 @require_GET
 @never_cache
+@stats_access
 def stats(request: HttpRequest) -> HttpResponse:
     """The bot's figures as JSON, read from the database (cached for a few seconds)."""
-    denied = stats_access_denied(request)
-    if denied:
-        return denied
     try:
         cached = stats_cached()
     except DatabaseError as exc:
@@ -116,11 +81,9 @@ def stats(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @never_cache
+@stats_access
 def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus text of the same figures."""
-    denied = stats_access_denied(request)
-    if denied:
-        return denied
     try:
         snapshot = stats_cached().snapshot
     except DatabaseError as exc:
