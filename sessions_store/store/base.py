@@ -1,0 +1,161 @@
+"""The live-store interface every backend implements, its types and errors, and the health check.
+
+Imported by every process that touches a store: the supervisor (restore chain, backups), the bot
+child (only for ``store_for(name).dsn``), the web dyno (admin, export) and the django-q2 worker
+(scheduled backups). Plain Python only: nothing here loads neonize's Go library or psycopg.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from sessions_store.whatsmeow_schema import TABLES
+
+HEALTHY, EMPTY, MISSING, CORRUPT = "healthy", "empty", "missing", "corrupt"
+_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,48}$")
+
+
+class StoreError(Exception):
+    """A store could not be read or written; the message says why in one sentence."""
+
+
+@dataclass(frozen=True)
+class StoreHealth:
+    status: str  # healthy | empty | missing | corrupt
+    reason: str = ""
+    device_jid: str = ""
+
+    @property
+    def healthy(self) -> bool:
+        return self.status == HEALTHY
+
+
+@dataclass(frozen=True)
+class TableData:
+    """One table's rows as read from a store: column names, logical types and row tuples."""
+
+    name: str
+    columns: tuple[str, ...]
+    types: tuple[str, ...]  # int | text | bytes | bool | float
+    rows: list[tuple[Any, ...]]
+
+
+def this_host() -> str:
+    return socket.gethostname()
+
+
+def validate_session_name(name: str) -> str:
+    if not _NAME_RE.match(name or ""):
+        raise StoreError(f"Session name {name!r} must be 1-48 letters, digits, '-' or '_'.")
+    return name
+
+
+def logical_type(declared: str) -> str:
+    """Map a declared column type (SQLite or PostgreSQL) to the archive's backend-neutral type."""
+    decl = declared.strip().lower()
+    if "bool" in decl:
+        return "bool"
+    if "int" in decl:
+        return "int"
+    if "bytea" in decl or "blob" in decl:
+        return "bytes"
+    if any(word in decl for word in ("real", "double", "float", "numeric")):
+        return "float"
+    return "text"
+
+
+class LiveStore:
+    """A session's live whatsmeow store; ``.dsn`` is what neonize's ``NewClient`` gets."""
+
+    backend: str = ""
+
+    def __init__(self, session_name: str) -> None:
+        self.session_name = validate_session_name(session_name)
+
+    @property
+    def dsn(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def location(self) -> str:
+        """Where the store is, safe to show and log (no password)."""
+        raise NotImplementedError
+
+    def health(self) -> StoreHealth:
+        raise NotImplementedError
+
+    def read_tables(self) -> tuple[tuple[int, int] | None, list[TableData]]:
+        """A consistent snapshot of every whatsmeow table: (version row, tables)."""
+        raise NotImplementedError
+
+    def replace_with(self, tables: list[TableData], *, keep_old: bool) -> str:
+        """Write ``tables`` into a fresh store and swap it in atomically.
+
+        The old store (if any) is moved aside when ``keep_old`` (its new location is returned),
+        else dropped. Nothing changes when writing the fresh store fails.
+        """
+        raise NotImplementedError
+
+    def is_local(self) -> bool:
+        """Whether this machine holds the store (always true for PostgreSQL)."""
+        return True
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.session_name} {self.location}>"
+
+
+def insert_sql(table: TableData, placeholder: str) -> str:
+    cols = ", ".join(f'"{c}"' for c in table.columns)
+    marks = ", ".join([placeholder] * len(table.columns))
+    return f'INSERT INTO "{table.name}" ({cols}) VALUES ({marks})'
+
+
+def coerce_rows(table: TableData, target_types: dict[str, str]) -> list[tuple[Any, ...]]:
+    """Convert values to what the target column expects (SQLite keeps booleans as 0/1)."""
+    wanted = [target_types.get(col, kind) for col, kind in zip(table.columns, table.types, strict=True)]
+    if all(w == k for w, k in zip(wanted, table.types, strict=True)):
+        return table.rows
+    converters = []
+    for want, have in zip(wanted, table.types, strict=True):
+        if want == have:
+            converters.append(None)
+        elif want == "bool":
+            converters.append(lambda v: None if v is None else bool(v))
+        elif want == "int":
+            converters.append(lambda v: None if v is None else int(v))
+        elif want == "text":
+            converters.append(lambda v: None if v is None else str(v))
+        else:
+            converters.append(None)
+    return [
+        tuple(v if conv is None else conv(v) for v, conv in zip(row, converters, strict=True)) for row in table.rows
+    ]
+
+
+def sorted_table_names(names: list[str]) -> list[str]:
+    order = {name: index for index, name in enumerate(TABLES)}
+    return sorted(names, key=lambda n: (order.get(n, len(order)), n))
+
+
+def ordered_tables(tables: list[TableData]) -> list[TableData]:
+    by_name = {t.name: t for t in tables}
+    return [by_name[n] for n in sorted_table_names(list(by_name)) if n in TABLES]
+
+
+def health_from_tables(names: set[str], query) -> StoreHealth:
+    whatsmeow = {n for n in names if n.startswith("whatsmeow_")}
+    if not whatsmeow:
+        return StoreHealth(EMPTY, "the store has no whatsmeow tables")
+    missing = [t for t in TABLES if t not in whatsmeow]
+    if missing:
+        return StoreHealth(CORRUPT, f"whatsmeow tables missing: {', '.join(missing[:3])}")
+    version = query("SELECT version, compat FROM whatsmeow_version")
+    if not version:
+        return StoreHealth(CORRUPT, "whatsmeow_version has no row")
+    rows = query("SELECT jid FROM whatsmeow_device ORDER BY jid LIMIT 1")
+    if not rows:
+        return StoreHealth(EMPTY, "no device row (never paired, or logged out)")
+    return StoreHealth(HEALTHY, "", str(rows[0][0]))

@@ -1,0 +1,200 @@
+"""The SQLite live store: ``$WA_STORE_DIR/<name>.sqlite3`` in WAL mode, read and written with sqlite3.
+
+The backend ``store_for`` picks without a PostgreSQL ``DATABASE_URL`` (a laptop, a single VPS).
+Imported through ``sessions_store.store`` by the supervisor, the bot child (for the DSN), the web
+dyno and the django-q2 worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import sqlite3
+import time
+from pathlib import Path
+
+from django.conf import settings
+
+from blacksky_site.tempfiles import describe_disk_error, is_disk_full
+from sessions_store.whatsmeow_schema import DDL, TABLES
+
+from .base import (
+    CORRUPT,
+    EMPTY,
+    MISSING,
+    LiveStore,
+    StoreError,
+    StoreHealth,
+    TableData,
+    coerce_rows,
+    health_from_tables,
+    insert_sql,
+    logical_type,
+    ordered_tables,
+    sorted_table_names,
+)
+
+logger = logging.getLogger("sessions_store.store")  # the name operators know from the log lines
+_SQLITE_PARAMS = "_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_x="
+
+
+class SqliteStore(LiveStore):
+    backend = "sqlite"
+
+    def __init__(self, session_name: str, directory: Path | None = None) -> None:
+        super().__init__(session_name)
+        self.directory = Path(directory or settings.WA_STORE_DIR).resolve()
+        self.path = self.directory / f"{self.session_name}.sqlite3"
+
+    @property
+    def dsn(self) -> str:
+        # neonize appends "?_foreign_keys=on"; the trailing "_x=" swallows it (notes section 1).
+        self.directory.mkdir(parents=True, exist_ok=True)
+        return f"{self.path}?{_SQLITE_PARAMS}"
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    def is_local(self) -> bool:
+        return self.path.exists()
+
+    def _connect(self, path: Path | None = None, *, create: bool = False) -> sqlite3.Connection:
+        target = path or self.path
+        mode = "rwc" if create else "rw"
+        conn = sqlite3.connect(f"file:{target}?mode={mode}", uri=True, timeout=10, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout = 10000")
+        return conn
+
+    def health(self) -> StoreHealth:
+        if not self.path.exists():
+            return StoreHealth(MISSING, f"no SQLite store at {self.path}")
+        if self.path.stat().st_size == 0 and not Path(f"{self.path}-wal").exists():
+            return StoreHealth(EMPTY, "the SQLite store file is empty")
+        try:
+            conn = self._connect()
+        except sqlite3.Error as exc:
+            return StoreHealth(CORRUPT, f"cannot open the SQLite store: {exc}")
+        try:
+            check = conn.execute("PRAGMA quick_check").fetchone()
+            if not check or check[0] != "ok":
+                return StoreHealth(CORRUPT, f"integrity check failed: {check[0] if check else 'no answer'}")
+            names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            return health_from_tables(names, lambda sql: conn.execute(sql).fetchall())
+        except sqlite3.DatabaseError as exc:
+            return StoreHealth(CORRUPT, f"the SQLite store is unreadable: {exc}")
+        finally:
+            conn.close()
+
+    def read_tables(self) -> tuple[tuple[int, int] | None, list[TableData]]:
+        if not self.path.exists():
+            raise StoreError(f"No SQLite store at {self.path}.")
+        try:
+            source = self._connect()
+            snapshot = sqlite3.connect(":memory:")
+            try:
+                # The online backup API copies a consistent image even while neonize writes (WAL).
+                source.backup(snapshot)
+            finally:
+                source.close()
+            try:
+                return _read_sqlite_tables(snapshot)
+            finally:
+                snapshot.close()
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot snapshot the SQLite store {self.path}: {exc}") from exc
+
+    def replace_with(self, tables: list[TableData], *, keep_old: bool) -> str:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        temp = self.directory / f".{self.session_name}.restore-{secrets.token_hex(4)}.sqlite3"
+        try:
+            conn = self._connect(temp, create=True)
+            try:
+                conn.execute("PRAGMA foreign_keys = ON")
+                conn.execute("BEGIN")
+                for statement in DDL:
+                    conn.execute(statement)
+                types = _sqlite_column_types(conn)
+                for table in ordered_tables(tables):
+                    if table.rows:
+                        conn.executemany(insert_sql(table, "?"), coerce_rows(table, types[table.name]))
+                conn.execute("COMMIT")
+                check = conn.execute("PRAGMA quick_check").fetchone()
+                if check[0] != "ok":
+                    raise StoreError(f"The restored store failed its integrity check: {check[0]}.")
+            finally:
+                conn.close()
+            with open(temp, "rb+") as handle:
+                os.fsync(handle.fileno())
+            aside = ""
+            if self.path.exists() and keep_old:
+                aside = str(self.directory / f"{self.session_name}.sqlite3.aside-{time.strftime('%Y%m%d%H%M%S')}")
+                os.replace(self.path, aside)
+            for suffix in ("-wal", "-shm", "-journal"):
+                side = Path(f"{self.path}{suffix}")
+                if side.exists():
+                    if aside:
+                        os.replace(side, f"{aside}{suffix}")
+                    else:
+                        side.unlink()
+            os.replace(temp, self.path)
+            _fsync_dir(self.directory)
+            return aside
+        except (sqlite3.Error, OSError) as exc:
+            if is_disk_full(exc):
+                fields = describe_disk_error(exc, self.directory)
+                logger.error("disk full writing the restored store", extra={"session": self.session_name, **fields})
+                raise StoreError(
+                    f"No space left on the disk of {self.directory} while writing the restored store "
+                    f"({fields['free_bytes']} bytes free); the live store was not changed."
+                ) from exc
+            if isinstance(exc, OSError):
+                raise
+            raise StoreError(f"Cannot write the restored SQLite store: {exc}") from exc
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+
+    def wipe(self) -> None:
+        """Delete the store file and its WAL companions (tests and re-pairing)."""
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(f"{self.path}{suffix}").unlink()
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sqlite_column_types(conn: sqlite3.Connection) -> dict[str, dict[str, str]]:
+    result: dict[str, dict[str, str]] = {}
+    for name in TABLES:
+        result[name] = {row[1]: logical_type(row[2]) for row in conn.execute(f'PRAGMA table_info("{name}")')}
+    return result
+
+
+def _read_sqlite_tables(conn: sqlite3.Connection) -> tuple[tuple[int, int] | None, list[TableData]]:
+    names = [
+        r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'whatsmeow%'")
+    ]
+    tables = []
+    version = None
+    for name in sorted_table_names(names):
+        info = list(conn.execute(f'PRAGMA table_info("{name}")'))
+        columns = tuple(row[1] for row in info)
+        types = tuple(logical_type(row[2]) for row in info)
+        rows = conn.execute(f'SELECT {", ".join(f"{chr(34)}{c}{chr(34)}" for c in columns)} FROM "{name}"').fetchall()
+        bools = [i for i, kind in enumerate(types) if kind == "bool"]
+        if bools and rows:
+            # SQLite keeps booleans as 0/1; the archive's rows carry Python bools on every backend.
+            rows = [tuple(bool(v) if i in bools and v is not None else v for i, v in enumerate(r)) for r in rows]
+        if name == "whatsmeow_version" and rows:
+            version = (int(rows[0][0]), int(rows[0][1]))
+        tables.append(TableData(name, columns, types, rows))
+    return version, tables
