@@ -13,19 +13,11 @@ from django.utils import timezone
 from bot.models import BotStatus
 from ops import urls
 from ops.guards import stats_access
-from ops.stats_cache import stats_cache
 
 pytestmark = pytest.mark.django_db
 
 TOKEN = "stats-token-for-tests-0123456789"
 GUARDED = ["/stats", "/metrics"]
-
-
-@pytest.fixture(autouse=True)
-def _clear_cache():
-    stats_cache.clear()
-    yield
-    stats_cache.clear()
 
 
 def client_of(who: str) -> Client:

@@ -32,13 +32,6 @@ TOKEN = "stats-token-for-tests-0123456789"
 MB = 1024 * 1024
 
 
-@pytest.fixture(autouse=True)
-def _clear_cache():
-    stats_cache.clear()
-    yield
-    stats_cache.clear()
-
-
 @pytest.fixture
 def token(settings) -> str:
     settings.STATS_TOKEN = TOKEN
