@@ -36,8 +36,8 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 
 from bot.dispatch import build_router  # noqa: E402
-from bot.dispatch.parsing import parse_command  # noqa: E402
 from bot.dispatch.limits import PacingConfig  # noqa: E402
+from bot.dispatch.parsing import parse_command  # noqa: E402
 from bot.transport.base import IncomingMessage  # noqa: E402
 from tests.support.memory_transport import MemoryTransport  # noqa: E402
 

@@ -120,9 +120,9 @@ def pipeline_growth(messages: int) -> tuple[float, float, float]:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    from bot.child.runtime import BotRuntime
     from bot.dispatch import build_router
     from bot.dispatch.limits import PacingConfig
-    from bot.child.runtime import BotRuntime
     from bot.transport.base import IncomingMessage
     from tests.support.memory_transport import MemoryTransport
 

@@ -13,13 +13,13 @@ Two kinds of reconnect exist and never race each other:
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from bot.backoff import BackoffPolicy
 from bot.models import ConnectionState as State
 from bot.transport.base import ConnectionSignal
 
@@ -42,22 +42,6 @@ class Action(StrEnum):
     STOP = "stop"  # terminal (logged out, replaced, outdated): stop, alert, never retry
     SHOW_QR = "show_qr"  # a QR or pairing code to show
     PAIRED = "paired"  # pairing succeeded: mark the session paired, back it up
-
-
-@dataclass(frozen=True)
-class BackoffPolicy:
-    """Capped exponential back-off with full jitter: delay = jitter(min(cap, base * 2**(attempt-1)))."""
-
-    base: float = 1.0
-    cap: float = 120.0
-    max_attempts: int = 5
-    jitter: Callable[[float], float] = field(default=lambda ceiling: random.uniform(0, ceiling), compare=False)
-
-    def ceiling(self, attempt: int) -> float:
-        return min(self.cap, self.base * (2 ** max(0, attempt - 1)))
-
-    def delay(self, attempt: int) -> float:
-        return max(0.0, min(self.cap, self.jitter(self.ceiling(attempt))))
 
 
 @dataclass(frozen=True)

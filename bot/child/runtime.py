@@ -29,10 +29,11 @@ from django.db import close_old_connections, connection
 
 from blacksky_site.tempfiles import dir_usage, process_temp_dir
 from bot import events
-from bot.child.connection import Action, BackoffPolicy, ConnectionMachine, Decision
+from bot.backoff import BackoffPolicy
+from bot.child.connection import Action, ConnectionMachine, Decision
+from bot.child.memory import release_memory
 from bot.heartbeat import Beat, BeatWriter, ChildExit, Progress
 from bot.models import ConnectionState as State
-from bot.child.memory import release_memory
 from bot.stats import StatsCollector
 from bot.transport.base import ConnectionSignal, GroupChange, IncomingMessage, Reply, SendResult, Transport
 

@@ -15,10 +15,10 @@ import time
 from collections.abc import Callable
 
 from bot.dispatch.context import CommandContext
+from bot.dispatch.limits import PacingConfig
 from bot.dispatch.registry import CommandSpec, Registry, command
 from bot.dispatch.registry import registry as project_registry
 from bot.dispatch.router import DispatchResult, Router
-from bot.dispatch.limits import PacingConfig
 from bot.transport.base import Transport
 
 registry = project_registry
@@ -54,11 +54,11 @@ def build_router(
     """
     from django.conf import settings
 
-    from bot.dispatch.state import ChatState
-    from bot.dispatch.stats import DispatchStats
     from bot.dispatch.groups import GroupCache
     from bot.dispatch.limits import UserLimits
     from bot.dispatch.outbound import Outbound
+    from bot.dispatch.state import ChatState
+    from bot.dispatch.stats import DispatchStats
 
     pacing_config = pacing if pacing is not None else PacingConfig.from_settings()
     return Router(

@@ -30,13 +30,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from bot.dispatch.context import CommandContext, mention
+from bot.dispatch.groups import GroupCache
+from bot.dispatch.limits import OncePer, UserLimits
+from bot.dispatch.outbound import Outbound
 from bot.dispatch.parsing import ParsedCommand, find_link, parse_command
 from bot.dispatch.registry import CommandSpec, Registry
 from bot.dispatch.state import ChatState
 from bot.dispatch.stats import DispatchStats
-from bot.dispatch.groups import GroupCache
-from bot.dispatch.limits import OncePer, UserLimits
-from bot.dispatch.outbound import Outbound
 from bot.transport.base import GroupChange, GroupInfo, IncomingMessage, Reply, Transport, jid_user
 
 log = logging.getLogger(__name__)

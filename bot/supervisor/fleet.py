@@ -41,7 +41,9 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from bot.heartbeat import ChildExit
-from bot.supervisor.loop import RESTART_WINDOW, LeaseOwnership, Supervisor, scheduler_start, scheduler_stop
+from bot.supervisor.loop import RESTART_WINDOW, Supervisor
+from bot.supervisor.ownership import LeaseOwnership
+from bot.supervisor.scheduler import scheduler_start, scheduler_stop
 
 logger = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.dispatch import DispatchResult, Router, build_router
-from bot.dispatch.registry import Registry
 from bot.dispatch.limits import PacingConfig
+from bot.dispatch.registry import Registry
 from bot.transport.base import GroupChange, GroupInfo, IncomingMessage, Participant, Reply, SendResult
 from tests.support.memory_transport import MemoryTransport
 

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.child.connection import Action, BackoffPolicy, ConnectionMachine
+from bot.backoff import BackoffPolicy
+from bot.child.connection import Action, ConnectionMachine
 from bot.models import ConnectionState as S
 from bot.transport.base import ConnectionSignal
 

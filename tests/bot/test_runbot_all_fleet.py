@@ -13,8 +13,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bot.supervisor.fleet import SPREAD_SECONDS, DynoRestartGate, Fleet, FleetSupervisor, HeldLease
 from bot.heartbeat import ChildExit
+from bot.supervisor.fleet import SPREAD_SECONDS, DynoRestartGate, Fleet, FleetSupervisor, HeldLease
 from sessions_store.lease import lease_acquire, lease_current, lease_identity
 from sessions_store.models import WhatsAppSession
 

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.child.connection import BackoffPolicy, ConnectionMachine
+from bot.backoff import BackoffPolicy
+from bot.child.connection import ConnectionMachine
+from bot.child.runtime import BotRuntime, PingRouter, SimpleResult
 from bot.heartbeat import ChildExit, Progress
 from bot.models import ConnectionEvent, ConnectionState, MessageStat, ReconnectEvent
-from bot.child.runtime import BotRuntime, PingRouter, SimpleResult
 from bot.stats import StatsCollector
 from bot.transport.base import ConnectionSignal, IncomingMessage, Reply, TransportError
 from tests.support.memory_transport import MemoryTransport

@@ -6,10 +6,10 @@ import signal
 
 import pytest
 
-from bot.child.connection import BackoffPolicy
+from bot.backoff import BackoffPolicy
 from bot.heartbeat import Beat, ChildExit
 from bot.models import BotStatus, ConnectionEvent, ReconnectEvent
-from bot.child.memory import RestartBudget
+from bot.supervisor.budget import RestartBudget
 from bot.supervisor.loop import Child, NoOwnership, Supervisor
 
 pytestmark = pytest.mark.django_db

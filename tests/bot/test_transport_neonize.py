@@ -36,10 +36,11 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (  # noqa: E402
     Message,
 )
 
-from bot.child.connection import BackoffPolicy, ConnectionMachine  # noqa: E402
+from bot.backoff import BackoffPolicy  # noqa: E402
+from bot.child.connection import ConnectionMachine  # noqa: E402
+from bot.child.runtime import BotRuntime, PingRouter  # noqa: E402
 from bot.heartbeat import ChildExit  # noqa: E402
 from bot.models import ReconnectEvent  # noqa: E402
-from bot.child.runtime import BotRuntime, PingRouter  # noqa: E402
 from bot.transport.base import ConnectionSignal, Media, Reply, TransportError  # noqa: E402
 from bot.transport.neonize.client import NeonizeTransport, str_to_jid  # noqa: E402
 from tests.bot.fixtures.neonize_events import (  # noqa: E402

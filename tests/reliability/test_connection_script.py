@@ -28,7 +28,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from psycopg import sql
 
-from bot.child.connection import MAX_BAN_SECONDS, TERMINAL_STATES, Action, BackoffPolicy, ConnectionMachine
+from bot.backoff import BackoffPolicy
+from bot.child.connection import MAX_BAN_SECONDS, TERMINAL_STATES, Action, ConnectionMachine
 from bot.management.commands.runbot import Command as Runbot
 from bot.models import ConnectionState as State
 from bot.transport.base import ConnectionSignal

@@ -34,7 +34,8 @@ from neonize.events import (  # noqa: E402
 from neonize.proto import Neonize_pb2 as N  # noqa: E402
 from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E2E  # noqa: E402
 
-from bot.child.connection import BackoffPolicy, ConnectionMachine  # noqa: E402
+from bot.backoff import BackoffPolicy  # noqa: E402
+from bot.child.connection import ConnectionMachine  # noqa: E402
 from bot.models import ConnectionState  # noqa: E402
 from bot.transport.base import GroupChange, GroupInfo, IncomingMessage, TransportError  # noqa: E402
 from bot.transport.neonize.client import (  # noqa: E402

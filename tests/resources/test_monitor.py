@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.child.memory import MemoryGuard, RestartBudget, rss_bytes
+from bot.child.memory import MemoryGuard, rss_bytes
+from bot.supervisor.budget import RestartBudget
 
 MB = 1024 * 1024
 
@@ -91,10 +92,10 @@ def test_rss_is_read_from_the_process() -> None:
 
 def test_the_runtime_registers_every_rebuildable_cache_with_the_guard(db) -> None:
     """At the soft limit the child drops the media LRU, the group cache and idle command modules."""
-    from bot.dispatch import build_router
     from bot.child.runtime import BotRuntime
-    from tests.support.memory_transport import MemoryTransport
+    from bot.dispatch import build_router
     from media_cdn import resolver
+    from tests.support.memory_transport import MemoryTransport
 
     transport = MemoryTransport()
     router = build_router(transport=transport, session_name="mem")
@@ -113,8 +114,8 @@ def test_the_runtime_registers_every_rebuildable_cache_with_the_guard(db) -> Non
 def test_over_the_hard_limit_the_child_drains_every_accepted_message_then_exits_for_a_memory_restart() -> None:
     import threading
 
-    from bot.heartbeat import ChildExit
     from bot.child.runtime import BotRuntime, PingRouter
+    from bot.heartbeat import ChildExit
     from bot.transport.base import IncomingMessage
     from tests.support.memory_transport import MemoryTransport
 
@@ -142,7 +143,7 @@ def test_over_the_hard_limit_the_child_drains_every_accepted_message_then_exits_
 
 @pytest.mark.django_db
 def test_a_memory_exit_is_a_restart_recorded_with_reason_memory_and_it_spends_the_budget() -> None:
-    from bot.child.connection import BackoffPolicy
+    from bot.backoff import BackoffPolicy
     from bot.heartbeat import ChildExit
     from bot.models import ReconnectEvent
     from bot.supervisor.loop import Child, Supervisor

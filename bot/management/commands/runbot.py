@@ -58,7 +58,7 @@ def build_transport(name: str, *, session_name: str, pair_phone: str = "") -> An
 
 def publish_pairing_code(*, session_name: str, kind: str, code: str) -> None:
     """The current QR / phone code: in the database for ``/pair/`` and in the terminal (never in a log)."""
-    from bot.supervisor.loop import pairing_page_url
+    from bot.links import pairing_page_url
     from sessions_store.pairing import PHONE_CODE_TTL_SECONDS, QR_TTL_SECONDS, pairing_code_store, pairing_qr_terminal
 
     ttl = QR_TTL_SECONDS if kind == "qr" else PHONE_CODE_TTL_SECONDS

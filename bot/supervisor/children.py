@@ -1,0 +1,181 @@
+"""The supervisor's side of the bot child: start it, read its beats, judge it hung, stop it.
+
+A mixin of :class:`bot.supervisor.loop.Supervisor`; the child is a fresh ``manage.py runbot
+--child`` subprocess (never a fork: neonize must not be loaded in a process that forks).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import threading
+import time
+
+from django.db import close_old_connections
+from django.utils import timezone
+
+from bot import events
+from bot.heartbeat import Beat, BeatReader
+from bot.models import ConnectionState as State
+
+logger = logging.getLogger(__name__)
+
+
+class Child:
+    """One running bot child and its heartbeat pipe."""
+
+    def __init__(self, process: subprocess.Popen, reader: BeatReader, started: float) -> None:
+        self.process = process
+        self.reader = reader
+        self.started = started
+        self.kill_reason = ""  # why we stopped it, when we did
+        self.planned = False  # a restart we asked for (control action): no budget, no back-off
+        self.state = ""
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
+class ChildHandling:
+    """Starting, watching and stopping the child; needs the attributes the Supervisor sets."""
+
+    child: Child | None
+    session_name: str
+
+    # -- the child ----------------------------------------------------------------------------------------
+    def child_command(self, fd: int) -> list[str]:
+        argv = [
+            self.python,
+            str(self.manage_py),
+            "runbot",
+            "--child",
+            "--skip-checks",  # the supervisor ran them; the child's lean app list has no admin URLs to check
+            "--session",
+            self.session_name,
+            "--transport",
+            self.transport,
+            "--heartbeat-fd",
+            str(fd),
+            "--heartbeat-interval",
+            str(self.heartbeat_interval),
+        ]
+        if self.pair_phone:
+            argv += ["--pair-phone", self.pair_phone]
+        return argv
+
+    @property
+    def heartbeat_interval(self) -> float:
+        return round(max(0.2, min(5.0, self.heartbeat_timeout / 4)), 3)
+
+    def start_child(self) -> Child:
+        read_fd, write_fd = os.pipe()
+        try:
+            process = subprocess.Popen(
+                self.child_command(write_fd),
+                pass_fds=(write_fd,),
+                close_fds=True,
+                env={**os.environ, "BLACKSKY_PROCESS": "bot-child"},  # the lean app list (settings.py)
+            )
+        finally:
+            os.close(write_fd)
+        reader = BeatReader(read_fd, on_beat=self.on_beat, clock=self.clock).start()
+        self.child = Child(process, reader, self.clock())
+        restarted = self.starts > 0
+        self.starts += 1
+        self._child_totals = {"messages_in": 0, "messages_out": 0}
+        try:
+            events.bot_status_child_started(
+                session_name=self.session_name, child_pid=process.pid, restarted=restarted
+            )
+        except Exception:
+            logger.exception("recording the child start failed")
+        logger.info(
+            "bot child started", extra={"session": self.session_name, "child_pid": process.pid, "start": self.starts}
+        )
+        return self.child
+
+    def on_beat(self, beat: Beat) -> None:
+        """Runs on the heartbeat reader thread: note the state, write BotStatus."""
+        child = self.child
+        if child is not None:
+            child.state = beat.state
+        if beat.state == State.CONNECTED and self._restart_attempt is not None:
+            self._close_restart_attempt("succeeded")
+        self._child_totals = {"messages_in": beat.messages_in, "messages_out": beat.messages_out}
+        try:
+            close_old_connections()
+            events.bot_status_heartbeat(
+                session_name=self.session_name,
+                at=timezone.now(),
+                child_pid=beat.pid,
+                rss_bytes=beat.rss_bytes,
+                messages_in=self._totals["messages_in"] + beat.messages_in,
+                messages_out=self._totals["messages_out"] + beat.messages_out,
+                detail={
+                    "stalled_for": beat.stalled_for,
+                    "memory_level": beat.memory_level,
+                    "commands": beat.commands,
+                    "errors": beat.errors,
+                    **beat.detail,
+                },
+            )
+        except Exception:
+            logger.exception("recording a heartbeat failed", extra={"session": self.session_name})
+
+    def check_hung(self, now: float) -> bool:
+        """Beats stopped, or they say the child made no progress for longer than HEARTBEAT_TIMEOUT."""
+        child = self.child
+        if child is None:
+            return False
+        beat = child.reader.latest
+        age = child.reader.age() if beat is not None else now - child.started
+        limit = self.heartbeat_timeout if beat is not None else max(self.heartbeat_timeout, self.startup_grace)
+        stalled = beat.stalled_for if beat is not None else 0.0
+        if age <= limit and stalled <= self.heartbeat_timeout:
+            return False
+        logger.warning(
+            "bot child hung; killing it",
+            extra={
+                "session": self.session_name,
+                "child_pid": child.pid,
+                "beat_age": round(age, 1),
+                "stalled_for": stalled,
+                "state": beat.state if beat else "-",
+            },
+        )
+        if beat is not None and beat.state == State.PAIRING:
+            # Nobody scanned the QR: neonize now sits in FetchMe forever. A fresh child shows a fresh QR;
+            # waiting for a scan is not a crash, so it costs no restart budget.
+            child.kill_reason = "qr_timeout"
+            child.planned = True
+            self.record(State.STARTING, "qr_timeout")
+        else:
+            child.kill_reason = "hung"
+        self.terminate_child(grace=self.kill_grace)
+        return True
+
+    def terminate_child(self, *, grace: float, hurry: threading.Event | None = None) -> int | None:
+        """SIGTERM, wait up to ``grace`` seconds (less if ``hurry`` is set), then SIGKILL; returns the exit code."""
+        child = self.child
+        if child is None:
+            return None
+        process = child.process
+        if process.poll() is None:
+            try:
+                process.send_signal(signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = self.clock() + grace
+        while process.poll() is None and self.clock() < deadline:
+            if hurry is not None and hurry.is_set():
+                break
+            time.sleep(0.02)
+        if process.poll() is None:
+            logger.warning("bot child did not stop in time; SIGKILL", extra={"child_pid": process.pid})
+            process.kill()
+        code = process.wait()
+        self.on_child_exit(code)
+        return code

@@ -1,0 +1,55 @@
+"""The operators' requests from the control table (admin, ``/pair/``), carried out by the supervisor.
+
+A mixin of :class:`bot.supervisor.loop.Supervisor`: each action name maps to a method; the outcome is
+stored on the row by ``bot.control``, never raised into the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from bot.control import control_run_pending
+from bot.models import ControlCommand
+
+logger = logging.getLogger(__name__)
+
+
+class OperatorRequests:
+    """backup, verify, restore, reconnect, restart, refresh_qr."""
+
+    session_name: str
+
+    def control_actions(self) -> dict[str, Callable[[ControlCommand], str]]:
+        return {
+            "backup": lambda command: self.backup("manual"),
+            "verify": lambda command: self._verify(),
+            "restore": self._control_restore,
+            "reconnect": lambda command: self.restart_child("reconnect_requested"),
+            "restart": lambda command: self.restart_child("restart_requested"),
+            "refresh_qr": lambda command: self.restart_child("refresh_qr"),
+        }
+
+    def _verify(self) -> str:
+        from sessions_store.services import backups_verify
+
+        return str(backups_verify(session_name=self.session_name))
+
+    def _control_restore(self, command: ControlCommand) -> str:
+        backup_id = (command.args or {}).get("backup_id")
+        child = self.child
+        if child is not None:
+            child.planned = True
+            child.kill_reason = "restore_requested"
+            self.terminate_child(grace=self.child_stop_grace)
+        outcome = self.restore(force=True, backup_id=backup_id)
+        self.idle_reason = ""
+        self._next_start = self.clock()
+        return f"restored from {getattr(outcome, 'source', 'nothing')}: {getattr(outcome, 'detail', '')}".strip()
+
+    def poll_control(self) -> int:
+        try:
+            return control_run_pending(session_name=self.session_name, actions=self.control_actions())
+        except Exception:
+            logger.exception("polling the control table failed", extra={"session": self.session_name})
+            return 0

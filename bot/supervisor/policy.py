@@ -1,0 +1,73 @@
+"""The restart policy: what the supervisor does when its bot child exits, as a pure function.
+
+No clock, no process, no database: the facts of one exit in, one decision out, so every rule is a
+row of ``tests/bot/test_restart_policy.py``. The supervisor carries the decision out (budget,
+back-off, events); whether the budget is spent is the caller's state, not a rule here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.heartbeat import ChildExit
+
+
+class Verdict(StrEnum):
+    STOPPED = "stopped"  # we are shutting down: nothing more to do
+    RESTART_NOW = "restart_now"  # we stopped it on purpose (control action, fresh QR, lease): start again at once
+    FINISHED = "finished"  # a transport without a session ran out of input: the worker is done
+    IDLE = "idle"  # the WhatsApp connection ended for good: wait for an operator, never loop
+    USAGE = "usage"  # the child refused its arguments: restarting cannot help
+    ONCE_ENDED = "once_ended"  # --run-once: report and stop
+    RESTART = "restart"  # a failure: restart after a back-off, within the budget when ``budgeted``
+
+
+@dataclass(frozen=True)
+class ExitFacts:
+    code: int
+    kill_reason: str = ""  # why the supervisor stopped it, when it did ("hung", "qr_timeout", ...)
+    planned: bool = False  # a stop the supervisor asked for
+    stopping: bool = False  # the supervisor itself is shutting down
+    uses_session: bool = True
+    run_once: bool = False
+
+
+@dataclass(frozen=True)
+class ExitDecision:
+    verdict: Verdict
+    reason: str = ""
+    budgeted: bool = False  # spends the crash-loop budget
+    exit_code: int | None = None  # the worker's exit code, when the decision sets one
+
+
+def reason_for(facts: ExitFacts) -> str:
+    """The reason a failed child is restarted for, as recorded in events and logs."""
+    if facts.code == ChildExit.DONE and not facts.kill_reason:
+        return "exited"
+    if facts.code == ChildExit.FRESH:
+        return "reconnect_exhausted"
+    if facts.code == ChildExit.MEMORY:
+        return "memory"
+    return facts.kill_reason or "crash"
+
+
+def decide_exit(facts: ExitFacts) -> ExitDecision:
+    """One child exit -> what to do next."""
+    if facts.planned:
+        return ExitDecision(Verdict.RESTART_NOW, reason=facts.kill_reason)
+    if facts.stopping:
+        return ExitDecision(Verdict.STOPPED)
+    if facts.code == ChildExit.DONE and not facts.kill_reason and not facts.uses_session:
+        return ExitDecision(Verdict.FINISHED)
+    if facts.code == ChildExit.TERMINAL:
+        return ExitDecision(Verdict.IDLE, reason="terminal")
+    if facts.code == ChildExit.USAGE:
+        return ExitDecision(Verdict.USAGE, exit_code=ChildExit.USAGE)
+    reason = reason_for(facts)
+    if facts.run_once:
+        return ExitDecision(Verdict.ONCE_ENDED, reason=reason, exit_code=0 if facts.code == 0 else 1)
+    # A child that used up its reconnect attempts did not crash: the network is away. It gets a fresh
+    # child after a growing, capped delay for as long as the outage lasts; only crashes, hangs and
+    # memory restarts spend the budget that stops a crash loop.
+    return ExitDecision(Verdict.RESTART, reason=reason, budgeted=reason != "reconnect_exhausted")
