@@ -1,9 +1,10 @@
-"""The writes of the sessions_store app, in one place for their callers.
+"""The writes of the sessions_store app, in one place for their callers in every process.
 
 A restart of an ephemeral host must never cost a new QR scan. The work lives in small modules:
 ``sessions`` (status of a session), ``backups`` (made, verified before visible, rotated),
-``restore`` (the chain ``runbot`` runs at start, env-var import/export) and ``credentials`` (the
-Heroku config-var write after a pairing). Callers import from here.
+``restore`` (the chain ``runbot`` runs at start, env-var import/export), ``credentials`` (the
+Heroku config-var write after a pairing).
+Callers import from here; ``sessions_store.tasks`` wraps some of them for django-q2.
 """
 
 from __future__ import annotations

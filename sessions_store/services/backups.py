@@ -1,4 +1,7 @@
-"""Backups of a session's live store: made, verified before they are visible, checked, rotated."""
+"""Backups of a session's live store, for the supervisor, the bot child, the django-q2 worker and the admin.
+
+Made, verified before they are visible, checked again daily, rotated.
+"""
 
 from __future__ import annotations
 
@@ -16,13 +19,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from blacksky_site.tempfiles import describe_disk_error, is_disk_full
-
-from . import crypto
-from .credentials import session_credentials_sync
-from .models import SessionBackup, WhatsAppSession
-from .selectors import backup_archive_bytes, backups_list, sessions_list
-from .sessions import SessionStoreError, session_get_or_create
-from .snapshot import (
+from sessions_store import crypto
+from sessions_store.models import SessionBackup, WhatsAppSession
+from sessions_store.selectors import backup_archive_bytes, backups_list, sessions_list
+from sessions_store.snapshot import (
     Archive,
     ArchiveError,
     archive_check_restorable,
@@ -31,7 +31,10 @@ from .snapshot import (
     archive_encode,
     archive_from_store,
 )
-from .store import StoreError, store_for
+from sessions_store.store import StoreError, store_for
+
+from .credentials import session_credentials_sync
+from .sessions import SessionStoreError, session_get_or_create
 
 logger = logging.getLogger("sessions_store.services")
 

@@ -1,5 +1,8 @@
-"""WA_CREDENTIALS / WA_AUTH_STATE in the Heroku config vars, written when the device identity
-changes (after a pairing), never per backup: a config-var change restarts the dynos."""
+"""The Heroku config-var copy of a session's credentials, written after a pairing and by backups.
+
+WA_CREDENTIALS / WA_AUTH_STATE are written when the device identity changes (after a pairing),
+never per backup: a config-var change restarts the dynos.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +12,17 @@ from datetime import timedelta
 from django.utils import timezone
 
 from blacksky_site.heroku import HerokuError, heroku_config_vars_set, heroku_configured
-
-from .envvars import (
+from sessions_store.envvars import (
     HEROKU_WRITE_BUDGET,
     credentials_fingerprint,
     env_export,
 )
-from .models import WhatsAppSession
-from .snapshot import (
+from sessions_store.models import WhatsAppSession
+from sessions_store.snapshot import (
     Archive,
     archive_from_store,
 )
-from .store import StoreError, store_for
+from sessions_store.store import StoreError, store_for
 
 logger = logging.getLogger("sessions_store.services")
 

@@ -1,4 +1,6 @@
-"""Putting a session's store back: from a backup, from the WA_* env vars, or by import.
+"""Putting a session's store back, for the supervisor at start and the import/export commands.
+
+From a backup, from the WA_* env vars, or by import.
 
 ``session_restore_chain`` (called by ``runbot`` at start) keeps a healthy live store, else restores
 the newest backup that verifies, else the ``WA_*`` env vars, else reports that pairing is needed.
@@ -13,9 +15,8 @@ from typing import Any
 
 from django.conf import settings
 
-from . import crypto
-from .backups import backup_create, backup_mark, backup_open
-from .envvars import (
+from sessions_store import crypto
+from sessions_store.envvars import (
     EnvExport,
     EnvValueError,
     credentials_fingerprint,
@@ -23,10 +24,9 @@ from .envvars import (
     env_export,
     env_value_decode,
 )
-from .models import SessionBackup, WhatsAppSession
-from .selectors import backups_list
-from .sessions import SessionStoreError, session_get_or_create, session_record_store
-from .snapshot import (
+from sessions_store.models import SessionBackup, WhatsAppSession
+from sessions_store.selectors import backups_list
+from sessions_store.snapshot import (
     Archive,
     ArchiveError,
     archive_check_restorable,
@@ -34,7 +34,10 @@ from .snapshot import (
     archive_merge,
     archive_with_version_row,
 )
-from .store import CORRUPT, LiveStore, StoreHealth, store_for
+from sessions_store.store import CORRUPT, LiveStore, StoreHealth, store_for
+
+from .backups import backup_create, backup_mark, backup_open
+from .sessions import SessionStoreError, session_get_or_create, session_record_store
 
 logger = logging.getLogger("sessions_store.services")
 

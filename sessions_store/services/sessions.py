@@ -1,4 +1,7 @@
-"""Who the WhatsApp sessions are and what state they are in (rows of ``WhatsAppSession``)."""
+"""Who the WhatsApp sessions are and what state they are in; the bot child and the supervisor write it.
+
+Rows of ``WhatsAppSession``: status, pairing, last connection, where the live store is.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,10 @@ from typing import Any
 
 from django.utils import timezone
 
+from sessions_store.models import WhatsAppSession
+from sessions_store.store import LiveStore, SqliteStore, store_for, this_host, validate_session_name
+
 from .credentials import session_credentials_sync
-from .models import WhatsAppSession
-from .store import LiveStore, SqliteStore, store_for, this_host, validate_session_name
 
 logger = logging.getLogger("sessions_store.services")
 
@@ -46,6 +50,7 @@ def session_mark_status(*, session_name: str, status: str, reason: str = "") -> 
 
 
 def session_mark_connected(*, session_name: str) -> None:
+    """Record that the session is connected now (the admin's "last connected at"); no row, no write."""
     WhatsAppSession.objects.filter(name=session_name).update(last_connected_at=timezone.now())
 
 

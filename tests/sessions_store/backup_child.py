@@ -18,8 +18,9 @@ import django  # noqa: E402
 
 django.setup()
 
-from sessions_store import backups, crypto  # noqa: E402
+from sessions_store import crypto  # noqa: E402
 from sessions_store.models import SessionBackup  # noqa: E402
+from sessions_store.services import backups  # noqa: E402
 
 
 def stop_here(point: str) -> None:

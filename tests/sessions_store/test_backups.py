@@ -10,7 +10,6 @@ import time_machine
 from django.utils import timezone
 
 from sessions_store import crypto
-from sessions_store.backups import _backup_lock_acquire
 from sessions_store.models import SessionBackup, WhatsAppSession
 from sessions_store.services import (
     backup_create,
@@ -19,6 +18,7 @@ from sessions_store.services import (
     backups_verify,
     session_get_or_create,
 )
+from sessions_store.services.backups import _backup_lock_acquire
 from sessions_store.snapshot import archive_from_store
 
 from .factories import make_empty_store, make_paired_store, store_insert
@@ -149,7 +149,7 @@ def test_a_backup_made_with_another_key_fails_verification_with_the_key_named(se
 
 def test_a_snapshot_that_cannot_be_read_leaves_a_failed_row(monkeypatch):
     make_paired_store("oops")
-    from sessions_store import backups
+    from sessions_store.services import backups
     from sessions_store.store import StoreError
 
     def broken(store):
