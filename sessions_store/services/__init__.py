@@ -3,7 +3,7 @@
 A restart of an ephemeral host must never cost a new QR scan. The work lives in small modules:
 ``sessions`` (status of a session), ``backups`` (made, verified before visible, rotated),
 ``restore`` (the chain ``runbot`` runs at start, env-var import/export), ``credentials`` (the
-Heroku config-var write after a pairing).
+Heroku config-var write after a pairing) and ``pairing`` (what a successful pairing writes).
 Callers import from here; ``sessions_store.tasks`` wraps some of them for django-q2.
 """
 
@@ -20,6 +20,7 @@ from .backups import (
     backups_verify,
 )
 from .credentials import CREDENTIALS_RESYNC_MIN_INTERVAL, session_credentials_sync
+from .pairing import session_pairing_succeeded
 from .restore import (
     RestoreOutcome,
     session_archive_current,
@@ -56,6 +57,7 @@ __all__ = [
     "session_mark_connected",
     "session_mark_paired",
     "session_mark_status",
+    "session_pairing_succeeded",
     "session_restore_chain",
     "store_restore_archive",
 ]
