@@ -35,9 +35,10 @@ django.setup()
 
 from neonize.events import EVENT_TO_INT, MessageEv  # noqa: E402
 
-from bot.child.runtime import BotRuntime, PingRouter  # noqa: E402
+from bot.child.runtime import BotRuntime  # noqa: E402
 from bot.transport.neonize.client import NeonizeTransport  # noqa: E402
 from tests.bot.fixtures.neonize_events import GROUP, device_jid, make_msg_ev  # noqa: E402
+from tests.support.routers import PingRouter  # noqa: E402
 
 GOAL_RATIO = 3.0
 CODE = EVENT_TO_INT[MessageEv]

@@ -61,6 +61,30 @@ def connection_event_record(
     return event
 
 
+def transition_record(
+    *,
+    session_name: str,
+    from_state: str,
+    to_state: str,
+    reason: str = "",
+    detail: dict[str, Any] | None = None,
+    webhooks: Any = None,
+) -> ConnectionEvent:
+    """A state transition as operators see it: the event row and status, then the webhook (if any).
+
+    The one place both the supervisor and the child record a transition, so the webhook can never
+    tell a story the events table does not.
+    """
+    event = connection_event_record(
+        session_name=session_name, from_state=from_state, to_state=to_state, reason=reason, detail=detail
+    )
+    if webhooks is not None:
+        webhooks.notify(
+            session_name=session_name, from_state=str(from_state), to_state=str(to_state), reason=reason, at=event.at
+        )
+    return event
+
+
 def reconnect_event_open(
     *,
     session_name: str,

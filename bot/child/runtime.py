@@ -10,7 +10,7 @@ Threads, and why:
 - dispatcher threads take messages from the inbox: router -> replies -> outbound;
 - a heartbeat thread beats to the supervisor, samples memory and flushes the stats.
 
-Nothing here imports neonize: the transport is built by ``build_transport`` only in the child.
+Nothing here imports neonize: ``bot.child.transports`` builds the transport (``bot.child.main``).
 """
 
 from __future__ import annotations
@@ -21,25 +21,24 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import connection
 
-from blacksky_site.tempfiles import dir_usage, process_temp_dir
 from bot import events
 from bot.backoff import BackoffPolicy
+from bot.child.beating import Beating
 from bot.child.connection import Action, ConnectionMachine, Decision
+from bot.child.dispatching import STOP, Dispatching
 from bot.child.memory import release_memory
-from bot.heartbeat import Beat, BeatWriter, ChildExit, Progress
+from bot.heartbeat import BeatWriter, ChildExit, Progress
 from bot.models import ConnectionState as State
 from bot.stats import StatsCollector
 from bot.transport.base import ConnectionSignal, GroupChange, IncomingMessage, Reply, SendResult, Transport
 
 logger = logging.getLogger(__name__)
 
-_STOP = object()
 _FINISHED = ConnectionSignal(kind="input_finished")
 QR_VALID_SECONDS = 60.0  # how long a QR code lives when the transport does not say (neonize: 60 s, then 20 s)
 SECRET_DETAIL_KEYS = frozenset({"code", "qr"})  # never stored in events or logs
@@ -61,63 +60,16 @@ def register_shedders(guard: Any, router: Any) -> None:
             guard.register(name, shedder)
 
 
-# -- the router the runtime talks to ------------------------------------------------------------------
-@dataclass
-class SimpleResult:
-    replies: list[Reply] = field(default_factory=list)
-    command: str | None = None
-    error: bool = False
-
-
-class RouterLike(Protocol):
-    def handle(self, message: IncomingMessage) -> Any: ...
-
-
-class PingRouter:
-    """The stand-in used until ``bot.dispatch.build_router`` exists: ``<prefix>ping`` -> ``pong``."""
-
-    def __init__(self, *, prefixes: str = ".") -> None:
-        self.prefixes = prefixes or "."
-
-    def handle(self, message: IncomingMessage) -> SimpleResult:
-        text = message.text.strip()
-        if message.from_me or not text or text[0] not in self.prefixes:
-            return SimpleResult()
-        name = text[1:].split(maxsplit=1)[0].lower() if len(text) > 1 else ""
-        if name != "ping":
-            return SimpleResult()
-        latency_ms = max(0, int((time.time() - message.timestamp.timestamp()) * 1000))
-        reply = Reply(kind="text", chat=message.chat, text=f"pong ({latency_ms} ms)", reply_to=message.id)
-        return SimpleResult(replies=[reply], command="ping")
-
-    def handle_group_change(self, change: GroupChange) -> SimpleResult:
-        return SimpleResult()
-
-
 def build_router(*, transport: Transport, session_name: str) -> tuple[Any, Callable[[Reply], SendResult | None]]:
-    """The commands engineer's router and paced outbound when present, else the ping stand-in."""
-    try:
-        from bot import dispatch
-    except ImportError:
-        dispatch = None
-    factory = getattr(dispatch, "build_router", None) if dispatch is not None else None
-    if factory is None:
-        logger.info("bot.dispatch.build_router not available; using the built-in ping command")
-        return PingRouter(prefixes=settings.BOT_PREFIX), transport.send
-    router = factory(transport=transport, session_name=session_name)
-    outbound = getattr(router, "outbound", None)
-    if outbound is None:
-        try:
-            from bot.dispatch.outbound import Outbound
+    """The session's router (commands, chat state, limits) and its paced outbound's ``send``."""
+    from bot.dispatch import build_router as dispatch_router
 
-            outbound = Outbound(transport=transport, session_name=session_name)
-        except ImportError:
-            return router, transport.send
-    return router, outbound.send
+    router = dispatch_router(transport=transport, session_name=session_name)
+    return router, router.outbound.send
 
 
 # -- the runtime ----------------------------------------------------------------------------------------
-class BotRuntime:
+class BotRuntime(Dispatching, Beating):
     """Runs one session's bot until stopped; ``run()`` returns a ``ChildExit`` code."""
 
     def __init__(
@@ -134,6 +86,7 @@ class BotRuntime:
         webhooks: Any | None = None,
         on_qr: Callable[[ConnectionSignal], None] | None = None,
         on_paired: Callable[[ConnectionSignal], None] | None = None,
+        on_connected: Callable[[Decision], None] | None = None,
         on_terminal: Callable[[Decision], None] | None = None,
         workers: int = 2,
         inbox_size: int = 1000,
@@ -164,6 +117,7 @@ class BotRuntime:
         self.webhooks = webhooks
         self.on_qr = on_qr
         self.on_paired = on_paired
+        self.on_connected = on_connected
         self.on_terminal = on_terminal
         self.workers = max(1, workers)
         self.heartbeat_interval = heartbeat_interval
@@ -360,22 +314,16 @@ class BotRuntime:
                 events.reconnect_event_close(event_id=self._open_attempt, outcome=decision.closes_attempt)
                 self._open_attempt = None
             if decision.changed:
-                event = events.connection_event_record(
+                events.transition_record(
                     session_name=self.session_name,
                     from_state=decision.previous,
                     to_state=decision.state,
                     reason=decision.reason,
                     detail=detail,
+                    webhooks=self.webhooks,
                 )
-                if self.webhooks is not None:
-                    self.webhooks.notify(
-                        session_name=self.session_name,
-                        from_state=decision.previous,
-                        to_state=decision.state,
-                        reason=decision.reason,
-                        at=event.at,
-                    )
                 if decision.state == State.CONNECTED:
+                    self._call_hook(self.on_connected, decision)
                     self._announce_outage()
             if decision.attempt:
                 attempt = events.reconnect_event_open(
@@ -388,144 +336,6 @@ class BotRuntime:
                 self._open_attempt = attempt.pk
         except Exception:
             logger.exception("recording a connection event failed", extra={"session": self.session_name})
-
-    def _announce_outage(self) -> None:
-        """Back after an outage longer than OUTAGE_ALERT_MINUTES: one message to every owner (bot.child.outage_notice)."""
-        owners = list(getattr(settings, "OWNER_NUMBERS", []) or [])
-        if not owners:
-            return
-        try:
-            from bot.child.outage_notice import outage_last, outage_message
-        except ImportError:
-            return
-        outage = outage_last(session_name=self.session_name)
-        text = outage and outage_message(down_since=outage.down_since, back_at=outage.back_at, reason=outage.reason)
-        if not text:
-            return
-        for digits in owners:
-            try:
-                self.inbox.put_nowait(Reply(kind="text", chat=f"{digits}@s.whatsapp.net", text=text))
-            except queue.Full:
-                logger.warning("inbox full; outage message not sent", extra={"session": self.session_name})
-                return
-        logger.info("outage message queued for the owners", extra={"session": self.session_name, "owners": len(owners)})
-
-    # -- dispatch -----------------------------------------------------------------------------------------
-    def _dispatch_loop(self) -> None:
-        try:
-            while True:
-                item = self.inbox.get()
-                try:
-                    if item is _STOP:
-                        return
-                    with self._in_flight_lock:
-                        self._in_flight += 1
-                    self._dispatch(item)
-                finally:
-                    if item is not _STOP:
-                        with self._in_flight_lock:
-                            self._in_flight -= 1
-                    self.inbox.task_done()
-        finally:
-            connection.close()
-
-    def _dispatch(self, item: object) -> None:
-        close_old_connections()
-        try:
-            if isinstance(item, IncomingMessage):
-                self.stats.incoming()
-                result = self.router.handle(item)
-            elif isinstance(item, Reply):  # a message of our own (owners' outage notice)
-                if self.send(item) is not None:
-                    self.stats.outgoing()
-                return
-            elif isinstance(item, GroupChange):
-                handler = getattr(self.router, "handle_group_change", None)
-                if handler is None:
-                    return
-                result = handler(item)
-            else:
-                return
-        except Exception:
-            self.stats.error()
-            logger.exception("handling a message failed", extra={"session": self.session_name})
-            return
-        if getattr(result, "command", None):
-            self.stats.command(result.command)
-        if getattr(result, "error", False):
-            self.stats.error()
-        for reply in getattr(result, "replies", None) or []:
-            try:
-                sent = self.send(reply)
-            except Exception:
-                self.stats.error()
-                logger.exception("sending a reply failed", extra={"session": self.session_name, "kind": reply.kind})
-                continue
-            if sent is not None:
-                self.stats.outgoing()
-
-    # -- heartbeat ----------------------------------------------------------------------------------------
-    def beat(self) -> Beat:
-        """Sample memory, judge progress and build one heartbeat (also used by tests)."""
-        if self.machine.state == State.CONNECTED:
-            try:
-                if self.transport.healthy():
-                    self.progress.touch()
-            except Exception:
-                logger.exception("transport health check failed")
-        rss, level = 0, "ok"
-        if self.memory_guard is not None:
-            reading = self.memory_guard.check()
-            rss, level = reading.rss, reading.level
-        else:
-            from bot.child.memory import rss_bytes
-
-            rss = rss_bytes()
-        self.stats.rss(rss)
-        totals = self.stats.totals
-        return Beat(
-            pid=os.getpid(),
-            state=self.machine.state.value,
-            stalled_for=round(self.progress.stalled_for(), 3),
-            rss_bytes=rss,
-            memory_level=level,
-            messages_in=totals.messages_in,
-            messages_out=totals.messages_out,
-            commands=totals.commands,
-            errors=totals.errors,
-            detail={
-                "dropped": self.dropped,
-                "queued": self.inbox.qsize(),
-                "failures": self.machine.failures,
-                "temp_bytes": dir_usage(process_temp_dir()),
-            },
-        )
-
-    def _heartbeat_loop(self) -> None:
-        last_flush = time.monotonic()
-        try:
-            while True:
-                try:
-                    beat = self.beat()
-                    if self.beats is not None and not self.beats.send(beat) and not self._stop.is_set():
-                        # An orphan would stay connected while a standby takes the lease: two connections.
-                        logger.error("supervisor gone; stopping the child", extra={"session": self.session_name})
-                        self.request_stop(exit_code=ChildExit.DONE, reason="supervisor_gone")
-                    if beat.memory_level == "hard":
-                        logger.error(
-                            "memory over the hard limit; restarting the child",
-                            extra={"session": self.session_name, "rss": beat.rss_bytes},
-                        )
-                        self.request_stop(exit_code=ChildExit.MEMORY, reason="memory")
-                    if time.monotonic() - last_flush >= self.flush_interval:
-                        last_flush = time.monotonic()
-                        self.stats.flush()
-                except Exception:
-                    logger.exception("heartbeat tick failed", extra={"session": self.session_name})
-                if self._stop.wait(self.heartbeat_interval):
-                    return
-        finally:
-            connection.close()
 
     # -- shutdown -----------------------------------------------------------------------------------------
     def _shutdown(self) -> None:
@@ -548,7 +358,7 @@ class BotRuntime:
         self._stop_transport()
         for _ in self._dispatchers:
             try:
-                self.inbox.put_nowait(_STOP)
+                self.inbox.put_nowait(STOP)
             except queue.Full:
                 break
         for thread in self._dispatchers:

@@ -43,13 +43,14 @@ class SessionCalls:
             previous = status.first() or State.STARTING
             if previous == to_state:
                 return
-            event = events.connection_event_record(
-                session_name=self.session_name, from_state=previous, to_state=to_state, reason=reason, detail=detail
+            events.transition_record(
+                session_name=self.session_name,
+                from_state=previous,
+                to_state=to_state,
+                reason=reason,
+                detail=detail,
+                webhooks=self.webhooks,
             )
-            if self.webhooks is not None:
-                self.webhooks.notify(
-                    session_name=self.session_name, from_state=previous, to_state=to_state, reason=reason, at=event.at
-                )
         except Exception:
             logger.exception("recording a supervisor event failed", extra={"session": self.session_name})
 

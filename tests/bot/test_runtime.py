@@ -9,12 +9,13 @@ import pytest
 
 from bot.backoff import BackoffPolicy
 from bot.child.connection import ConnectionMachine
-from bot.child.runtime import BotRuntime, PingRouter, SimpleResult
+from bot.child.runtime import BotRuntime
 from bot.heartbeat import ChildExit, Progress
 from bot.models import ConnectionEvent, ConnectionState, MessageStat, ReconnectEvent
 from bot.stats import StatsCollector
 from bot.transport.base import ConnectionSignal, IncomingMessage, Reply, TransportError
 from tests.support.memory_transport import MemoryTransport
+from tests.support.routers import PingRouter, SimpleResult
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

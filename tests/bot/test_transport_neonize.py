@@ -38,7 +38,7 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (  # noqa: E402
 
 from bot.backoff import BackoffPolicy  # noqa: E402
 from bot.child.connection import ConnectionMachine  # noqa: E402
-from bot.child.runtime import BotRuntime, PingRouter  # noqa: E402
+from bot.child.runtime import BotRuntime  # noqa: E402
 from bot.heartbeat import ChildExit  # noqa: E402
 from bot.models import ReconnectEvent  # noqa: E402
 from bot.transport.base import ConnectionSignal, Media, Reply, TransportError  # noqa: E402
@@ -53,6 +53,7 @@ from tests.bot.fixtures.neonize_events import (  # noqa: E402
     make_msg_ev,
 )
 from tests.bot.fixtures.neonize_events import deliver as deliver_to_client  # noqa: E402
+from tests.support.routers import PingRouter  # noqa: E402
 
 CLOSED_PORT_PROXY = "http://127.0.0.1:9"
 

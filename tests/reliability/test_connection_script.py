@@ -2,7 +2,7 @@
 
 A seeded script plays whatsmeow and the host around real parts: each bot child gets a fresh
 ``ConnectionMachine`` (hand clock, seeded full jitter); each child start runs the supervisor's
-``session_restore_chain`` on a real store; a terminal decision runs ``runbot``'s ``on_terminal`` hook
+``session_restore_chain`` on a real store; a terminal decision runs the child's ``on_terminal`` session hook
 and a pairing its ``on_paired`` hook. The world reacts as whatsmeow does: a logout deletes the
 device rows, a QR is shown only by an unpaired store, a host restart may wipe the disk. Checked on
 every decision:
@@ -30,7 +30,7 @@ from psycopg import sql
 
 from bot.backoff import BackoffPolicy
 from bot.child.connection import MAX_BAN_SECONDS, TERMINAL_STATES, Action, ConnectionMachine
-from bot.management.commands.runbot import Command as Runbot
+from bot.child.session_hooks import SessionHooks
 from bot.models import ConnectionState as State
 from bot.transport.base import ConnectionSignal
 from sessions_store.services import backup_create, session_restore_chain
@@ -227,13 +227,13 @@ class World:
             self.tally.events += 1
             in_a_row = self._check(decision, signal, before, now, in_a_row, must_pair)
             if decision.action == Action.PAIRED:
-                Runbot.on_paired(SESSION, signal)
+                SessionHooks(SESSION).on_paired(signal)
                 assert self.paired()
                 self.expect_paired = True
                 must_pair = False
                 self.tally.pairings += 1
             elif decision.action == Action.STOP:
-                Runbot.on_terminal(SESSION, decision)
+                SessionHooks(SESSION).on_terminal(decision)
                 if decision.state == State.LOGGED_OUT:
                     self.logout()
                 fed += self._stragglers(machine, budget - fed)

@@ -114,10 +114,11 @@ def test_the_runtime_registers_every_rebuildable_cache_with_the_guard(db) -> Non
 def test_over_the_hard_limit_the_child_drains_every_accepted_message_then_exits_for_a_memory_restart() -> None:
     import threading
 
-    from bot.child.runtime import BotRuntime, PingRouter
+    from bot.child.runtime import BotRuntime
     from bot.heartbeat import ChildExit
     from bot.transport.base import IncomingMessage
     from tests.support.memory_transport import MemoryTransport
+    from tests.support.routers import PingRouter
 
     level = {"rss": 10 * MB}
     guard = MemoryGuard(limit_mb=100, sampler=lambda: level["rss"])

@@ -77,8 +77,9 @@ def test_a_disk_error_is_described_with_path_and_free_space(tmp_path: Path) -> N
 
 @pytest.mark.django_db
 def test_the_child_heartbeat_reports_its_temp_dir_usage() -> None:
-    from bot.child.runtime import BotRuntime, PingRouter
+    from bot.child.runtime import BotRuntime
     from tests.support.memory_transport import MemoryTransport
+    from tests.support.routers import PingRouter
 
     (tempfiles.process_temp_dir() / "partial.mp4").write_bytes(b"m" * 1234)
     runtime = BotRuntime(transport=MemoryTransport(), session_name="tmpbeat", router=PingRouter())

@@ -1,0 +1,43 @@
+"""Which transport a bot child runs: ``neonize`` (WhatsApp), ``console``, or ``module:Class``.
+
+Only the child calls this: building the neonize transport loads neonize, which must never be
+loaded in a process that forks (the supervisor runs the django-q2 cluster).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from django.conf import settings
+
+from bot.transport.base import Transport
+
+TRANSPORTS = ("neonize", "console")
+SESSION_TRANSPORTS = frozenset({"neonize"})  # the ones that use the WhatsApp session
+
+
+class UnknownTransport(ValueError):
+    pass
+
+
+def transport_build(name: str, *, session_name: str, pair_phone: str = "") -> Transport:
+    """``console``, ``neonize``, or ``package.module:Class`` (a transport of your own, e.g. a test double)."""
+    if name == "console":
+        from bot.transport.console import ConsoleTransport
+
+        return ConsoleTransport()
+    if name == "neonize":
+        from bot.transport.neonize.client import NeonizeTransport
+        from sessions_store.store import store_for
+
+        return NeonizeTransport(
+            session_name=session_name,
+            dsn=store_for(session_name).dsn,
+            log_level=settings.LOG_LEVEL,
+            pair_phone=pair_phone,
+            proxy=settings.WA_PROXY,
+        )
+    if ":" in name:
+        module_name, _, attr = name.partition(":")
+        return getattr(importlib.import_module(module_name), attr)()
+    raise UnknownTransport(f"unknown transport {name!r}: use neonize, console, or package.module:Class")
