@@ -1,15 +1,8 @@
-"""Ingest: validate a GIF, checksum it, convert it once, store it.
+"""Ingest: validate a GIF, checksum it, convert it once (``convert``), store it.
 
-Why ffmpeg from the ``imageio-ffmpeg`` wheel and not the system one: the wheel ships a static
-ffmpeg (with libx264 and libwebp) pinned in requirements.txt, so Heroku needs no buildpack, a
-laptop needs no apt/brew step, and every machine converts with the same version. An operator who
-wants the system binary sets ``IMAGEIO_FFMPEG_EXE=/usr/bin/ffmpeg`` (imageio-ffmpeg honours it).
-There is no ffprobe in the wheel, and none is needed: frames, size and duration come from Pillow
-at ingest, and the MP4's dimensions are the ones we asked ffmpeg for.
-
-Conversion happens here only, never per send: the MP4 (H.264, yuv420p, even dimensions,
-faststart, no audio, under 1 MB) is what WhatsApp loops with ``gifPlayback``; the animated WebP is
-the sticker. ffmpeg runs as a subprocess with a time limit.
+Run by the ``import_gifs`` command, the starter-pack migration, the admin's reconvert (web dyno)
+and ``prune`` (``media_files_prune``, also a django-q2 task); the bot child never imports it: it
+only reads what ingest stored, through ``resolver``. Conversion happens here only, never per send.
 """
 
 from __future__ import annotations
@@ -18,7 +11,6 @@ import hashlib
 import io
 import logging
 import re
-import subprocess
 import tempfile
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -30,59 +22,15 @@ from django.apps import apps as django_apps
 from django.db import IntegrityError, transaction
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
+from media_cdn.convert import FFMPEG_TIMEOUT, GifInfo, RenditionFile, convert_mp4, convert_webp
+from media_cdn.limits import DB_COPY_MAX_BYTES, MAX_FRAMES, MAX_GIF_BYTES, MAX_SIDE, InvalidGifError, MediaError
 from media_cdn.storage import file_write_atomic, media_path, rendition_relpath
 
 log = logging.getLogger(__name__)
 
-MAX_GIF_BYTES = 15 * 1024 * 1024  # originals above this are refused
-MP4_MAX_BYTES = 1_000_000  # "under 1 MB": WhatsApp shows and autoplays these without a tap
-STICKER_MAX_BYTES = 500 * 1024  # WhatsApp's limit for an animated sticker
-DB_COPY_MAX_BYTES = 1024 * 1024  # renditions up to this size also keep their bytes in the database
-MAX_SIDE = 4096  # refuse absurd canvases before Pillow or ffmpeg allocate them
-MAX_FRAMES = 3000
-FFMPEG_TIMEOUT = 60.0
-MP4_ATTEMPTS = ((640, 26), (480, 26), (360, 28), (240, 30), (240, 36))  # (longest side, crf)
-STICKER_ATTEMPTS = (60, 40, 25)  # WebP quality
-STICKER_SIDE = 512
 THUMBNAIL_SIDE = 128
 GIF_MIN_DELAY_MS = 20  # below this browsers (and ffmpeg's demuxer) use 100 ms
 GIF_DEFAULT_DELAY_MS = 100
-
-
-class MediaError(Exception):
-    """A GIF could not be ingested; the message is one line meant for the operator."""
-
-
-class InvalidGifError(MediaError):
-    """Not a GIF, broken, or too large."""
-
-
-class ConversionError(MediaError):
-    """ffmpeg failed, timed out, or could not get the output small enough."""
-
-
-@dataclass(frozen=True)
-class GifInfo:
-    sha256: str
-    bytes: int
-    width: int
-    height: int
-    frames: int
-    duration_seconds: float
-
-
-@dataclass(frozen=True)
-class RenditionFile:
-    kind: str
-    data: bytes = field(repr=False)
-    mimetype: str
-    width: int
-    height: int
-    duration_seconds: float
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -174,86 +122,6 @@ def thumbnail_make(data: bytes, *, side: int = THUMBNAIL_SIDE) -> bytes:
     out = io.BytesIO()
     canvas.save(out, format="JPEG", quality=70, optimize=True)
     return out.getvalue()
-
-
-# -- convert ---------------------------------------------------------------------------------
-def ffmpeg_exe() -> str:
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
-
-
-def ffmpeg_run(args: list[str], *, timeout: float = FFMPEG_TIMEOUT) -> None:
-    """Run ffmpeg with a time limit; any failure becomes one ConversionError line."""
-    command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", *args]
-    try:
-        done = subprocess.run(command, capture_output=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise ConversionError(f"ffmpeg took longer than {timeout:g} s") from None
-    except OSError as exc:
-        raise ConversionError(f"cannot run ffmpeg: {exc}") from None
-    if done.returncode != 0:
-        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise ConversionError(f"ffmpeg failed (exit {done.returncode}): {lines[-1] if lines else 'no output'}")
-
-
-def even_fit(width: int, height: int, side: int) -> tuple[int, int]:
-    """Scale (never up) so the longer side is at most ``side``; both results even and >= 2."""
-    scale = min(1.0, side / max(width, height))
-    return max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2)
-
-
-def convert_mp4(source: Path, info: GifInfo, *, workdir: Path, timeout: float = FFMPEG_TIMEOUT) -> RenditionFile:
-    """H.264/yuv420p MP4 with even dimensions, faststart and no audio, downscaled until under 1 MB."""
-    out = workdir / "out.mp4"
-    size = 0
-    for side, crf in MP4_ATTEMPTS:
-        width, height = even_fit(info.width, info.height, side)
-        # GIF transparency has no meaning in yuv420p: flatten onto white rather than black.
-        video_filter = (
-            "format=rgba,split[fg][bg];[bg]drawbox=c=white@1:replace=1:t=fill[white];"
-            f"[white][fg]overlay=format=auto,scale={width}:{height}:flags=lanczos,format=yuv420p"
-        )
-        ffmpeg_run(
-            [
-                "-i", str(source), "-an", "-filter_complex", video_filter,
-                "-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf), "-profile:v", "main",
-                "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-fps_mode", "vfr", "-threads", "1",
-                str(out),
-            ],
-            timeout=timeout,
-        )  # fmt: skip
-        data = out.read_bytes()
-        size = len(data)
-        if size < MP4_MAX_BYTES:
-            return RenditionFile("mp4", data, "video/mp4", width, height, info.duration_seconds)
-    raise ConversionError(f"MP4 still {size} bytes at the smallest size (limit {MP4_MAX_BYTES})")
-
-
-def convert_webp(
-    source: Path, info: GifInfo, *, workdir: Path, timeout: float = FFMPEG_TIMEOUT
-) -> RenditionFile | None:
-    """A 512x512 animated WebP sticker (padded, transparent); None when it cannot fit WhatsApp's limit."""
-    out = workdir / "out.webp"
-    side = STICKER_SIDE
-    video_filter = (
-        f"scale={side}:{side}:force_original_aspect_ratio=decrease:flags=lanczos,format=rgba,"
-        f"pad={side}:{side}:(ow-iw)/2:(oh-ih)/2:color=0x00000000"
-    )
-    for quality in STICKER_ATTEMPTS:
-        ffmpeg_run(
-            [
-                "-i", str(source), "-an", "-vf", video_filter, "-c:v", "libwebp_anim", "-lossless", "0",
-                "-q:v", str(quality), "-compression_level", "4", "-loop", "0", "-fps_mode", "vfr",
-                "-threads", "1", str(out),
-            ],
-            timeout=timeout,
-        )  # fmt: skip
-        data = out.read_bytes()
-        if len(data) <= STICKER_MAX_BYTES:
-            return RenditionFile("webp", data, "image/webp", side, side, info.duration_seconds)
-    log.warning("sticker skipped: over the size limit", extra={"bytes": len(data), "limit": STICKER_MAX_BYTES})
-    return None
 
 
 def gif_prepare(

@@ -12,19 +12,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from PIL import Image
 
+from media_cdn.convert import ffmpeg_exe, ffmpeg_run
+from media_cdn.limits import MP4_MAX_BYTES, ConversionError, InvalidGifError, MediaError
 from media_cdn.models import GifAsset, GifRendition
-from media_cdn.pipeline import (
-    MP4_MAX_BYTES,
-    ConversionError,
-    InvalidGifError,
-    MediaError,
-    ffmpeg_exe,
-    ffmpeg_run,
-    gif_ingest,
-    gif_probe,
-    gif_reconvert,
-    name_from_filename,
-)
+from media_cdn.pipeline import gif_ingest, gif_probe, gif_reconvert, name_from_filename
 from media_cdn.starter import STARTER_DIR, STARTER_REACTIONS
 from media_cdn.storage import media_path
 
@@ -174,7 +165,7 @@ def test_importing_twice_creates_no_duplicates_and_runs_no_ffmpeg(wiped_media_ro
     def no_ffmpeg(*args, **kwargs):
         raise AssertionError("ffmpeg ran for a duplicate")
 
-    monkeypatch.setattr("media_cdn.pipeline.ffmpeg_run", no_ffmpeg)
+    monkeypatch.setattr("media_cdn.convert.ffmpeg_run", no_ffmpeg)
     out, _ = run(str(folder))
     assert GifAsset.objects.count() == count
     assert "duplicate hug: same bytes as 'hug', nothing stored" in out
@@ -208,7 +199,7 @@ def test_ffmpeg_that_runs_too_long_is_stopped() -> None:
 
 
 def test_a_missing_ffmpeg_is_one_clear_line(monkeypatch, tmp_path) -> None:
-    monkeypatch.setattr("media_cdn.pipeline.ffmpeg_exe", lambda: str(tmp_path / "no-ffmpeg"))
+    monkeypatch.setattr("media_cdn.convert.ffmpeg_exe", lambda: str(tmp_path / "no-ffmpeg"))
     with pytest.raises(ConversionError, match="cannot run ffmpeg"):
         ffmpeg_run(["-version"])
 
