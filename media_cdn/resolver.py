@@ -33,9 +33,9 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from django.conf import settings
 
-from bot.transport.base import Media
 from media_cdn.cache import ByteLRU
 from media_cdn.limits import MAX_GIF_BYTES
+from media_cdn.media import Media
 from media_cdn.storage import cache_path, file_read_verified, file_write_atomic, media_path
 
 log = logging.getLogger(__name__)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from media_cdn.media import Media  # noqa: F401 - the seam re-exports it
+
 USER_SERVER = "s.whatsapp.net"
 GROUP_SERVER = "g.us"
 LID_SERVER = "lid"
@@ -119,21 +121,6 @@ class GroupInfo:
             if p.admin and ({jid_user(p.jid), jid_user(p.lid) if p.lid else "", p.phone} & wanted):
                 return True
         return False
-
-
-@dataclass(frozen=True)
-class Media:
-    """Bytes ready to send, with what WhatsApp needs to know about them (no ffprobe at send time)."""
-
-    data: bytes
-    mimetype: str
-    sha256: str = ""
-    width: int = 0
-    height: int = 0
-    duration_seconds: float = 0.0
-    thumbnail_jpeg: bytes = b""
-    gif_playback: bool = False
-    asset: str = ""
 
 
 ReplyKind = Literal["text", "video", "image", "sticker", "reaction", "group", "delete"]
