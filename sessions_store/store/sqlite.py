@@ -50,7 +50,8 @@ class SqliteStore(LiveStore):
 
     @property
     def dsn(self) -> str:
-        # neonize appends "?_foreign_keys=on"; the trailing "_x=" swallows it (notes section 1).
+        # neonize appends "?_foreign_keys=on" to any DSN; the trailing "_x=" takes that as its value,
+        # so the parameters above are not cut short by a second "?".
         self.directory.mkdir(parents=True, exist_ok=True)
         return f"{self.path}?{_SQLITE_PARAMS}"
 
