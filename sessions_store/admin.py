@@ -1,4 +1,9 @@
-"""Admin of the sessions_store app: the archive bytes and pairing codes' secrets are never rendered."""
+"""Admin of the sessions_store app: the archive bytes and pairing codes' secrets are never rendered.
+
+Loaded wherever ``django.contrib.admin`` is (the web process). The operator actions on sessions
+and backups go through the worker's control table, which the bot app owns; this app never imports
+``bot``, so the bot's admin subclasses these two admins and registers the subclasses in their place.
+"""
 
 from __future__ import annotations
 
@@ -74,6 +79,3 @@ class PairingCodeAdmin(admin.ModelAdmin):
     list_filter = ("kind", "consumed")
     exclude = ("code",)
     readonly_fields = ("session", "kind", "created_at", "expires_at", "consumed")
-
-
-from . import admin_actions  # noqa: E402,F401  operator actions (issue 8), kept in their own module

@@ -1,5 +1,9 @@
-"""Operator actions on sessions and backups in the admin (issue 8), added to the admins that
-``sessions_store/admin.py`` registers.
+"""Operator actions on WhatsApp sessions and their backups: the sessions_store admins extended with
+actions that go through the bot's control table. Part of :mod:`bot.admin`, loaded wherever
+``django.contrib.admin`` is (the web process).
+
+They live in the bot app because the bot owns the control table; ``sessions_store`` never imports
+``bot``, so its admins are subclassed here and re-registered in their place.
 
 Back up now and restore need the live store, which is the worker's: they go through the control
 table and the supervisor carries them out. Verifying backups and exporting for env vars need only
@@ -17,17 +21,16 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from bot.admin import queue_for_sessions
+from bot.admin.common import queue_for_sessions
 from bot.control import ControlError, control_pending_exists, control_record, control_request
-
-from .models import SessionBackup, WhatsAppSession
+from sessions_store.admin import SessionBackupAdmin, WhatsAppSessionAdmin
+from sessions_store.models import SessionBackup, WhatsAppSession
+from sessions_store.services import backups_verify, session_export_env
 
 logger = logging.getLogger(__name__)
 
 
 def _verify_sessions(request: HttpRequest, names: list[str]) -> None:
-    from .services import backups_verify
-
     for name in sorted(set(names)):
 
         def run(name: str = name) -> str:
@@ -68,8 +71,6 @@ def restart_bot(modeladmin, request: HttpRequest, queryset: QuerySet[WhatsAppSes
 
 @admin.action(description="Export for env vars (WA_SESSION_DATA, WA_CREDENTIALS, WA_AUTH_STATE)")
 def export_env(modeladmin, request: HttpRequest, queryset: QuerySet[WhatsAppSession]):
-    from .services import session_export_env
-
     if queryset.count() != 1:
         messages.error(request, "Select exactly one session to export.")
         return None
@@ -147,12 +148,17 @@ def restore_backup(modeladmin, request: HttpRequest, queryset: QuerySet[SessionB
     return TemplateResponse(request, "admin/sessions_store/restore_confirm.html", context)
 
 
-def _add_actions(model, *actions) -> None:
-    model_admin = admin.site._registry.get(model)
-    if model_admin is None:  # the sessions admin did not register it: nothing to add to
-        return
-    model_admin.actions = [*(model_admin.actions or []), *actions]
+class WhatsAppSessionOperatorAdmin(WhatsAppSessionAdmin):
+    actions = [backup_now, verify_backups, force_reconnect, restart_bot, export_env]
 
 
-_add_actions(WhatsAppSession, backup_now, verify_backups, force_reconnect, restart_bot, export_env)
-_add_actions(SessionBackup, verify_selected_backups, restore_backup)
+class SessionBackupOperatorAdmin(SessionBackupAdmin):
+    actions = [verify_selected_backups, restore_backup]
+
+
+# Importing sessions_store.admin above registered its admins (autodiscover reaches it first anyway:
+# INSTALLED_APPS lists sessions_store before bot); these take their place.
+admin.site.unregister(WhatsAppSession)
+admin.site.register(WhatsAppSession, WhatsAppSessionOperatorAdmin)
+admin.site.unregister(SessionBackup)
+admin.site.register(SessionBackup, SessionBackupOperatorAdmin)

@@ -1,4 +1,5 @@
-"""Admin of the bot app: every table an operator looks at, with useful columns, filters and search.
+"""Admin of the bot's own tables: every table an operator looks at, with useful columns, filters and
+search. Part of :mod:`bot.admin`, loaded wherever ``django.contrib.admin`` is (the web process).
 
 Rows the bot writes (status, events, stats, deliveries) are read-only here. Operator actions that
 the bot must carry out (force reconnect, restart) go through the control table
@@ -7,8 +8,6 @@ the bot must carry out (force reconnect, restart) go through the control table
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -16,7 +15,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
-from bot.control import control_pending_exists, control_request
+from bot.admin.common import ReadOnlyAdmin, queue_for_sessions
+from bot.control import control_request
 from bot.models import (
     BannedUser,
     BotSetting,
@@ -31,35 +31,6 @@ from bot.models import (
 )
 
 MB = 1024 * 1024
-
-
-def queue_for_sessions(request: HttpRequest, *, session_names: Iterable[str], action: str, label: str) -> None:
-    """Queue ``action`` once per session (skipping one already waiting) and tell the operator."""
-    queued, waiting = [], []
-    for name in sorted(set(session_names)):
-        if control_pending_exists(session_name=name, action=action):
-            waiting.append(name)
-            continue
-        control_request(session_name=name, action=action, user=request.user)
-        queued.append(name)
-    if queued:
-        messages.success(
-            request,
-            f"{label} requested for {', '.join(queued)}; the bot picks it up within a few seconds "
-            "(outcome under Control commands).",
-        )
-    if waiting:
-        messages.warning(request, f"{label} already waiting for {', '.join(waiting)}; not queued again.")
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """For rows the bot writes: look, filter, search; never edit by hand."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(BotStatus)
