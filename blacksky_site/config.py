@@ -263,7 +263,13 @@ VARIABLES: tuple[Variable, ...] = (
         "USER_COMMANDS_PER_MINUTE",
         parse_non_negative_float,
         "10",
-        "Commands one user may run per minute (after a burst of 5); 0 = no limit. Owners are exempt.",
+        "Commands one user may run per minute (after a burst of USER_COMMANDS_BURST); 0 = no limit. Owners are exempt.",
+    ),
+    Variable(
+        "USER_COMMANDS_BURST",
+        parse_positive_int,
+        "5",
+        "Commands one user may run back to back before USER_COMMANDS_PER_MINUTE paces them; at least 1.",
     ),
     Variable(
         "GROUP_CACHE_TTL",

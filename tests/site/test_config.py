@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 from pathlib import Path
 
@@ -24,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
         ("PLANNED_RESTART_AT", "03:30", "03:30"),
         ("DATABASE_URL", "postgres://u@h:5432/d", "postgres://u@h:5432/d"),
         ("LOG_LEVEL", "debug", "DEBUG"),
+        ("USER_COMMANDS_BURST", " 8 ", 8),
         ("SESSION_ENCRYPTION_OLD_KEYS", "A" * 43 + "=, " + "B" * 43 + "=", ["A" * 43 + "=", "B" * 43 + "="]),
     ],
 )
@@ -36,6 +38,7 @@ def test_it_uses_the_declared_default_when_unset() -> None:
     assert config.get("SESSION_BACKUP_KEEP", {}) == 10
     assert config.get("DATABASE_URL", {}) == "sqlite:///db.sqlite3"
     assert config.get("BOT_PREFIX", {}) == "."
+    assert config.get("USER_COMMANDS_BURST", {}) == 5
 
 
 @pytest.mark.parametrize(
@@ -52,6 +55,7 @@ def test_it_uses_the_declared_default_when_unset() -> None:
         ("REDIS_URL", "http://x", "redis://"),
         ("LOG_LEVEL", "loud", "DEBUG"),
         ("SESSION_ENCRYPTION_OLD_KEYS", "c2hvcnQ=", "32"),
+        ("USER_COMMANDS_BURST", "0", "greater than 0"),
     ],
 )
 def test_it_rejects_malformed_values_naming_the_variable(name: str, raw: str, expected_words: str) -> None:
@@ -78,6 +82,27 @@ def test_readme_settings_table_names_every_variable() -> None:
     text = (ROOT / "README.md").read_text()
     for variable in config.VARIABLES:
         assert f"`{variable.name}`" in text, variable.name
+
+
+def test_every_setting_the_apps_read_with_a_fallback_is_declared() -> None:
+    """A ``getattr(settings, "X", default)`` hides a missing declaration behind its default."""
+    declared = {variable.name for variable in config.VARIABLES}
+    undeclared = []
+    for app in ("bot", "ops", "sessions_store", "media_cdn"):
+        for path in sorted((ROOT / app).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id == "getattr"
+                    and len(node.args) >= 2
+                    and isinstance(node.args[0], ast.Name)
+                    and node.args[0].id == "settings"
+                    and isinstance(node.args[1], ast.Constant)
+                    and node.args[1].value not in declared
+                ):
+                    undeclared.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.args[1].value}")
+    assert undeclared == []
 
 
 def _manage(args: list[str], env: dict[str, str], manage_py: list[str]) -> subprocess.CompletedProcess:
