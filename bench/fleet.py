@@ -1,4 +1,4 @@
-"""Memory of a ``runbot --all`` worker (issue 10) against a single-session ``runbot`` in the same run.
+"""Memory of a ``runbot --all`` worker against a single-session ``runbot`` in the same run.
 
 ``fleet_worker_rss_ratio``: RSS of the worker process (supervisor side only, bot children not
 counted) running N sessions, each with its own supervisor thread and bot child, over the RSS of a

@@ -1,4 +1,4 @@
-"""Memory of the bot child (issue 9), each figure against a floor measured in the same run.
+"""Memory of the bot child, each figure against a floor measured in the same run.
 
 1. ``pipeline_growth_mib``: 100,000 simulated messages (commands, plain chat, unknown commands,
    from 2,000 users in private and group chats) through the child's real pipeline — BotRuntime with

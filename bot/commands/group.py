@@ -1,63 +1,20 @@
-"""Group commands: members, admins, settings, invite link, welcome, antilink and warnings.
+"""Group commands: members, admins, group settings and the invite link (switches and warnings: ``moderation``).
 
 Acting commands (``bot_admin=True``) need the bot to be a group admin; the router says so when it
 is not. Admin checks use the cached group metadata (``bot.dispatch.groups``), never a network call per
-message. Warnings are persisted; the third one removes the member (``WARNINGS_BEFORE_KICK``).
+message.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from bot.dispatch import services
+from bot.commands._members import is_me, need_targets
 from bot.dispatch.context import CommandContext, mention
+from bot.dispatch.moderation import find_member, member_key
 from bot.dispatch.registry import command
-from bot.transport.base import GroupInfo, IncomingMessage, Participant, Reply, jid_user, user_jid
+from bot.transport.base import Reply, jid_user, user_jid
 
-if TYPE_CHECKING:
-    from bot.dispatch.router import Router
-
-WARNINGS_BEFORE_KICK = services.WARNINGS_BEFORE_KICK
 MAX_NAME = 100
 MAX_TOPIC = 512
-
-
-# -- identities ------------------------------------------------------------------------------------------
-def find_member(group: GroupInfo | None, jid: str) -> Participant | None:
-    if group is None or not jid:
-        return None
-    user = jid_user(jid)
-    for p in group.participants:
-        if user in {jid_user(p.jid), jid_user(p.lid) if p.lid else "", p.phone}:
-            return p
-    return None
-
-
-def member_key(group: GroupInfo | None, jid: str, *, alt: str = "") -> str:
-    """One stable key per person for warnings: phone digits when known (a LID and a phone JID of the
-    same member give the same key), else the JID's user part."""
-    for candidate in (jid, alt):
-        p = find_member(group, candidate)
-        if p is not None and p.phone:
-            return p.phone
-    for candidate in (jid, alt):
-        if candidate.endswith("@s.whatsapp.net"):
-            return jid_user(candidate)
-    return jid_user(jid)
-
-
-def _is_me(ctx: CommandContext, jid: str) -> bool:
-    me = ctx.router.bot_jid()
-    if not me:
-        return False
-    mine = find_member(ctx.group, me)
-    return jid_user(jid) == jid_user(me) or (mine is not None and find_member(ctx.group, jid) is mine)
-
-
-def _need_targets(ctx: CommandContext) -> Reply | None:
-    if ctx.targets:
-        return None
-    return ctx.reply(f"Mention someone or reply to their message. {ctx.usage()}")
 
 
 def _mentions_text(jids: tuple[str, ...] | list[str]) -> str:
@@ -95,14 +52,14 @@ def tagall(ctx: CommandContext) -> Reply:
     bot_admin=True,
 )
 def kick(ctx: CommandContext) -> list[Reply] | Reply:
-    missing = _need_targets(ctx)
+    missing = need_targets(ctx)
     if missing:
         return missing
     removable, skipped = [], []
     owners = ctx.router.owners
     for jid in ctx.targets:
         member = find_member(ctx.group, jid)
-        if _is_me(ctx, jid):
+        if is_me(ctx, jid):
             skipped.append(f"{mention(jid)} (that's me)")
         elif member is None:
             skipped.append(f"{mention(jid)} (not in this group)")
@@ -173,7 +130,7 @@ def add(ctx: CommandContext) -> list[Reply] | Reply:
 
 
 def _change_role(ctx: CommandContext, *, promote: bool) -> list[Reply] | Reply:
-    missing = _need_targets(ctx)
+    missing = need_targets(ctx)
     if missing:
         return missing
     changed, skipped = [], []
@@ -185,7 +142,7 @@ def _change_role(ctx: CommandContext, *, promote: bool) -> list[Reply] | Reply:
             skipped.append(f"{mention(jid)} (already admin)")
         elif not promote and not member.admin:
             skipped.append(f"{mention(jid)} (not an admin)")
-        elif not promote and (member.is_super_admin or _is_me(ctx, jid)):
+        elif not promote and (member.is_super_admin or is_me(ctx, jid)):
             skipped.append(f"{mention(jid)} (cannot be demoted by me)")
         else:
             changed.append(member.jid)
@@ -348,179 +305,3 @@ def setdesc(ctx: CommandContext) -> list[Reply] | Reply:
     if len(topic) > MAX_TOPIC:
         return ctx.reply(f"A description can have at most {MAX_TOPIC} characters.")
     return [ctx.group_action("topic", text=topic), ctx.reply("Group description updated.")]
-
-
-# -- switches ---------------------------------------------------------------------------------------------------
-def _on_off(ctx: CommandContext) -> bool | None:
-    word = ctx.args[0].lower() if ctx.args else ""
-    return {"on": True, "enable": True, "yes": True, "off": False, "disable": False, "no": False}.get(word)
-
-
-@command(
-    "welcome",
-    category="group",
-    help="Greet members who join and say goodbye to those who leave.",
-    usage="on|off",
-    who="group_admin",
-    where="group",
-)
-def welcome(ctx: CommandContext) -> Reply:
-    value = _on_off(ctx)
-    if value is None:
-        state = "on" if ctx.router.state.welcome(ctx.chat) else "off"
-        return ctx.reply(f"Welcome messages are {state}. {ctx.usage()}")
-    ctx.router.state.set_group(ctx.chat, welcome=value)
-    if value:
-        return ctx.reply("Welcome messages on: I'll greet new members and say goodbye to those who leave.")
-    return ctx.reply("Welcome messages off.")
-
-
-@command(
-    "antilink",
-    category="group",
-    help="Delete links sent by non-admins and warn the sender.",
-    usage="on|off",
-    who="group_admin",
-    where="group",
-)
-def antilink(ctx: CommandContext) -> Reply:
-    value = _on_off(ctx)
-    if value is None:
-        state = "on" if ctx.router.state.antilink(ctx.chat) else "off"
-        return ctx.reply(f"Antilink is {state}. {ctx.usage()}")
-    ctx.router.state.set_group(ctx.chat, antilink=value)
-    if not value:
-        return ctx.reply("Antilink off.")
-    note = "" if ctx.bot_is_admin else " Make me an admin so I can delete them; until then I can only warn."
-    return ctx.reply(
-        f"Antilink on: links from non-admins are deleted and warned ({WARNINGS_BEFORE_KICK} warnings = removed).{note}"
-    )
-
-
-# -- warnings ------------------------------------------------------------------------------------------------------
-def warn_member(
-    router: Router,
-    *,
-    chat: str,
-    group: GroupInfo | None,
-    jid: str,
-    alt: str = "",
-    reason: str,
-    given_by: str,
-) -> list[Reply]:
-    """Record a warning; at the limit remove the member (when the bot is admin) and clear their warnings."""
-    key = member_key(group, jid, alt=alt)
-    count = services.warning_create(
-        session_name=router.session_name, chat=chat, user=key, reason=reason, given_by=given_by
-    )
-    who = mention(jid)
-    why = f" Reason: {reason}." if reason else ""
-    if count < WARNINGS_BEFORE_KICK:
-        text = f"{who} warning {count}/{WARNINGS_BEFORE_KICK}.{why}"
-        return [Reply(kind="text", chat=chat, text=text, mentions=(jid,))]
-    bot_admin = bool(group and group.is_admin(router.bot_jid()))
-    if not bot_admin:
-        text = f"{who} has {count}/{WARNINGS_BEFORE_KICK} warnings and should be removed, but I am not a group admin."
-        return [Reply(kind="text", chat=chat, text=text, mentions=(jid,))]
-    services.warnings_reset(session_name=router.session_name, chat=chat, user=key)
-    member = find_member(group, jid)
-    target = member.jid if member is not None else jid
-    return [
-        Reply(
-            kind="text",
-            chat=chat,
-            text=f"{who} reached {WARNINGS_BEFORE_KICK} warnings and is removed.{why}",
-            mentions=(jid,),
-        ),
-        Reply(kind="group", chat=chat, action="remove", targets=(target,)),
-    ]
-
-
-@command(
-    "warn",
-    category="group",
-    help="Warn a member; 3 warnings remove them.",
-    usage="@member [reason]",
-    who="group_admin",
-    where="group",
-)
-def warn(ctx: CommandContext) -> list[Reply] | Reply:
-    missing = _need_targets(ctx)
-    if missing:
-        return missing
-    reason = " ".join(a for a in ctx.args if not a.startswith("@")).strip()
-    replies: list[Reply] = []
-    for jid in ctx.targets:
-        member = find_member(ctx.group, jid)
-        if _is_me(ctx, jid):
-            replies.append(ctx.reply("I won't warn myself."))
-        elif member is not None and member.admin:
-            replies.append(ctx.reply(f"{mention(jid)} is an admin; admins can't be warned.", mentions=[jid]))
-        elif member_key(ctx.group, jid) in ctx.router.owners:
-            replies.append(ctx.reply(f"{mention(jid)} is the bot owner.", mentions=[jid]))
-        else:
-            replies += warn_member(
-                ctx.router, chat=ctx.chat, group=ctx.group, jid=jid, reason=reason, given_by=ctx.user_key
-            )
-    return replies
-
-
-@command(
-    "warnings",
-    aliases=("warns",),
-    category="group",
-    help="How many warnings a member has (yours without a mention).",
-    usage="[@member]",
-    where="group",
-)
-def warnings(ctx: CommandContext) -> Reply:
-    from bot.dispatch import selectors
-
-    jid = ctx.targets[0] if ctx.targets else ctx.sender
-    alt = "" if ctx.targets else ctx.message.sender_alt
-    key = member_key(ctx.group, jid, alt=alt)
-    rows = selectors.warnings_list(session_name=ctx.session_name, chat=ctx.chat, user=key)
-    if not rows:
-        return ctx.reply(f"{mention(jid)} has no warnings.", mentions=[jid])
-    lines = [f"{mention(jid)} has {len(rows)}/{WARNINGS_BEFORE_KICK} warnings:"]
-    lines += [f"{i}. {row.at:%Y-%m-%d} {row.reason or '(no reason)'}" for i, row in enumerate(rows, 1)]
-    return ctx.reply("\n".join(lines), mentions=[jid])
-
-
-@command(
-    "resetwarn",
-    aliases=("clearwarn", "delwarn"),
-    category="group",
-    help="Clear a member's warnings.",
-    usage="@member",
-    who="group_admin",
-    where="group",
-)
-def resetwarn(ctx: CommandContext) -> list[Reply] | Reply:
-    missing = _need_targets(ctx)
-    if missing:
-        return missing
-    replies = []
-    for jid in ctx.targets:
-        removed = services.warnings_reset(session_name=ctx.session_name, chat=ctx.chat, user=member_key(ctx.group, jid))
-        replies.append(ctx.reply(f"Cleared {removed} warning(s) of {mention(jid)}.", mentions=[jid]))
-    return replies
-
-
-# -- antilink, called by the router -----------------------------------------------------------------------------
-def antilink_replies(router: Router, message: IncomingMessage, group: GroupInfo) -> list[Reply]:
-    """A non-admin posted a link in an antilink group: delete it (if the bot is admin) and warn."""
-    replies: list[Reply] = []
-    bot_admin = group.is_admin(router.bot_jid())
-    if bot_admin:
-        replies.append(Reply(kind="delete", chat=message.chat, reply_to=message.id, target=message.sender))
-    replies += warn_member(
-        router,
-        chat=message.chat,
-        group=group,
-        jid=message.sender,
-        alt=message.sender_alt,
-        reason="sent a link (antilink is on)",
-        given_by="antilink",
-    )
-    return replies

@@ -82,7 +82,7 @@ def _ban_target(ctx: CommandContext) -> tuple[str, str] | None:
         jid = ctx.targets[0]
         key = jid_user(jid)
         if ctx.group is not None:
-            from bot.commands.group import member_key
+            from bot.dispatch.moderation import member_key
 
             key = member_key(ctx.group, jid)
         return key, mention(jid)

@@ -71,8 +71,8 @@ def build_router(
         state=ChatState(session_name=session_name, default_prefix=settings.BOT_PREFIX or ".", clock=clock),
         groups=GroupCache(transport=transport, clock=clock, ttl=float(getattr(settings, "GROUP_CACHE_TTL", 300))),
         limits=UserLimits(
-            per_minute=float(getattr(settings, "USER_COMMANDS_PER_MINUTE", 10)),
-            burst=int(getattr(settings, "USER_COMMANDS_BURST", 5)),
+            per_minute=settings.USER_COMMANDS_PER_MINUTE,
+            burst=settings.USER_COMMANDS_BURST,
             clock=clock,
         ),
         owners=list(getattr(settings, "OWNER_NUMBERS", [])),

@@ -1,7 +1,7 @@
 """The command registry: metadata for every command, handlers imported on first use.
 
 Command modules live in ``bot/commands/`` (one per category) and declare handlers with
-``@command(...)``. To keep start-up light (issue 9, progressive loading), the registry learns the
+``@command(...)``. To keep start-up light (modules load on first use), the registry learns the
 *metadata* of every command by reading the modules' source with :mod:`ast` -- the literal
 arguments of each ``@command(...)`` decorator -- without importing them. The menu and ``help``
 come from that table; a module is imported only when one of its commands runs. A module whose

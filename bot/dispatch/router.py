@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from bot.dispatch.context import CommandContext, mention
 from bot.dispatch.groups import GroupCache
 from bot.dispatch.limits import OncePer, UserLimits
+from bot.dispatch.moderation import antilink_replies
 from bot.dispatch.outbound import Outbound
 from bot.dispatch.parsing import ParsedCommand, find_link, parse_command
 from bot.dispatch.registry import CommandSpec, Registry
@@ -308,9 +309,7 @@ class Router:
         group = self.groups.get(message.chat)
         if group is None or group.is_admin(message.sender, message.sender_alt):
             return []
-        from bot.commands import group as group_commands
-
-        return group_commands.antilink_replies(self, message, group)
+        return antilink_replies(session_name=self.session_name, bot_jid=self.bot_jid(), message=message, group=group)
 
     # -- group changes ------------------------------------------------------------------------------------
     def handle_group_change(self, change: GroupChange) -> DispatchResult:

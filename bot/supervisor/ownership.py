@@ -18,7 +18,7 @@ SESSION_TRANSPORTS = frozenset({"neonize"})  # transports that use the WhatsApp 
 
 
 class Ownership(Protocol):
-    """Who may touch the session (issue 5's lease): taken first, kept from the loop, released last."""
+    """Who may touch the session (the session lease): taken first, kept from the loop, released last."""
 
     def acquire(self, stop: threading.Event) -> bool: ...
 
