@@ -18,7 +18,8 @@ from neonize.utils.jid import build_jid  # noqa: E402
 from bot.dispatch import build_router  # noqa: E402
 from bot.dispatch.limits import PacingConfig  # noqa: E402
 from bot.transport.base import GroupChange  # noqa: E402
-from bot.transport.neonize.client import NeonizeTransport, translate_group_info  # noqa: E402
+from bot.transport.neonize.client import NeonizeTransport  # noqa: E402
+from bot.transport.neonize.translate import translate_group_info  # noqa: E402
 from tests.bot.dispatch_kit import Clock  # noqa: E402
 from tests.bot.fixtures.neonize_events import EMPTY, FakeGo, deliver, make_msg_ev  # noqa: E402
 

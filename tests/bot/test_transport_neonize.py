@@ -42,7 +42,8 @@ from bot.child.runtime import BotRuntime  # noqa: E402
 from bot.heartbeat import ChildExit  # noqa: E402
 from bot.models import ReconnectEvent  # noqa: E402
 from bot.transport.base import ConnectionSignal, Media, Reply, TransportError  # noqa: E402
-from bot.transport.neonize.client import NeonizeTransport, str_to_jid  # noqa: E402
+from bot.transport.neonize.client import NeonizeTransport  # noqa: E402
+from bot.transport.neonize.translate import str_to_jid  # noqa: E402
 from tests.bot.fixtures.neonize_events import (  # noqa: E402
     ALICE,
     ALICE_LID,

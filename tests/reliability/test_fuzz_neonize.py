@@ -38,7 +38,7 @@ from bot.backoff import BackoffPolicy  # noqa: E402
 from bot.child.connection import ConnectionMachine  # noqa: E402
 from bot.models import ConnectionState  # noqa: E402
 from bot.transport.base import GroupChange, GroupInfo, IncomingMessage, TransportError  # noqa: E402
-from bot.transport.neonize.client import (  # noqa: E402
+from bot.transport.neonize.translate import (  # noqa: E402
     _WRAPPERS,
     str_to_jid,
     translate_group_event,
