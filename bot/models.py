@@ -27,7 +27,7 @@ class ConnectionState(models.TextChoices):
 
 
 class ConnectionEvent(models.Model):
-    """One state transition of one session's connection (DESIGN section 5)."""
+    """One state transition of one session's connection (states in docs/architecture.md)."""
 
     session_name = models.CharField(max_length=64, db_index=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -1,4 +1,4 @@
-"""The connection state machine (DESIGN section 5): an event and its reason -> next state and action.
+"""The connection state machine (docs/architecture.md, section 5): an event and its reason -> next state and action.
 
 Pure: no I/O, no Django, time from an injected clock and jitter from an injected function, so every
 rule is a row of a table test. The child runtime feeds it the transport's ``ConnectionSignal``s and

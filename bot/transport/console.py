@@ -1,4 +1,4 @@
-"""A WhatsApp chat in the terminal (DESIGN section 6): stdin lines in, JSON lines out.
+"""A WhatsApp chat in the terminal (contract in docs/architecture.md): stdin lines in, JSON lines out.
 
 Each input line is one incoming message. Plain text comes from a default user in a private chat; a
 JSON object may give ``chat``, ``sender``, ``text``, ``mentions``, ``quoted_id``, ``push_name``,

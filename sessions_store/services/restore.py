@@ -117,7 +117,7 @@ def _restore_from_env(
 
 
 def session_restore_chain(*, session_name: str, force: bool = False, backup_id: int | None = None) -> RestoreOutcome:
-    """What ``runbot`` calls at start (DESIGN section 4 step 2).
+    """What ``runbot`` calls at start (the restore chain of docs/architecture.md).
 
     A healthy live store is kept unless ``force`` (which first takes a ``pre_restore`` backup).
     Otherwise: the newest backup that verifies (each failing one marked ``corrupt``), then

@@ -1,7 +1,7 @@
 """The real transport: neonize 0.5.2 (Python over Go whatsmeow), translated to our dataclasses.
 
 Imported only by the bot child (never by the supervisor or the web app: a process that imported
-neonize must never fork). Facts this module relies on are in ``notes/neonize.md``:
+neonize must never fork). Facts this module relies on (docs/architecture.md, section 7):
 
 - the store DSN is the first argument of ``NewClient`` and ``uuid`` is always the session name
   (otherwise the full PostgreSQL URL, password included, becomes the Go map key and thread name);
