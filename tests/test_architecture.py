@@ -111,3 +111,17 @@ def test_process_does_not_load_forbidden_modules(process: str) -> None:
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     leaked = [name for name in loaded if any(name == f or name.startswith(f + ".") for f in forbidden)]
     assert not leaked, f"the {process} ({', '.join(modules)}) loaded {leaked}"
+
+
+def test_command_modules_use_the_context_capabilities_never_the_router() -> None:
+    """A command gets state, owners, registry, stats... from CommandContext; ``ctx.router`` is gone."""
+    from bot.dispatch.context import CommandContext
+
+    assert "router" not in CommandContext.__dataclass_fields__
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for path in sorted((ROOT / "bot" / "commands").glob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\bctx\.router\b|\brouter\.", line)
+    ]
+    assert not offenders, "commands reach into the router:\n" + "\n".join(offenders)

@@ -8,7 +8,7 @@ from bot.transport.base import Reply, jid_user
 
 
 def is_me(ctx: CommandContext, jid: str) -> bool:
-    me = ctx.router.bot_jid()
+    me = ctx.bot_jid
     if not me:
         return False
     mine = find_member(ctx.group, me)

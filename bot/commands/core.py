@@ -34,7 +34,7 @@ def format_duration(seconds: float) -> str:
 
 
 def uptime_seconds(ctx: CommandContext) -> float:
-    return ctx.router.clock() - ctx.router.started_at
+    return ctx.uptime()
 
 
 def _spec_line(prefix: str, spec: CommandSpec) -> str:
@@ -46,8 +46,8 @@ def menu(ctx: CommandContext) -> Reply:
     if ctx.args:
         return help_(ctx)
     prefix = ctx.prefix
-    lines = [f"*{ctx.router.bot_name}* - prefix {prefix}", ""]
-    for category, specs in ctx.router.registry.categories().items():
+    lines = [f"*{ctx.bot_name}* - prefix {prefix}", ""]
+    for category, specs in ctx.registry.categories().items():
         usable = [s for s in specs if ctx.is_owner or s.who != "owner"]
         if not usable:
             continue
@@ -62,7 +62,7 @@ def menu(ctx: CommandContext) -> Reply:
     "help", aliases=("h", "?"), category="core", help="How to use a command or a category.", usage="[command|category]"
 )
 def help_(ctx: CommandContext) -> Reply:
-    registry = ctx.router.registry
+    registry = ctx.registry
     prefix = ctx.prefix
     if not ctx.args:
         return menu(ctx)
@@ -103,9 +103,9 @@ def uptime(ctx: CommandContext) -> Reply:
 
 @command("alive", aliases=("bot",), category="core", help="Is the bot alive?")
 def alive(ctx: CommandContext) -> Reply:
-    prefix = ctx.router.state.prefix
+    prefix = ctx.state.prefix
     return ctx.reply(
-        f"*{ctx.router.bot_name}* is alive and listening.\n"
+        f"*{ctx.bot_name}* is alive and listening.\n"
         f"Up for {format_duration(uptime_seconds(ctx))}. Prefix: {' '.join(prefix)}\n"
         f"Send {prefix[0]}menu to see what I can do."
     )
@@ -118,19 +118,18 @@ def stats(ctx: CommandContext) -> Reply:
 
     from bot.models import MessageStat
 
-    router = ctx.router
     since = timezone.now() - timedelta(hours=24)
     day = MessageStat.objects.filter(session_name=ctx.session_name, bucket__gte=since).aggregate(
         messages_in=Sum("messages_in"), commands=Sum("commands"), errors=Sum("errors")
     )
-    live = router.stats
+    live = ctx.stats
     lines = [
-        f"*{router.bot_name} stats*",
+        f"*{ctx.bot_name} stats*",
         f"Since start ({format_duration(uptime_seconds(ctx))}): {live.total_messages_in} messages, "
-        f"{live.total_commands} commands, {live.total_errors} errors, {router.outbound.sent_count} sent.",
+        f"{live.total_commands} commands, {live.total_errors} errors, {ctx.outbound.sent_count} sent.",
         f"Last 24h (saved): {day['messages_in'] or 0} messages, {day['commands'] or 0} commands, "
         f"{day['errors'] or 0} errors.",
-        f"Commands: {len(router.registry.specs())}, groups known: {len(router.state.groups)}.",
+        f"Commands: {len(ctx.registry.specs())}, groups known: {len(ctx.state.groups)}.",
     ]
     return ctx.reply("\n".join(lines))
 
@@ -154,18 +153,18 @@ def _rss_mib() -> float | None:
 
 @command("runtime", aliases=("sysinfo",), category="core", help="Versions, memory and loaded modules.", cooldown=10)
 def runtime(ctx: CommandContext) -> Reply:
-    registry = ctx.router.registry
+    registry = ctx.registry
     modules = {s.module for s in registry.specs() if s.module}
     loaded = [m for m in registry.loaded_modules() if m in modules]
     rss = _rss_mib()
     lines = [
-        f"*{ctx.router.bot_name} runtime*",
+        f"*{ctx.bot_name} runtime*",
         f"Python {platform.python_version()} on {platform.system()} {platform.machine()}",
         f"Django {_version('Django')}, neonize {_version('neonize')}",
         f"PID {os.getpid()}, up {format_duration(uptime_seconds(ctx))}",
         f"Memory: {rss:.1f} MiB" if rss is not None else "Memory: unknown",
         f"Command modules loaded: {len(loaded)}/{len(modules)}",
-        f"Group cache: {len(ctx.router.groups)} groups",
+        f"Group cache: {len(ctx.groups)} groups",
         f"Python modules: {len(sys.modules)}",
     ]
     return ctx.reply("\n".join(lines))

@@ -1,6 +1,6 @@
 """Fun commands, all offline: 8ball, roll, flip, rps, choose, fact, quote.
 
-Randomness comes from ``ctx.rng`` (the router's ``random.Random``), so tests can seed it.
+Randomness comes from ``ctx.rng`` (the session's ``random.Random``), so tests can seed it.
 """
 
 from __future__ import annotations

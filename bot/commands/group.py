@@ -34,7 +34,7 @@ def _mentions_text(jids: tuple[str, ...] | list[str]) -> str:
 )
 def tagall(ctx: CommandContext) -> Reply:
     assert ctx.group is not None
-    me = jid_user(ctx.router.bot_jid())
+    me = jid_user(ctx.bot_jid)
     members = [p.jid for p in ctx.group.participants if jid_user(p.jid) != me]
     header = ctx.arg_text or "Attention, everyone!"
     lines = [header, ""] + [f"- {mention(j)}" for j in members]
@@ -56,7 +56,7 @@ def kick(ctx: CommandContext) -> list[Reply] | Reply:
     if missing:
         return missing
     removable, skipped = [], []
-    owners = ctx.router.owners
+    owners = ctx.owners
     for jid in ctx.targets:
         member = find_member(ctx.group, jid)
         if is_me(ctx, jid):
@@ -193,8 +193,8 @@ def groupinfo(ctx: CommandContext) -> Reply:
         f"*{group.name or 'This group'}*",
         f"Members: {len(group.participants)}, admins: {len(admins)}",
         f"Only admins can send messages: {'yes' if group.announce else 'no'}",
-        f"Welcome messages: {'on' if ctx.router.state.welcome(ctx.chat) else 'off'}, "
-        f"antilink: {'on' if ctx.router.state.antilink(ctx.chat) else 'off'}",
+        f"Welcome messages: {'on' if ctx.state.welcome(ctx.chat) else 'off'}, "
+        f"antilink: {'on' if ctx.state.antilink(ctx.chat) else 'off'}",
     ]
     if group.topic:
         lines += ["", group.topic]

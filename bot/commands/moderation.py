@@ -31,9 +31,9 @@ def _on_off(ctx: CommandContext) -> bool | None:
 def welcome(ctx: CommandContext) -> Reply:
     value = _on_off(ctx)
     if value is None:
-        state = "on" if ctx.router.state.welcome(ctx.chat) else "off"
+        state = "on" if ctx.state.welcome(ctx.chat) else "off"
         return ctx.reply(f"Welcome messages are {state}. {ctx.usage()}")
-    ctx.router.state.set_group(ctx.chat, welcome=value)
+    ctx.state.set_group(ctx.chat, welcome=value)
     if value:
         return ctx.reply("Welcome messages on: I'll greet new members and say goodbye to those who leave.")
     return ctx.reply("Welcome messages off.")
@@ -50,9 +50,9 @@ def welcome(ctx: CommandContext) -> Reply:
 def antilink(ctx: CommandContext) -> Reply:
     value = _on_off(ctx)
     if value is None:
-        state = "on" if ctx.router.state.antilink(ctx.chat) else "off"
+        state = "on" if ctx.state.antilink(ctx.chat) else "off"
         return ctx.reply(f"Antilink is {state}. {ctx.usage()}")
-    ctx.router.state.set_group(ctx.chat, antilink=value)
+    ctx.state.set_group(ctx.chat, antilink=value)
     if not value:
         return ctx.reply("Antilink off.")
     note = "" if ctx.bot_is_admin else " Make me an admin so I can delete them; until then I can only warn."
@@ -82,12 +82,12 @@ def warn(ctx: CommandContext) -> list[Reply] | Reply:
             replies.append(ctx.reply("I won't warn myself."))
         elif member is not None and member.admin:
             replies.append(ctx.reply(f"{mention(jid)} is an admin; admins can't be warned.", mentions=[jid]))
-        elif member_key(ctx.group, jid) in ctx.router.owners:
+        elif member_key(ctx.group, jid) in ctx.owners:
             replies.append(ctx.reply(f"{mention(jid)} is the bot owner.", mentions=[jid]))
         else:
             replies += warn_member(
                 session_name=ctx.session_name,
-                bot_jid=ctx.router.bot_jid(),
+                bot_jid=ctx.bot_jid,
                 chat=ctx.chat,
                 group=ctx.group,
                 jid=jid,

@@ -68,10 +68,10 @@ def broadcast(ctx: CommandContext) -> list[Reply] | Reply:
     groups = [g for g in selectors.known_groups(session_name=ctx.session_name) if jid_server(g) == GROUP_SERVER]
     if not groups:
         return ctx.reply("I don't know any group to broadcast to yet.")
-    pacing = ctx.router.outbound.pacing
+    pacing = ctx.outbound.pacing
     seconds = len(groups) * 60.0 / pacing.global_per_minute if pacing.enabled else 0
     replies = [ctx.reply(f"Broadcasting to {len(groups)} group(s); paced, about {seconds:.0f}s.")]
-    body = f"*Broadcast from {ctx.router.bot_name}*\n\n{text}"
+    body = f"*Broadcast from {ctx.bot_name}*\n\n{text}"
     replies += [Reply(kind="text", chat=chat, text=body) for chat in groups]
     return replies
 
@@ -110,10 +110,10 @@ def ban(ctx: CommandContext) -> Reply:
     if target is None:
         return ctx.reply(f"Mention a user, reply to them, or give their number. {ctx.usage()}")
     key, shown = target
-    if key in ctx.router.owners:
+    if key in ctx.owners:
         return ctx.reply("Owners can't be banned.")
     reason = " ".join(a for a in ctx.args if not a.startswith("@") and not a.lstrip("+").isdigit())
-    created = ctx.router.state.ban(key, reason=reason, banned_by=ctx.user_key)
+    created = ctx.state.ban(key, reason=reason, banned_by=ctx.user_key)
     if not created:
         return ctx.reply(f"{shown} is banned already.", mentions=ctx.targets[:1])
     return ctx.reply(f"{shown} is banned: I'll ignore their commands.", mentions=ctx.targets[:1])
@@ -125,7 +125,7 @@ def unban(ctx: CommandContext) -> Reply:
     if target is None:
         return ctx.reply(f"Mention a user, reply to them, or give their number. {ctx.usage()}")
     key, shown = target
-    if ctx.router.state.unban(key):
+    if ctx.state.unban(key):
         return ctx.reply(f"{shown} is no longer banned.", mentions=ctx.targets[:1])
     return ctx.reply(f"{shown} was not banned.", mentions=ctx.targets[:1])
 
@@ -154,7 +154,7 @@ def banlist(ctx: CommandContext) -> Reply:
 )
 def maintenance(ctx: CommandContext) -> Reply:
     value = _on_off(ctx.args[0]) if ctx.args else None
-    state = ctx.router.state
+    state = ctx.state
     if value is None:
         return ctx.reply(f"Maintenance mode is {'on' if state.maintenance else 'off'}. {ctx.usage()}")
     state.set_maintenance(value)
@@ -172,12 +172,12 @@ def maintenance(ctx: CommandContext) -> Reply:
 )
 def setprefix(ctx: CommandContext) -> Reply:
     if not ctx.args:
-        return ctx.reply(f"The prefix is {' '.join(ctx.router.state.prefix)}. {ctx.usage()}")
+        return ctx.reply(f"The prefix is {' '.join(ctx.state.prefix)}. {ctx.usage()}")
     try:
         prefix = validate_prefix("".join(ctx.args))
     except ValueError as exc:
         return ctx.reply(f"Not changed: {exc}.")
-    ctx.router.state.set_prefix(prefix)
+    ctx.state.set_prefix(prefix)
     shown = " ".join(prefix)
     return ctx.reply(f"Prefix changed to {shown}. Try {prefix[0]}menu.")
 
@@ -189,10 +189,9 @@ def status(ctx: CommandContext) -> Reply:
     from bot.commands.core import format_duration
     from bot.models import BotStatus, ReconnectEvent
 
-    router = ctx.router
     now = timezone.now()
     row = BotStatus.objects.filter(session_name=ctx.session_name).first()
-    lines = [f"*{router.bot_name} status* ({ctx.session_name})"]
+    lines = [f"*{ctx.bot_name} status* ({ctx.session_name})"]
     if row is None:
         lines.append("No status recorded yet.")
     else:
@@ -206,10 +205,10 @@ def status(ctx: CommandContext) -> Reply:
         lines.append(f"Child restarts: {row.child_restarts}, memory: {row.rss_bytes / (1024 * 1024):.0f} MiB")
     reconnects = ReconnectEvent.objects.filter(session_name=ctx.session_name, at__gte=now - timedelta(hours=24))
     lines.append(f"Reconnects in 24h: {reconnects.count()}")
-    outbound = router.outbound
+    outbound = ctx.outbound
     if outbound.is_paused():
-        left = outbound.paused_until - router.clock()
+        left = outbound.paused_until - ctx.clock()
         lines.append(f"Sending paused ({outbound.pause_reason}) for {format_duration(left)} more")
     lines.append(f"Sent {outbound.sent_count}, failed {outbound.failed_count}, dropped {outbound.dropped_count}")
-    lines.append(f"Maintenance: {'on' if router.state.maintenance else 'off'}, prefix: {' '.join(router.state.prefix)}")
+    lines.append(f"Maintenance: {'on' if ctx.state.maintenance else 'off'}, prefix: {' '.join(ctx.state.prefix)}")
     return ctx.reply("\n".join(lines))

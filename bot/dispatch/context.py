@@ -8,7 +8,11 @@ A handler is ``def handler(ctx: CommandContext) -> list[Reply] | Reply | None``.
   ``arg_text``: everything after the command word, as typed;
 - ``targets``: JIDs the command is about -- the mentions, else the quoted message's sender, else ();
 - ``session_name``, ``transport``, ``is_owner``, ``is_group_admin``, ``bot_is_admin``, ``group``
-  (cached ``GroupInfo`` in a group, else None), ``router`` (registry, state, groups, stats, clock);
+  (cached ``GroupInfo`` in a group, else None);
+- named capabilities, never the router itself: ``state`` (persisted chat settings: prefix, bans,
+  maintenance, group switches), ``owners``, ``bot_name``, ``bot_jid``, ``registry`` (the commands),
+  ``groups`` (the metadata cache), ``stats`` (what this session counted), ``outbound`` (pacing and
+  what was sent), ``uptime()`` and ``clock()``;
 - reply builders that fill in the chat, quoting and mentions:
   ``reply(text, mentions=(), quote=True)``, ``media(asset, kind='video', caption='', mentions=())``
   (the outbound resolves the asset; a video loops like a GIF), ``react(emoji)``,
@@ -22,6 +26,7 @@ A handler is ``def handler(ctx: CommandContext) -> list[Reply] | Reply | None``.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -35,7 +40,11 @@ from bot.transport.base import (
 )
 
 if TYPE_CHECKING:
-    from bot.dispatch.router import Router
+    from bot.dispatch.groups import GroupCache
+    from bot.dispatch.outbound import Outbound
+    from bot.dispatch.registry import Registry
+    from bot.dispatch.state import ChatState
+    from bot.dispatch.stats import DispatchStats
 
 
 def mention(jid: str) -> str:
@@ -53,7 +62,16 @@ class CommandContext:
     arg_text: str
     session_name: str
     transport: Transport
-    router: Router
+    state: ChatState
+    registry: Registry
+    groups: GroupCache
+    outbound: Outbound
+    stats: DispatchStats
+    owners: frozenset[str]
+    bot_name: str
+    bot_jid_of: Callable[[], str]
+    clock: Callable[[], float]
+    started_at: float
     is_owner: bool = False
     is_group_admin: bool = False
     bot_is_admin: bool = False
@@ -91,11 +109,20 @@ class CommandContext:
         """Who the sender is for bans, limits and warnings: phone digits, else the LID user."""
         return self.message.sender_phone or jid_user(self.message.sender)
 
+    @property
+    def bot_jid(self) -> str:
+        """The bot's own JID ('' before the first connection)."""
+        return self.bot_jid_of()
+
+    def uptime(self) -> float:
+        """Seconds since this session's router started."""
+        return self.clock() - self.started_at
+
     def mention(self, jid: str) -> str:
         return mention(jid)
 
     def usage(self) -> str:
-        spec = self.router.registry.lookup(self.command)
+        spec = self.registry.lookup(self.command)
         usage = spec.usage if spec else ""
         return f"Usage: {self.prefix}{self.command}{' ' + usage if usage else ''}"
 
@@ -142,4 +169,4 @@ class CommandContext:
 
     def send(self, reply: Reply) -> SendResult | None:
         """Send now (paced); None when it could not be sent."""
-        return self.router.outbound.send(reply)
+        return self.outbound.send(reply)
