@@ -21,7 +21,7 @@ STOP = object()  # put on the inbox once per dispatcher thread to end it
 
 
 class Dispatching:
-    """Needs ``inbox``, ``router``, ``send``, ``stats``, ``session_name`` and the in-flight counter."""
+    """Needs ``inbox``, ``router``, ``router_counts``, ``send``, ``stats``, ``session_name`` and the in-flight counter."""
 
     def _announce_outage(self) -> None:
         """Back after an outage longer than OUTAGE_ALERT_MINUTES: one message to every owner (bot.child.outage_notice)."""
@@ -62,7 +62,8 @@ class Dispatching:
         close_old_connections()
         try:
             if isinstance(item, IncomingMessage):
-                self.stats.incoming()
+                if not self.router_counts:
+                    self.stats.incoming()
                 result = self.router.handle(item)
             elif isinstance(item, Reply):  # a message of our own (owners' outage notice)
                 if self.send(item) is not None:
@@ -79,10 +80,11 @@ class Dispatching:
             self.stats.error()
             logger.exception("handling a message failed", extra={"session": self.session_name})
             return
-        if getattr(result, "command", None):
-            self.stats.command(result.command)
-        if getattr(result, "error", False):
-            self.stats.error()
+        if not self.router_counts:
+            if getattr(result, "command", None):
+                self.stats.command(result.command)
+            if getattr(result, "error", False):
+                self.stats.error()
         for reply in getattr(result, "replies", None) or []:
             try:
                 sent = self.send(reply)

@@ -32,9 +32,9 @@ from bot.child.beating import Beating
 from bot.child.connection import Action, ConnectionMachine, Decision
 from bot.child.dispatching import STOP, Dispatching
 from bot.child.memory import release_memory
+from bot.dispatch.stats import StatsCollector
 from bot.heartbeat import BeatWriter, ChildExit, Progress
 from bot.models import ConnectionState as State
-from bot.stats import StatsCollector
 from bot.transport.base import ConnectionSignal, GroupChange, IncomingMessage, Reply, SendResult, Transport
 
 logger = logging.getLogger(__name__)
@@ -60,11 +60,13 @@ def register_shedders(guard: Any, router: Any) -> None:
             guard.register(name, shedder)
 
 
-def build_router(*, transport: Transport, session_name: str) -> tuple[Any, Callable[[Reply], SendResult | None]]:
+def build_router(
+    *, transport: Transport, session_name: str, stats: StatsCollector
+) -> tuple[Any, Callable[[Reply], SendResult | None]]:
     """The session's router (commands, chat state, limits) and its paced outbound's ``send``."""
     from bot.dispatch import build_router as dispatch_router
 
-    router = dispatch_router(transport=transport, session_name=session_name)
+    router = dispatch_router(transport=transport, session_name=session_name, stats=stats)
     return router, router.outbound.send
 
 
@@ -97,10 +99,14 @@ class BotRuntime(Dispatching, Beating):
     ) -> None:
         self.transport = transport
         self.session_name = session_name
+        self.stats = stats or StatsCollector(session_name=session_name)
         if router is None:
-            router, default_send = build_router(transport=transport, session_name=session_name)
+            router, default_send = build_router(transport=transport, session_name=session_name, stats=self.stats)
             send = send or default_send
         self.router = router
+        # The project's router counts what it handles into this same collector; a router of another
+        # kind (a test double) does not, so the runtime counts its results instead: once either way.
+        self.router_counts = getattr(router, "stats", None) is self.stats
         self.send = send or transport.send
         self.machine = machine or ConnectionMachine(
             policy=BackoffPolicy(
@@ -109,7 +115,6 @@ class BotRuntime(Dispatching, Beating):
                 max_attempts=settings.MAX_RECONNECT_ATTEMPTS,
             )
         )
-        self.stats = stats or StatsCollector(session_name=session_name)
         self.beats = beats
         self.memory_guard = memory_guard
         if memory_guard is not None:

@@ -125,8 +125,8 @@ def stats(ctx: CommandContext) -> Reply:
     live = ctx.stats
     lines = [
         f"*{ctx.bot_name} stats*",
-        f"Since start ({format_duration(uptime_seconds(ctx))}): {live.total_messages_in} messages, "
-        f"{live.total_commands} commands, {live.total_errors} errors, {ctx.outbound.sent_count} sent.",
+        f"Since start ({format_duration(uptime_seconds(ctx))}): {live.totals.messages_in} messages, "
+        f"{live.totals.commands} commands, {live.totals.errors} errors, {ctx.outbound.sent_count} sent.",
         f"Last 24h (saved): {day['messages_in'] or 0} messages, {day['commands'] or 0} commands, "
         f"{day['errors'] or 0} errors.",
         f"Commands: {len(ctx.registry.specs())}, groups known: {len(ctx.state.groups)}.",

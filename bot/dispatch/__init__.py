@@ -19,6 +19,7 @@ from bot.dispatch.limits import PacingConfig
 from bot.dispatch.registry import CommandSpec, Registry, command
 from bot.dispatch.registry import registry as project_registry
 from bot.dispatch.router import DispatchResult, Router
+from bot.dispatch.stats import StatsCollector
 from bot.transport.base import Transport
 
 registry = project_registry
@@ -43,14 +44,15 @@ def build_router(
     sleep: Callable[[float], None] = time.sleep,
     registry: Registry | None = None,
     pacing: PacingConfig | None = None,
-    stats_enabled: bool = True,
+    stats: StatsCollector | None = None,
     rng: random.Random | None = None,
 ) -> Router:
     """A router for one session, configured from settings (prefix, owners, limits, pacing).
 
     ``clock``/``sleep`` drive cooldowns, caches and pacing (tests pass a hand clock); ``registry``
     defaults to the project's commands; ``pacing`` defaults to the OUTBOUND_*/TYPING_SECONDS
-    settings (``PacingConfig(enabled=False)`` for benchmarks); ``rng`` seeds the fun commands.
+    settings (``PacingConfig(enabled=False)`` for benchmarks); ``stats`` is the session's one counter
+    (the child's runtime passes its own); ``rng`` seeds the fun commands.
     """
     from django.conf import settings
 
@@ -58,7 +60,6 @@ def build_router(
     from bot.dispatch.limits import UserLimits
     from bot.dispatch.outbound import Outbound
     from bot.dispatch.state import ChatState
-    from bot.dispatch.stats import DispatchStats
 
     pacing_config = pacing if pacing is not None else PacingConfig.from_settings()
     return Router(
@@ -78,6 +79,6 @@ def build_router(
         owners=list(getattr(settings, "OWNER_NUMBERS", [])),
         bot_name=getattr(settings, "BOT_NAME", "BLACKSKY-MD"),
         clock=clock,
-        stats=DispatchStats(enabled=stats_enabled),
+        stats=stats if stats is not None else StatsCollector(session_name=session_name),
         rng=rng,
     )

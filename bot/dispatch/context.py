@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from bot.dispatch.outbound import Outbound
     from bot.dispatch.registry import Registry
     from bot.dispatch.state import ChatState
-    from bot.dispatch.stats import DispatchStats
+    from bot.dispatch.stats import StatsCollector
 
 
 def mention(jid: str) -> str:
@@ -66,7 +66,7 @@ class CommandContext:
     registry: Registry
     groups: GroupCache
     outbound: Outbound
-    stats: DispatchStats
+    stats: StatsCollector
     owners: frozenset[str]
     bot_name: str
     bot_jid_of: Callable[[], str]

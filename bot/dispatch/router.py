@@ -37,7 +37,7 @@ from bot.dispatch.outbound import Outbound
 from bot.dispatch.parsing import ParsedCommand, find_link, parse_command
 from bot.dispatch.registry import CommandSpec, Registry
 from bot.dispatch.state import ChatState
-from bot.dispatch.stats import DispatchStats
+from bot.dispatch.stats import StatsCollector
 from bot.transport.base import GroupChange, GroupInfo, IncomingMessage, Reply, Transport, jid_user
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class Router:
         owners: Iterable[str] = (),
         bot_name: str = "BLACKSKY-MD",
         clock: Callable[[], float] = time.monotonic,
-        stats: DispatchStats | None = None,
+        stats: StatsCollector | None = None,
         rng: random.Random | None = None,
         hint_interval: float = 60.0,
         notice_interval: float = 600.0,
@@ -86,7 +86,7 @@ class Router:
         self.owners = frozenset(o for o in owners if o)
         self.bot_name = bot_name
         self.clock = clock
-        self.stats = stats if stats is not None else DispatchStats()
+        self.stats = stats if stats is not None else StatsCollector(session_name=session_name)
         self.rng = rng if rng is not None else random.Random()
         self.started_at = clock()
         self._seen: set[str] = set()
@@ -126,10 +126,11 @@ class Router:
             return self._handle(message)
         except Exception:
             log.exception("router failed on a message", extra={"session": self.session_name, "msg_id": message.id})
+            self.stats.error()
             return DispatchResult(error=True, reason="router_error")
 
     def _handle(self, message: IncomingMessage) -> DispatchResult:
-        self.stats.message()
+        self.stats.incoming()
         if not self._first_time(message.id):
             return DispatchResult(reason="duplicate")
         if message.from_me and self.outbound.was_sent_by_us(message.id):

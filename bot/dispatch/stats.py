@@ -1,56 +1,146 @@
-"""In-memory counters of what the router did, drained by the runtime into ``MessageStat`` rows.
+"""The one message counter of a session: in memory, flushed to per-minute ``MessageStat`` rows.
 
-Counting is a few integer increments under a lock; the runtime calls ``drain()`` every few seconds
-and writes one row per minute bucket, never one write per message.
+The router counts what it handles (messages, commands, handler errors) and the child's runtime
+counts what only it sees (sends, send failures, a full inbox) into the same collector, which the
+heartbeat reports and ``.stats`` reads: every message is counted once.
+
+Counting is a lock and an integer add on the dispatcher threads; the database sees one upsert per
+minute bucket per flush, never one write per message. A failed flush keeps the counts for the next.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.db import IntegrityError, transaction
+
+from bot.models import MessageStat
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
-class StatsSnapshot:
+class Bucket:
     messages_in: int = 0
+    messages_out: int = 0
     commands: int = 0
     errors: int = 0
-    by_command: dict[str, int] = field(default_factory=dict)
+    by_command: Counter[str] = field(default_factory=Counter)
+    rss_max_bytes: int = 0
+
+    def merge(self, other: Bucket) -> None:
+        self.messages_in += other.messages_in
+        self.messages_out += other.messages_out
+        self.commands += other.commands
+        self.errors += other.errors
+        self.by_command.update(other.by_command)
+        self.rss_max_bytes = max(self.rss_max_bytes, other.rss_max_bytes)
 
 
-class DispatchStats:
-    def __init__(self, *, enabled: bool = True) -> None:
-        self.enabled = enabled
+def minute_of(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+class StatsCollector:
+    """Thread-safe counters per minute bucket plus running totals for the heartbeat."""
+
+    def __init__(self, *, session_name: str, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.session_name = session_name
+        self.clock = clock
         self._lock = threading.Lock()
-        self._messages_in = 0
-        self._commands = 0
-        self._errors = 0
-        self._by_command: Counter[str] = Counter()
-        self.total_messages_in = 0
-        self.total_commands = 0
-        self.total_errors = 0
+        self._pending: dict[datetime, Bucket] = {}
+        self.totals = Bucket()
 
-    def message(self) -> None:
-        if self.enabled:
-            with self._lock:
-                self._messages_in += 1
-                self.total_messages_in += 1
+    def _bucket(self) -> Bucket:
+        return self._pending.setdefault(minute_of(self.clock()), Bucket())
+
+    def incoming(self, n: int = 1) -> None:
+        with self._lock:
+            self._bucket().messages_in += n
+            self.totals.messages_in += n
+
+    def outgoing(self, n: int = 1) -> None:
+        with self._lock:
+            self._bucket().messages_out += n
+            self.totals.messages_out += n
 
     def command(self, name: str, *, error: bool = False) -> None:
-        if self.enabled:
-            with self._lock:
-                self._commands += 1
-                self.total_commands += 1
-                self._by_command[name] += 1
-                if error:
-                    self._errors += 1
-                    self.total_errors += 1
-
-    def drain(self) -> StatsSnapshot:
-        """The counts since the last drain, and reset them."""
         with self._lock:
-            snap = StatsSnapshot(self._messages_in, self._commands, self._errors, dict(self._by_command))
-            self._messages_in = self._commands = self._errors = 0
-            self._by_command.clear()
-        return snap
+            bucket = self._bucket()
+            bucket.commands += 1
+            bucket.by_command[name] += 1
+            self.totals.commands += 1
+            self.totals.by_command[name] += 1
+            if error:
+                bucket.errors += 1
+                self.totals.errors += 1
+
+    def error(self, n: int = 1) -> None:
+        with self._lock:
+            self._bucket().errors += n
+            self.totals.errors += n
+
+    def rss(self, rss_bytes: int) -> None:
+        with self._lock:
+            bucket = self._bucket()
+            bucket.rss_max_bytes = max(bucket.rss_max_bytes, rss_bytes)
+            self.totals.rss_max_bytes = max(self.totals.rss_max_bytes, rss_bytes)
+
+    def flush(self) -> int:
+        """Write the pending buckets; returns how many rows were touched. Failures keep the counts."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        written = 0
+        for minute, bucket in sorted(pending.items()):
+            try:
+                _upsert(self.session_name, minute, bucket)
+                written += 1
+            except Exception:
+                logger.exception("stats flush failed; counts kept for the next flush", extra={"bucket": minute})
+                with self._lock:
+                    self._pending.setdefault(minute, Bucket()).merge(bucket)
+        return written
+
+
+def _upsert(session_name: str, minute: datetime, bucket: Bucket) -> None:
+    for _ in range(2):  # a concurrent insert of the same bucket: retry once as an update
+        try:
+            with transaction.atomic():
+                row = (
+                    MessageStat.objects.select_for_update()
+                    .filter(session_name=session_name, resolution=MessageStat.Resolution.MINUTE, bucket=minute)
+                    .first()
+                )
+                if row is None:
+                    MessageStat.objects.create(
+                        session_name=session_name,
+                        resolution=MessageStat.Resolution.MINUTE,
+                        bucket=minute,
+                        messages_in=bucket.messages_in,
+                        messages_out=bucket.messages_out,
+                        commands=bucket.commands,
+                        errors=bucket.errors,
+                        by_command=dict(bucket.by_command),
+                        rss_max_bytes=bucket.rss_max_bytes,
+                    )
+                    return
+                row.messages_in += bucket.messages_in
+                row.messages_out += bucket.messages_out
+                row.commands += bucket.commands
+                row.errors += bucket.errors
+                merged = Counter(row.by_command or {})
+                merged.update(bucket.by_command)
+                row.by_command = dict(merged)
+                row.rss_max_bytes = max(row.rss_max_bytes, bucket.rss_max_bytes)
+                row.save(
+                    update_fields=["messages_in", "messages_out", "commands", "errors", "by_command", "rss_max_bytes"]
+                )
+                return
+        except IntegrityError:
+            continue
+    raise IntegrityError(f"could not upsert the stats bucket {minute.isoformat()}")

@@ -354,7 +354,7 @@ def test_refusals_are_not_counted_as_commands(bot):
     bot.say(".slow")
     bot.say(".slow")
     bot.say(".nope")
-    assert bot.router.stats.total_commands == 1
+    assert bot.router.stats.totals.commands == 1
     assert texts(bot.say("plain")) == []
 
 

@@ -10,9 +10,9 @@ import pytest
 from bot.backoff import BackoffPolicy
 from bot.child.connection import ConnectionMachine
 from bot.child.runtime import BotRuntime
+from bot.dispatch.stats import StatsCollector
 from bot.heartbeat import ChildExit, Progress
 from bot.models import ConnectionEvent, ConnectionState, MessageStat, ReconnectEvent
-from bot.stats import StatsCollector
 from bot.transport.base import ConnectionSignal, IncomingMessage, Reply, TransportError
 from tests.support.memory_transport import MemoryTransport
 from tests.support.routers import PingRouter, SimpleResult
