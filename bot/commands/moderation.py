@@ -10,14 +10,14 @@ from bot.commands._members import is_me, need_targets
 from bot.dispatch import services
 from bot.dispatch.context import CommandContext, mention
 from bot.dispatch.moderation import WARNINGS_BEFORE_KICK, find_member, member_key, warn_member
+from bot.dispatch.parsing import parse_on_off
 from bot.dispatch.registry import command
 from bot.transport.base import Reply
 
 
 # -- switches ---------------------------------------------------------------------------------------------------
 def _on_off(ctx: CommandContext) -> bool | None:
-    word = ctx.args[0].lower() if ctx.args else ""
-    return {"on": True, "enable": True, "yes": True, "off": False, "disable": False, "no": False}.get(word)
+    return parse_on_off(ctx.args[0]) if ctx.args else None
 
 
 @command(

@@ -10,15 +10,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.dispatch.context import CommandContext, mention
-from bot.dispatch.parsing import validate_prefix
+from bot.dispatch.parsing import parse_on_off, validate_prefix
 from bot.dispatch.registry import command
 from bot.transport.base import GROUP_SERVER, Reply, jid_server, jid_user
 
 BROADCAST_MAX_CHARS = 2000
-
-
-def _on_off(word: str) -> bool | None:
-    return {"on": True, "enable": True, "yes": True, "off": False, "disable": False, "no": False}.get(word.lower())
 
 
 @command("backup", category="owner", help="Back up the WhatsApp session now.", who="owner", cooldown=60)
@@ -153,7 +149,7 @@ def banlist(ctx: CommandContext) -> Reply:
     who="owner",
 )
 def maintenance(ctx: CommandContext) -> Reply:
-    value = _on_off(ctx.args[0]) if ctx.args else None
+    value = parse_on_off(ctx.args[0]) if ctx.args else None
     state = ctx.state
     if value is None:
         return ctx.reply(f"Maintenance mode is {'on' if state.maintenance else 'off'}. {ctx.usage()}")

@@ -72,3 +72,11 @@ def find_link(text: str) -> str:
     """The first link-looking thing in ``text`` ('' when none): used by antilink."""
     match = _LINK.search(text or "")
     return match.group(0) if match else ""
+
+
+_SWITCH_WORDS = {"on": True, "enable": True, "yes": True, "off": False, "disable": False, "no": False}
+
+
+def parse_on_off(word: str) -> bool | None:
+    """'on'/'enable'/'yes' -> True, 'off'/'disable'/'no' -> False, anything else -> None."""
+    return _SWITCH_WORDS.get(word.strip().lower())
