@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,22 +43,28 @@ class Bucket:
         self.rss_max_bytes = max(self.rss_max_bytes, other.rss_max_bytes)
 
 
-def minute_of(at: datetime) -> datetime:
-    return at.astimezone(UTC).replace(second=0, microsecond=0)
+def _wall_minute() -> int:
+    return int(time.time()) // 60
 
 
 class StatsCollector:
     """Thread-safe counters per minute bucket plus running totals for the heartbeat."""
 
-    def __init__(self, *, session_name: str, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, *, session_name: str, clock: Callable[[], datetime] | None = None) -> None:
         self.session_name = session_name
-        self.clock = clock
+        # Counting runs for every message on the dispatcher threads: the bucket key is the epoch
+        # minute as an int (one time.time() call), turned into a datetime only when flushed.
+        self._minute = _wall_minute if clock is None else (lambda: int(clock().timestamp()) // 60)
         self._lock = threading.Lock()
-        self._pending: dict[datetime, Bucket] = {}
+        self._pending: dict[int, Bucket] = {}
         self.totals = Bucket()
 
     def _bucket(self) -> Bucket:
-        return self._pending.setdefault(minute_of(self.clock()), Bucket())
+        key = self._minute()
+        bucket = self._pending.get(key)
+        if bucket is None:
+            bucket = self._pending[key] = Bucket()
+        return bucket
 
     def incoming(self, n: int = 1) -> None:
         with self._lock:
@@ -96,14 +103,15 @@ class StatsCollector:
         with self._lock:
             pending, self._pending = self._pending, {}
         written = 0
-        for minute, bucket in sorted(pending.items()):
+        for key, bucket in sorted(pending.items()):
+            minute = datetime.fromtimestamp(key * 60, tz=UTC)
             try:
                 _upsert(self.session_name, minute, bucket)
                 written += 1
             except Exception:
                 logger.exception("stats flush failed; counts kept for the next flush", extra={"bucket": minute})
                 with self._lock:
-                    self._pending.setdefault(minute, Bucket()).merge(bucket)
+                    self._pending.setdefault(key, Bucket()).merge(bucket)
         return written
 
 
