@@ -16,8 +16,9 @@ from django.db import connection
 from bot.child.memory import MemoryGuard
 from bot.child.runtime import BotRuntime
 from bot.child.session_hooks import SessionHooks
-from bot.child.transports import SESSION_TRANSPORTS, UnknownTransport, transport_build
+from bot.child.transports import UnknownTransport, transport_build
 from bot.heartbeat import BeatWriter, ChildExit
+from bot.transport.base import SESSION_TRANSPORTS
 
 logger = logging.getLogger("bot.runbot")
 

@@ -12,9 +12,6 @@ from django.conf import settings
 
 from bot.transport.base import Transport
 
-TRANSPORTS = ("neonize", "console")
-SESSION_TRANSPORTS = frozenset({"neonize"})  # the ones that use the WhatsApp session
-
 
 class UnknownTransport(ValueError):
     pass

@@ -39,11 +39,12 @@ from bot.models import ReconnectEvent
 from bot.supervisor.budget import RestartBudget
 from bot.supervisor.children import Child, ChildHandling
 from bot.supervisor.operator_requests import OperatorRequests
-from bot.supervisor.ownership import SESSION_TRANSPORTS, NoOwnership, Ownership, ownership_for
+from bot.supervisor.ownership import NoOwnership, Ownership, ownership_for
 from bot.supervisor.planned_restart import PlannedRestart, planned_restart_perform
 from bot.supervisor.policy import ExitFacts, Verdict, decide_exit
 from bot.supervisor.scheduler import scheduler_start, scheduler_stop
 from bot.supervisor.session import SessionCalls, temp_sweep_at_start
+from bot.transport.base import SESSION_TRANSPORTS
 
 logger = logging.getLogger(__name__)
 

@@ -12,9 +12,10 @@ from typing import Any, Protocol
 
 from django.conf import settings
 
+from bot.transport.base import SESSION_TRANSPORTS
+
 logger = logging.getLogger(__name__)
 
-SESSION_TRANSPORTS = frozenset({"neonize"})  # transports that use the WhatsApp session
 
 
 class Ownership(Protocol):

@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from media_cdn.media import Media  # noqa: F401 - the seam re-exports it
 
+SESSION_TRANSPORTS = frozenset({"neonize"})  # transport names that use a WhatsApp session (lease, store, backups)
+
 USER_SERVER = "s.whatsapp.net"
 GROUP_SERVER = "g.us"
 LID_SERVER = "lid"
