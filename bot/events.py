@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from bot.models import BotStatus, ConnectionEvent, ConnectionState, ReconnectEvent
+from sessions_store.lease import lease_fence_check
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +35,17 @@ def connection_event_record(
     reason: str = "",
     detail: dict[str, Any] | None = None,
     at: datetime | None = None,
+    fencing: int | None = None,
 ) -> ConnectionEvent:
-    """One transition: a ``ConnectionEvent`` row plus the matching ``BotStatus`` state."""
+    """One transition: a ``ConnectionEvent`` row plus the matching ``BotStatus`` state.
+
+    With ``fencing`` (the writer's lease number) the write is refused with ``StaleFencing`` when the
+    lease moved on: a paused holder waking up must not overwrite the new owner's status.
+    """
     at = at or timezone.now()
     with transaction.atomic():
+        if fencing is not None:
+            lease_fence_check(session_name=session_name, fencing=fencing)
         event = ConnectionEvent.objects.create(
             session_name=session_name,
             at=at,
@@ -69,6 +77,7 @@ def transition_record(
     reason: str = "",
     detail: dict[str, Any] | None = None,
     webhooks: Any = None,
+    fencing: int | None = None,
 ) -> ConnectionEvent:
     """A state transition as operators see it: the event row and status, then the webhook (if any).
 
@@ -76,7 +85,7 @@ def transition_record(
     tell a story the events table does not.
     """
     event = connection_event_record(
-        session_name=session_name, from_state=from_state, to_state=to_state, reason=reason, detail=detail
+        session_name=session_name, from_state=from_state, to_state=to_state, reason=reason, detail=detail, fencing=fencing
     )
     if webhooks is not None:
         webhooks.notify(

@@ -171,3 +171,4 @@ class ChildExit:
     FRESH = 4  # MAX_RECONNECT_ATTEMPTS failed in a row: start a fresh child (re-pair if no longer paired)
     MEMORY = 5  # over the hard memory limit: restart gracefully (reason=memory)
     USAGE = 2  # bad arguments or configuration: restarting would not help
+    FENCED = 6  # the supervisor's lease proof ran out (it is paused or cut off): the lease decides what next

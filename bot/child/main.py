@@ -8,25 +8,42 @@ from __future__ import annotations
 
 import logging
 import signal
+import time
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
 
+from bot.child.fence import fence_exit
 from bot.child.memory import MemoryGuard
 from bot.child.runtime import BotRuntime
 from bot.child.session_hooks import SessionHooks
 from bot.child.transports import UnknownTransport, transport_build
+from bot.fencing import FenceWatch
 from bot.heartbeat import BeatWriter, ChildExit
 from bot.transport.base import SESSION_TRANSPORTS
 
 logger = logging.getLogger("bot.runbot")
 
 
+FIRST_FENCE_TIMEOUT = 10.0  # the supervisor writes the first fence right after starting us
+
+
 def child_run(
-    *, session_name: str, transport_name: str, pair_phone: str, heartbeat_fd: int | None, heartbeat_interval: float
+    *,
+    session_name: str,
+    transport_name: str,
+    pair_phone: str,
+    heartbeat_fd: int | None,
+    heartbeat_interval: float,
+    fence_fd: int | None = None,
+    fencing: int | None = None,
 ) -> int:
-    """Run one bot child until it stops; returns its exit code."""
+    """Run one bot child until it stops; returns its exit code.
+
+    With ``fence_fd`` (a leased session) the child connects only once it holds a first fence and
+    exits hard when the last one runs out (:mod:`bot.child.fence`).
+    """
     beats = BeatWriter(heartbeat_fd) if heartbeat_fd is not None else None
     try:
         transport = transport_build(transport_name, session_name=session_name, pair_phone=pair_phone)
@@ -52,6 +69,19 @@ def child_run(
         on_terminal=hooks.on_terminal if hooks else None,
     )
 
+    watch = None
+    if fence_fd is not None:
+        watch = FenceWatch(
+            fence_fd,
+            on_expired=lambda fence: fence_exit(runtime, fence),
+            on_closed=lambda: runtime.request_stop(reason="supervisor_gone"),
+        ).start()
+        first = watch.wait_first(FIRST_FENCE_TIMEOUT)
+        if first is None or first.deadline <= time.monotonic():
+            logger.error("no lease proof from the supervisor; not connecting", extra={"session": session_name})
+            return ChildExit.FENCED
+        runtime.fencing = first.fencing if fencing is None else fencing
+
     def stop(signum: int, frame: Any) -> None:
         runtime.request_stop(reason=signal.Signals(signum).name.lower())
 
@@ -60,6 +90,8 @@ def child_run(
     try:
         return runtime.run()
     finally:
+        if watch is not None:
+            watch.stop()
         if webhooks is not None:
             webhooks.close(timeout=2.0)
         if beats is not None:

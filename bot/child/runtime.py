@@ -99,6 +99,7 @@ class BotRuntime(Dispatching, Beating):
     ) -> None:
         self.transport = transport
         self.session_name = session_name
+        self.fencing: int | None = None  # the lease's number (child/main.py sets it): stale writes are refused
         self.stats = stats or StatsCollector(session_name=session_name)
         if router is None:
             router, default_send = build_router(transport=transport, session_name=session_name, stats=self.stats)
@@ -326,6 +327,7 @@ class BotRuntime(Dispatching, Beating):
                     reason=decision.reason,
                     detail=detail,
                     webhooks=self.webhooks,
+                    fencing=self.fencing,
                 )
                 if decision.state == State.CONNECTED:
                     self._call_hook(self.on_connected, decision)

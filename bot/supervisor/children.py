@@ -17,6 +17,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from bot import events
+from bot.fencing import FenceWriter
 from bot.heartbeat import Beat, BeatReader
 from bot.models import ConnectionState as State
 
@@ -33,6 +34,7 @@ class Child:
         self.kill_reason = ""  # why we stopped it, when we did
         self.planned = False  # a restart we asked for (control action): no budget, no back-off
         self.state = ""
+        self.fence: FenceWriter | None = None  # the lease proof we hand it (None: nothing to fence)
 
     @property
     def pid(self) -> int:
@@ -46,7 +48,7 @@ class ChildHandling:
     session_name: str
 
     # -- the child ----------------------------------------------------------------------------------------
-    def child_command(self, fd: int) -> list[str]:
+    def child_command(self, fd: int, fence_fd: int | None = None, fencing: int | None = None) -> list[str]:
         argv = [
             self.python,
             str(self.manage_py),
@@ -64,6 +66,8 @@ class ChildHandling:
         ]
         if self.pair_phone:
             argv += ["--pair-phone", self.pair_phone]
+        if fence_fd is not None:
+            argv += ["--fence-fd", str(fence_fd), "--fencing", str(fencing)]
         return argv
 
     @property
@@ -72,17 +76,29 @@ class ChildHandling:
 
     def start_child(self) -> Child:
         read_fd, write_fd = os.pipe()
+        fence = self.ownership.fence()
+        fence_read, fence_write = os.pipe() if fence is not None else (None, None)
+        passed = (write_fd,) if fence_read is None else (write_fd, fence_read)
         try:
             process = subprocess.Popen(
-                self.child_command(write_fd),
-                pass_fds=(write_fd,),
+                self.child_command(write_fd, fence_read, fence.fencing if fence else None),
+                pass_fds=passed,
                 close_fds=True,
                 env={**os.environ, "BLACKSKY_PROCESS": "bot-child"},  # the lean app list (settings.py)
             )
+        except BaseException:
+            if fence_write is not None:
+                os.close(fence_write)
+            raise
         finally:
-            os.close(write_fd)
+            for fd in passed:
+                os.close(fd)
         reader = BeatReader(read_fd, on_beat=self.on_beat, clock=self.clock).start()
         self.child = Child(process, reader, self.clock())
+        if fence is not None and fence_write is not None:
+            os.set_blocking(fence_write, False)  # a child that stopped reading must never block the loop
+            self.child.fence = FenceWriter(fence_write)
+            self.child.fence.send(fence)
         restarted = self.starts > 0
         self.starts += 1
         self._child_totals = {"messages_in": 0, "messages_out": 0}

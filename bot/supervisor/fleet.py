@@ -223,13 +223,14 @@ class Fleet:
 
     def next_wait(self, candidates: list[str]) -> float:
         """Until the soonest lease among ``candidates`` expires (a dead worker's), at most ``poll``."""
+        from sessions_store.lease import lease_db_now
         from sessions_store.models import SessionLease
 
         expiries = SessionLease.objects.filter(session__name__in=candidates, expires_at__isnull=False)
         soonest: datetime | None = min(expiries.values_list("expires_at", flat=True), default=None)
         if soonest is None:
             return self.poll
-        until = (soonest - timezone.now()).total_seconds() + 0.05
+        until = (soonest - lease_db_now()).total_seconds() + 0.05  # the database's clock decides expiry
         return max(0.05, min(self.poll, until))
 
     def start_session(self, lease: Any) -> Running:

@@ -180,6 +180,7 @@ class Supervisor(ChildHandling, SessionCalls, OperatorRequests):
         if not self.ownership.keep():
             self.on_lease_lost()
             return
+        self.fence_child()
         if self.child is None:
             if not self.idle_reason and self._next_start is not None and now >= self._next_start:
                 self.start_child()
@@ -211,11 +212,20 @@ class Supervisor(ChildHandling, SessionCalls, OperatorRequests):
             self.restart_child("planned_restart")
         # else: Heroku restarts the dyno and sends SIGTERM; the usual graceful shutdown runs.
 
+    def fence_child(self) -> None:
+        """Hand the child the deadline of the lease as renewed just now (unchanged fences are not resent)."""
+        child = self.child
+        fence = self.ownership.fence()
+        if child is not None and child.fence is not None and fence is not None:
+            child.fence.send(fence)
+
     def on_child_exit(self, code: int) -> None:
         child = self.child
         if child is None:
             return
         self.child = None
+        if child.fence is not None:
+            child.fence.close()
         child.reader.join(1.0)
         self._totals = {k: self._totals[k] + self._child_totals.get(k, 0) for k in self._totals}
         self._child_totals = {"messages_in": 0, "messages_out": 0}

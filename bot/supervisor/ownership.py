@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from django.conf import settings
 
+from bot.fencing import Fence, fence_for
 from bot.transport.base import SESSION_TRANSPORTS
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,10 @@ class Ownership(Protocol):
     def keep(self) -> bool: ...
 
     def release(self) -> None: ...
+
+    def fence(self) -> Fence | None:
+        """What the child may hold the session on (None: nothing to fence, as for the console)."""
+        ...
 
     @property
     def held(self) -> bool: ...
@@ -45,6 +50,9 @@ class NoOwnership:
     def release(self) -> None:
         return None
 
+    def fence(self) -> Fence | None:
+        return None
+
 
 class LeaseOwnership:
     """The session lease of ``sessions_store.lease``: standby until taken, renewed by compare-and-set."""
@@ -60,7 +68,8 @@ class LeaseOwnership:
         return self.keeper is not None and self.keeper.held
 
     def acquire(self, stop: threading.Event) -> bool:
-        from sessions_store.lease import lease_identity, lease_wait
+        from sessions_store.lease import lease_identity
+        from sessions_store.lease_keeper import lease_wait
 
         lease = lease_wait(session_name=self.session_name, ttl=self.ttl, wait=stop.wait, **lease_identity())
         if lease is None:
@@ -70,7 +79,7 @@ class LeaseOwnership:
 
     def hold(self, lease: Any) -> None:
         """Keep ``lease`` (already taken) from now on: renewed every third of the TTL by the loop."""
-        from sessions_store.lease import LeaseKeeper
+        from sessions_store.lease_keeper import LeaseKeeper
 
         self.lease = lease
         interval = max(1.0, min(10.0, self.ttl / 3))
@@ -78,6 +87,12 @@ class LeaseOwnership:
 
     def keep(self) -> bool:
         return self.keeper is None or self.keeper.step()
+
+    def fence(self) -> Fence | None:
+        """The child's deadline: ends a margin before the lease's own monotonic bound (``Lease.valid_until``)."""
+        if self.lease is None or not self.held:
+            return None
+        return fence_for(fencing=self.lease.fencing, valid_until=self.lease.valid_until, ttl=self.ttl)
 
     def release(self) -> None:
         if self.lease is None or not self.held:

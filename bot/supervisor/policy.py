@@ -64,6 +64,10 @@ def decide_exit(facts: ExitFacts) -> ExitDecision:
         return ExitDecision(Verdict.IDLE, reason="terminal")
     if facts.code == ChildExit.USAGE:
         return ExitDecision(Verdict.USAGE, exit_code=ChildExit.USAGE)
+    if facts.code == ChildExit.FENCED:
+        # Our lease proof ran out before we renewed it (we were paused or the database was away). Not a
+        # crash: the lease, checked before any start, says whether this worker may run the session again.
+        return ExitDecision(Verdict.RESTART_NOW, reason="fenced")
     reason = reason_for(facts)
     if facts.run_once:
         return ExitDecision(Verdict.ONCE_ENDED, reason=reason, exit_code=0 if facts.code == 0 else 1)

@@ -3,10 +3,11 @@
     python tests/bot/lease_holder.py --session default --ttl 2 --interval 0.5 --poll 0.1 [--clock-offset S]
 
 Prints ``EVENT {json}`` lines on stdout (logs go there too): ``acquired`` and ``renewed`` with the
-``now`` the database compared against and the ``expires`` it holds until (``acquired`` also has
-``at``, read after the takeover committed), ``lost`` with the reason
-(then exit 3, as a supervisor stops its child), ``released`` on SIGTERM (exit 0). ``--clock-offset``
-plays a host whose clock runs ahead.
+database's ``expires`` the lease now holds until and the true wall time ``at`` (read after the
+statement committed), ``lost`` with the reason (then exit 3, as a supervisor stops its child),
+``released`` on SIGTERM (exit 0). ``--clock-offset`` plays a host whose clock is S seconds off:
+``time.time``, ``datetime.now`` as Django reads it (``timezone.now``) and the lease code's own clock
+are all shifted; the true time in the lines comes from the clock saved before the shift.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import signal
 import socket
 import sys
 import threading
-from datetime import timedelta
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -28,13 +29,28 @@ import django  # noqa: E402
 
 django.setup()
 
+from datetime import timedelta  # noqa: E402
+
 from django.utils import timezone  # noqa: E402
 
-from sessions_store.lease import LeaseKeeper, lease_release, lease_token, lease_wait  # noqa: E402
+from sessions_store.lease import lease_release, lease_token  # noqa: E402
+from sessions_store.lease_keeper import LeaseKeeper, lease_wait  # noqa: E402
+
+TRUE_TIME = time.time
 
 
 def emit(event: str, **fields: object) -> None:
-    print("EVENT " + json.dumps({"event": event, "pid": os.getpid(), **fields}), flush=True)
+    print("EVENT " + json.dumps({"event": event, "pid": os.getpid(), "at": TRUE_TIME(), **fields}), flush=True)
+
+
+def skew(offset: float) -> None:
+    """Shift every wall clock this process reads (and the lease code's monotonic one) by ``offset`` seconds."""
+    if not offset:
+        return
+    true_now, true_monotonic = timezone.now, time.monotonic
+    time.time = lambda: TRUE_TIME() + offset
+    timezone.now = lambda: true_now() + timedelta(seconds=offset)
+    time.monotonic = lambda: true_monotonic() + offset
 
 
 def main() -> int:
@@ -45,14 +61,10 @@ def main() -> int:
     parser.add_argument("--poll", type=float, default=0.1)
     parser.add_argument("--clock-offset", type=float, default=0.0)
     args = parser.parse_args()
+    skew(args.clock_offset)
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    offset = timedelta(seconds=args.clock_offset)
-
-    def clock():
-        return timezone.now() + offset
-
     emit("started")
     lease = lease_wait(
         session_name=args.session,
@@ -62,33 +74,25 @@ def main() -> int:
         ttl=args.ttl,
         poll=args.poll,
         wait=stop.wait,
-        clock=clock,
+        clock=lambda: time.monotonic(),
     )
     if lease is None:
         emit("gave_up")
         return 0
-    emit(
-        "acquired",
-        fencing=lease.fencing,
-        now=lease.acquired_at.timestamp(),  # the time the database compared the old expiry against
-        at=clock().timestamp(),  # after the takeover committed: from here on this process holds it
-        expires=lease.expires_at.timestamp(),
-    )
+    emit("acquired", fencing=lease.fencing, db_at=lease.acquired_at.timestamp(), expires=lease.expires_at.timestamp())
 
     lost: list[str] = []
-    keeper = LeaseKeeper(lease=lease, on_lost=lost.append, interval=args.interval, clock=clock)
+    keeper = LeaseKeeper(lease=lease, on_lost=lost.append, interval=args.interval, clock=lambda: time.monotonic())
     while not stop.wait(0.02):
         renewals = keeper.renewals
-        now = clock()
-        held = keeper.step(now)
+        held = keeper.step()
         if keeper.renewals > renewals:
-            emit("renewed", fencing=lease.fencing, now=now.timestamp(), expires=lease.expires_at.timestamp())
+            emit("renewed", fencing=lease.fencing, expires=lease.expires_at.timestamp())
         if not held:
-            emit("lost", fencing=lease.fencing, reason=lost[0], now=now.timestamp())
+            emit("lost", fencing=lease.fencing, reason=lost[0])
             return 3
-    ended = clock()
     lease_release(lease=lease)
-    emit("released", fencing=lease.fencing, now=ended.timestamp())
+    emit("released", fencing=lease.fencing)
     return 0
 
 

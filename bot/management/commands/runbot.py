@@ -50,6 +50,8 @@ class Command(BaseCommand):
         parser.add_argument("--child", action="store_true", help=argparse_hidden())
         parser.add_argument("--heartbeat-fd", type=int, default=None, help=argparse_hidden())
         parser.add_argument("--heartbeat-interval", type=float, default=5.0, help=argparse_hidden())
+        parser.add_argument("--fence-fd", type=int, default=None, help=argparse_hidden())
+        parser.add_argument("--fencing", type=int, default=None, help=argparse_hidden())
 
     def handle(self, *args: Any, **options: Any) -> None:
         transport = options["transport"]
@@ -67,6 +69,8 @@ class Command(BaseCommand):
                 pair_phone=pair_phone,
                 heartbeat_fd=options["heartbeat_fd"],
                 heartbeat_interval=options["heartbeat_interval"],
+                fence_fd=options["fence_fd"],
+                fencing=options["fencing"],
             )
             logging.shutdown()
             sys.stdout.flush()
