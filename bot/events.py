@@ -17,7 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from bot.models import BotStatus, ConnectionEvent, ConnectionState, ReconnectEvent
-from sessions_store.lease import lease_fence_check
+from sessions_store.lease import StaleFencing, lease_fence_check
 
 logger = logging.getLogger(__name__)
 
@@ -39,33 +39,47 @@ def connection_event_record(
 ) -> ConnectionEvent:
     """One transition: a ``ConnectionEvent`` row plus the matching ``BotStatus`` state.
 
-    With ``fencing`` (the writer's lease number) the write is refused with ``StaleFencing`` when the
-    lease moved on: a paused holder waking up must not overwrite the new owner's status.
+    With ``fencing`` (the writer's lease number) a writer whose lease moved on is *stale*: its event
+    is kept as history (``detail.stale_fencing``: what that process did, and when) but the live status
+    is left to the new owner, whom a paused holder waking up must never overwrite.
     """
     at = at or timezone.now()
+    detail = dict(detail or {})
     with transaction.atomic():
+        stale = False
         if fencing is not None:
-            lease_fence_check(session_name=session_name, fencing=fencing)
+            try:
+                lease_fence_check(session_name=session_name, fencing=fencing)
+            except StaleFencing:
+                stale = True
+                detail["stale_fencing"] = fencing
         event = ConnectionEvent.objects.create(
             session_name=session_name,
             at=at,
             from_state=str(from_state),
             to_state=str(to_state),
             reason=reason[:64],
-            detail=detail or {},
+            detail=detail,
         )
-        _status(session_name)
-        fields: dict[str, Any] = {"state": str(to_state), "state_since": at, "reason": reason[:64]}
-        if str(to_state) == ConnectionState.CONNECTED:
-            if str(from_state) != ConnectionState.CONNECTED:
-                fields["connected_since"] = at
-        else:
-            fields["connected_since"] = None
-        BotStatus.objects.filter(session_name=session_name).update(**fields, updated_at=timezone.now())
-    logger.info(
-        "connection state",
-        extra={"session": session_name, "from": str(from_state), "to": str(to_state), "reason": reason},
-    )
+        if not stale:
+            _status(session_name)
+            fields: dict[str, Any] = {"state": str(to_state), "state_since": at, "reason": reason[:64]}
+            if str(to_state) == ConnectionState.CONNECTED:
+                if str(from_state) != ConnectionState.CONNECTED:
+                    fields["connected_since"] = at
+            else:
+                fields["connected_since"] = None
+            BotStatus.objects.filter(session_name=session_name).update(**fields, updated_at=timezone.now())
+    if stale:
+        logger.warning(
+            "stale writer: the status is left to the lease's new owner",
+            extra={"session": session_name, "to": str(to_state), "fencing": fencing},
+        )
+    else:
+        logger.info(
+            "connection state",
+            extra={"session": session_name, "from": str(from_state), "to": str(to_state), "reason": reason},
+        )
     return event
 
 
@@ -87,7 +101,7 @@ def transition_record(
     event = connection_event_record(
         session_name=session_name, from_state=from_state, to_state=to_state, reason=reason, detail=detail, fencing=fencing
     )
-    if webhooks is not None:
+    if webhooks is not None and "stale_fencing" not in event.detail:  # the new owner tells the story now
         webhooks.notify(
             session_name=session_name, from_state=str(from_state), to_state=str(to_state), reason=reason, at=event.at
         )

@@ -9,9 +9,8 @@ session's lease before anything touches the session and gives up the session the
   for it exactly one updates a row, on SQLite and on PostgreSQL alike, without holding locks.
 - :func:`lease_renew` extends it only while token and fencing still match and it has not expired;
   a False means someone else may own the session now: stop the bot child at once.
-- :class:`LeaseKeeper` renews every ``interval`` seconds from the supervisor loop (``step``) or its
-  own thread (``start``) and calls ``on_lost`` as soon as a renewal fails, before the TTL runs out.
-- :func:`lease_wait` is the hot standby: it logs "standing by" and returns once it took the lease.
+- :class:`sessions_store.lease_keeper.LeaseKeeper` renews from the supervisor loop and calls ``on_lost``
+  as soon as a renewal fails; :func:`sessions_store.lease_keeper.lease_wait` is the hot standby.
 - :func:`lease_fence_check` refuses a write by a process whose fencing number is no longer the lease's.
 
 **One clock.** Expiry is written and compared by the database (``Now()`` in the statement: PostgreSQL's

@@ -33,6 +33,11 @@ class Ownership(Protocol):
         ...
 
     @property
+    def fencing(self) -> int | None:
+        """The lease number our writes carry (kept after a loss: that is what makes them stale)."""
+        ...
+
+    @property
     def held(self) -> bool: ...
 
 
@@ -53,6 +58,8 @@ class NoOwnership:
     def fence(self) -> Fence | None:
         return None
 
+    fencing = None
+
 
 class LeaseOwnership:
     """The session lease of ``sessions_store.lease``: standby until taken, renewed by compare-and-set."""
@@ -66,6 +73,10 @@ class LeaseOwnership:
     @property
     def held(self) -> bool:
         return self.keeper is not None and self.keeper.held
+
+    @property
+    def fencing(self) -> int | None:
+        return None if self.lease is None else self.lease.fencing
 
     def acquire(self, stop: threading.Event) -> bool:
         from sessions_store.lease import lease_identity

@@ -50,6 +50,7 @@ class SessionCalls:
                 reason=reason,
                 detail=detail,
                 webhooks=self.webhooks,
+                fencing=self.ownership.fencing,  # a holder that lost the lease leaves the status to the new one
             )
         except Exception:
             logger.exception("recording a supervisor event failed", extra={"session": self.session_name})

@@ -22,6 +22,9 @@ ROWS = [
     # logged out / replaced: idle until an operator acts; bad arguments: give up with USAGE
     (ExitFacts(code=ChildExit.TERMINAL), ExitDecision(Verdict.IDLE, "terminal")),
     (ExitFacts(code=ChildExit.USAGE), ExitDecision(Verdict.USAGE, exit_code=ChildExit.USAGE)),
+    # the child fenced itself (our lease proof ran out): no budget; the lease decides at the next start
+    (ExitFacts(code=ChildExit.FENCED), ExitDecision(Verdict.RESTART_NOW, "fenced")),
+    (ExitFacts(code=ChildExit.FENCED, stopping=True), ExitDecision(Verdict.STOPPED)),
     # failures: restarted after a back-off; only a network outage spares the crash-loop budget
     (ExitFacts(code=ChildExit.FRESH), ExitDecision(Verdict.RESTART, "reconnect_exhausted", budgeted=False)),
     (ExitFacts(code=ChildExit.MEMORY), ExitDecision(Verdict.RESTART, "memory", budgeted=True)),

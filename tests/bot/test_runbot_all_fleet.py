@@ -11,12 +11,13 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 
 from bot.heartbeat import ChildExit
 from bot.supervisor.fleet import SPREAD_SECONDS, DynoRestartGate, Fleet, FleetSupervisor, HeldLease
 from sessions_store.lease import lease_acquire, lease_current, lease_identity
-from sessions_store.models import WhatsAppSession
+from sessions_store.models import SessionLease, WhatsAppSession
 
 pytestmark = pytest.mark.django_db
 
@@ -142,8 +143,9 @@ def test_a_worker_wakes_when_another_workers_lease_expires(fake, sessions):
     fleet = make_fleet(fake, poll=5.0)
     wait = fleet.lease_more()
     assert 0.05 <= wait <= 3.05 and fleet.running == {}, "it wakes when the lease lapses, not a whole poll later"
-    later = timezone.now() + timedelta(seconds=wait)
-    assert lease_acquire(session_name="s1", ttl=30, now=later, **lease_identity()), "expired: anyone may take it"
+    # ``wait`` seconds pass on the database's clock: move the expiry back by as much.
+    SessionLease.objects.filter(session__name="s1").update(expires_at=F("expires_at") - timedelta(seconds=wait))
+    assert lease_acquire(session_name="s1", ttl=30, **lease_identity()), "expired: anyone may take it"
 
 
 def test_a_held_lease_once_lost_stops_its_supervisor_instead_of_standing_by(sessions):
