@@ -188,6 +188,9 @@ class ChildHandling:
         while process.poll() is None and self.clock() < deadline:
             if hurry is not None and hurry.is_set():
                 break
+            if not self.ownership.keep():  # never let it drain past our lease: a standby may own the session
+                break
+            self.fence_child()  # a draining child sends replies: it needs its proof renewed like any other
             time.sleep(0.02)
         if process.poll() is None:
             logger.warning("bot child did not stop in time; SIGKILL", extra={"child_pid": process.pid})

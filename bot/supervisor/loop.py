@@ -339,11 +339,13 @@ class Supervisor(ChildHandling, SessionCalls, OperatorRequests):
 
     def on_lease_lost(self) -> None:
         """Someone else may own the session now: stop our child at once, then stand by again."""
+        detail = None
         if self.child is not None:
             self.child.planned = True
             self.child.kill_reason = "lease_lost"
-            self.terminate_child(grace=1.0)
-        self.record(State.STOPPED, "lease_lost")
+            detail = {"pid": self.child.pid}  # the child's own end of its connected interval: we killed it
+            self.terminate_child(grace=1.0)  # with the lease gone this is a SIGKILL at once
+        self.record(State.STOPPED, "lease_lost", detail)
         if self.ownership.acquire(self._stop) and not self._stop.is_set():
             if self.uses_session:
                 self.restore()
