@@ -162,8 +162,18 @@ def bot_status_heartbeat(
     messages_in: int,
     messages_out: int,
     detail: dict[str, Any] | None = None,
+    fencing: int | None = None,
 ) -> None:
-    """A heartbeat from the child, as received by the supervisor (written every few seconds)."""
+    """A heartbeat from the child, as received by the supervisor (written every few seconds).
+
+    With ``fencing``, a supervisor whose lease moved on (it woke from a pause with beats still in its
+    pipe) writes nothing: the figures on the status row are the new owner's.
+    """
+    if fencing is not None:
+        try:
+            lease_fence_check(session_name=session_name, fencing=fencing)
+        except StaleFencing:
+            return
     _status(session_name)
     BotStatus.objects.filter(session_name=session_name).update(
         last_heartbeat_at=at,

@@ -137,6 +137,7 @@ class ChildHandling:
                     "errors": beat.errors,
                     **beat.detail,
                 },
+                fencing=self.ownership.fencing,
             )
         except Exception:
             logger.exception("recording a heartbeat failed", extra={"session": self.session_name})

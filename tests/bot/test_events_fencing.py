@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.db.models import DateTimeField, ExpressionWrapper
 from django.db.models.functions import Now
+from django.utils import timezone
 
 from bot import events
 from bot.models import BotStatus, ConnectionEvent
@@ -62,3 +63,15 @@ def test_a_writer_whose_lease_was_taken_over_leaves_status_and_webhook_to_the_ne
     last = ConnectionEvent.objects.order_by("-id").first()
     assert (last.to_state, last.detail["stale_fencing"]) == ("stopped", old.fencing), "kept as history, marked"
     assert hooks.sent == []
+
+
+def test_a_stale_supervisor_s_heartbeat_leaves_the_new_owner_s_figures_alone() -> None:
+    old = take("a")
+    SessionLease.objects.update(expires_at=ExpressionWrapper(Now() - timedelta(seconds=1), output_field=DateTimeField()))
+    new = take("b")
+    beat = {"session_name": "default", "at": timezone.now(), "rss_bytes": 1, "messages_in": 1, "messages_out": 1}
+    events.bot_status_heartbeat(child_pid=222, fencing=new.fencing, **beat)
+
+    events.bot_status_heartbeat(child_pid=111, fencing=old.fencing, **beat)
+
+    assert BotStatus.objects.get(session_name="default").child_pid == 222
