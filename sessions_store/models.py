@@ -1,5 +1,6 @@
 """What a WhatsApp session is to the project: its identity and status, its encrypted backups, the
-lease that keeps one process its owner, and the short-lived pairing codes the web dyno shows.
+lease that keeps one process its owner, its backup and restore locks, and the short-lived pairing
+codes the web dyno shows.
 
 The whatsmeow store itself (the device keys) lives outside these tables: in a SQLite file under
 ``WA_STORE_DIR`` or in a PostgreSQL schema ``wa_<name>`` (see ``store.py``). These rows describe it.

@@ -2,8 +2,9 @@
 
 From a backup, from the WA_* env vars, or by import.
 
-``session_restore_chain`` (called by ``runbot`` at start) keeps a healthy live store, else restores
-the newest backup that verifies, else the ``WA_*`` env vars, else reports that pairing is needed.
+``session_restore_chain`` (called by ``runbot`` at start) removes leftovers, keeps a healthy live
+store unless a newer generation's backup exists, else restores the newest backup that verifies,
+else the ``WA_*`` env vars, else reports that pairing is needed.
 """
 
 from __future__ import annotations
