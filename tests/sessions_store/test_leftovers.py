@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 import time
 
 import pytest
@@ -15,7 +13,7 @@ from sessions_store.services import session_restore_chain
 from sessions_store.services.leftovers import LEFTOVER_MIN_AGE, leftovers_to_remove, store_leftovers_remove
 from sessions_store.store import ASIDE, TEMP, Leftover, SqliteStore, pg_connect
 
-from .factories import make_paired_store
+from .factories import dead_pid, make_paired_store
 
 pytestmark = pytest.mark.django_db
 
@@ -52,12 +50,6 @@ def test_a_young_aside_copy_stays_even_when_it_is_not_the_newest():
     assert leftovers_to_remove(leftovers=items, now=NOW, writer_started=_started) == []
 
 
-def _dead_pid() -> int:
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait(timeout=30)
-    return child.pid
-
-
 def _stamp(seconds_ago: float) -> str:
     return time.strftime("%Y%m%d%H%M%S", time.localtime(time.time() - seconds_ago))
 
@@ -72,7 +64,7 @@ def test_sqlite_orphans_are_removed_and_the_log_names_them(sqlite_only, caplog):
     store = make_paired_store("files")
     assert isinstance(store, SqliteStore)
     d = store.directory
-    orphan = d / f".files.restore-{_dead_pid()}-0a0b0c0d.sqlite3"
+    orphan = d / f".files.restore-{dead_pid()}-0a0b0c0d.sqlite3"
     orphan.write_bytes(b"x" * 4096)
     (d / f"{orphan.name}-journal").write_bytes(b"j" * 100)
     at_work = d / f".files.restore-{os.getpid()}-0e0f0a0b.sqlite3"  # this live process "is writing" it

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
@@ -23,14 +21,9 @@ from sessions_store.services import (
 )
 from sessions_store.store import this_host
 
+from .factories import dead_pid
+
 pytestmark = pytest.mark.django_db
-
-
-def _dead_pid() -> int:
-    """The pid of a process that ran and was reaped."""
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait(timeout=30)
-    return child.pid
 
 
 def _held_by(session, **holder) -> None:
@@ -82,7 +75,7 @@ def test_a_live_holder_is_respected_and_named():
 
 def test_a_dead_holder_is_taken_over_at_once_and_the_log_says_why(caplog):
     session = session_get_or_create(name="dead")
-    _held_by(session, holder_pid=_dead_pid(), holder_started="boot/1")
+    _held_by(session, holder_pid=dead_pid(), holder_started="boot/1")
     with caplog.at_level(logging.WARNING, logger="sessions_store.services"):
         lock = session_lock_acquire(session=session, kind="backup")
     assert SessionLock.objects.get(session=session, kind="backup").token == lock.token
