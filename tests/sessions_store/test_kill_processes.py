@@ -24,8 +24,8 @@ CHILD = ROOT / "tests" / "sessions_store" / "command_child.py"
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def _killed_at(env: dict[str, str], point: str, *command: str) -> int:
-    """Run ``command`` until it reaches ``point``, SIGKILL it there, reap it; its pid."""
+def _stopped_at(env: dict[str, str], point: str, *command: str) -> subprocess.Popen:
+    """Run ``command`` until it reaches ``point``; it waits there until killed."""
     proc = subprocess.Popen(
         [sys.executable, str(CHILD), point, *command],
         env=env,
@@ -34,20 +34,28 @@ def _killed_at(env: dict[str, str], point: str, *command: str) -> int:
         stderr=subprocess.STDOUT,
         text=True,
     )
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if line.strip() == f"AT {point}":
+            return proc
+    proc.kill()
+    raise AssertionError(f"the command ended (rc={proc.wait(timeout=10)}) before {point}: {''.join(seen)}")
+
+
+def _kill(proc: subprocess.Popen) -> int:
+    """SIGKILL and reap; the dead process's pid."""
     try:
-        seen = []
-        for line in proc.stdout:
-            seen.append(line)
-            if line.strip() == f"AT {point}":
-                break
-        else:
-            raise AssertionError(f"the command ended (rc={proc.wait(timeout=10)}) before {point}: {''.join(seen)}")
         proc.send_signal(signal.SIGKILL)
         assert proc.wait(timeout=10) == -signal.SIGKILL
     finally:
         proc.kill()
         proc.wait(timeout=10)
     return proc.pid
+
+
+def _killed_at(env: dict[str, str], point: str, *command: str) -> int:
+    return _kill(_stopped_at(env, point, *command))
 
 
 def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
@@ -83,7 +91,15 @@ def test_a_backup_killed_mid_work_does_not_block_a_forced_restore(child_env):
 
 def test_a_restore_killed_mid_write_leaves_nothing_after_the_next_start(child_env):
     store = make_paired_store("kill-me")
-    pid = _killed_at(child_env, "restore_write", "restore_session", "--session", "kill-me", "--force")
+    restoring = _stopped_at(child_env, "restore_write", "restore_session", "--session", "kill-me", "--force")
+    try:
+        at_work = _restore_temps(store)
+        # While it lives, a start neither restores nor touches its temporary store.
+        busy = _manage(child_env, "restore_session", "--session", "kill-me")
+        assert busy.returncode != 0 and "another restore of session kill-me is running" in busy.stderr
+        assert _restore_temps(store) == at_work
+    finally:
+        pid = _kill(restoring)
     orphans = _restore_temps(store)
     if isinstance(store, SqliteStore):
         assert orphans and all(f".restore-{pid}-" in name for name in orphans)  # what the kill left
