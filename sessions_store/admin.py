@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import PairingCode, SessionBackup, SessionLease, WhatsAppSession
+from .models import PairingCode, SessionBackup, SessionLease, SessionLock, WhatsAppSession
 
 
 @admin.register(WhatsAppSession)
@@ -20,11 +20,10 @@ class WhatsAppSessionAdmin(admin.ModelAdmin):
     readonly_fields = (
         "credentials_fingerprint",
         "credentials_exported_at",
-        "backup_lock_at",
+        "store_generation",
         "created_at",
         "updated_at",
     )
-    exclude = ("backup_lock_token",)
 
 
 @admin.register(SessionBackup)
@@ -44,6 +43,7 @@ class SessionBackupAdmin(admin.ModelAdmin):
         "sha256",
         "content_sha256",
         "key_id",
+        "store_generation",
         "state",
         "state_reason",
         "verified_at",
@@ -71,6 +71,25 @@ class SessionLeaseAdmin(admin.ModelAdmin):
         "renewed_at",
         "expires_at",
     )
+
+
+@admin.register(SessionLock)
+class SessionLockAdmin(admin.ModelAdmin):
+    """Read-only: a lock whose holder is gone is taken over by the next backup or restore by itself."""
+
+    list_display = ("session", "kind", "holder_host", "holder_pid", "lease_fencing", "acquired_at")
+    list_filter = ("kind",)
+    exclude = ("token", "lease_token")
+    readonly_fields = ("session", "kind", "holder_host", "holder_pid", "holder_started", "lease_fencing", "acquired_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).exclude(token="")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(PairingCode)

@@ -1,5 +1,6 @@
 """What a WhatsApp session is to the project: its identity and status, its encrypted backups, the
-lease that keeps one process its owner, and the short-lived pairing codes the web dyno shows.
+lease that keeps one process its owner, its backup and restore locks, and the short-lived pairing
+codes the web dyno shows.
 
 The whatsmeow store itself (the device keys) lives outside these tables: in a SQLite file under
 ``WA_STORE_DIR`` or in a PostgreSQL schema ``wa_<name>`` (see ``store.py``). These rows describe it.
@@ -43,10 +44,11 @@ class WhatsAppSession(models.Model):
         max_length=64, blank=True, help_text="SHA-256 of the device identity last written to Heroku config vars."
     )
     credentials_exported_at = models.DateTimeField(null=True, blank=True)
-    backup_lock_token = models.CharField(
-        max_length=32, blank=True, help_text="Set while a backup of this session runs (one at a time)."
+    store_generation = models.BigIntegerField(
+        default=0,
+        db_default=0,
+        help_text="The newest store generation handed out: each start of a run, restore and pairing takes the next.",
     )
-    backup_lock_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     paired_at = models.DateTimeField(null=True, blank=True)
     last_connected_at = models.DateTimeField(null=True, blank=True)
@@ -94,6 +96,9 @@ class SessionBackup(models.Model):
         max_length=64, blank=True, help_text="SHA-256 of the plain archive: unchanged stores are not backed up twice."
     )
     key_id = models.CharField(max_length=32, blank=True)
+    store_generation = models.BigIntegerField(
+        default=0, db_default=0, help_text="Generation of the live store it was taken from (0: unknown, before 0003)."
+    )
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING, db_index=True)
     state_reason = models.CharField(max_length=300, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
@@ -123,6 +128,36 @@ class SessionLease(models.Model):
 
     def __str__(self) -> str:
         return f"lease of {self.session_id} by {self.holder or 'nobody'} (fencing {self.fencing})"
+
+
+class SessionLock(models.Model):
+    """One backup or restore of a session at a time; the holder is recorded so a dead one is told apart.
+
+    ``token`` is empty while free. Rules for taking over from a holder that is gone: ``holders.py``.
+    """
+
+    class Kind(models.TextChoices):
+        BACKUP = "backup"
+        RESTORE = "restore"
+
+    session = models.ForeignKey(WhatsAppSession, on_delete=models.CASCADE, related_name="locks")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    token = models.CharField(max_length=32, blank=True)
+    holder_host = models.CharField(max_length=255, blank=True)
+    holder_pid = models.IntegerField(null=True, blank=True)
+    holder_started = models.CharField(
+        max_length=80, blank=True, help_text="Boot id and start ticks of the holder's process (pid reuse check)."
+    )
+    lease_token = models.CharField(max_length=64, blank=True, help_text="Set when the holder owned the lease.")
+    lease_fencing = models.BigIntegerField(null=True, blank=True)
+    acquired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session", "kind"], name="sess_lock_one_per_kind")]
+
+    def __str__(self) -> str:
+        holder = f"{self.holder_host}:{self.holder_pid}" if self.token else "free"
+        return f"{self.kind} lock of {self.session_id} ({holder})"
 
 
 class PairingCode(models.Model):

@@ -6,7 +6,7 @@ Layout (before compression and encryption, see ``crypto.py``)::
 
 The manifest names each table, its columns with their logical types (int, bool, float, text,
 bytes), its row count and the size of each column block; it also carries the whatsmeow schema
-version and the device JID. Columns are stored column-wise (fixed-width integer arrays, length-
+version, the device JID and the generation of the store it was taken from (0 when unknown). Columns are stored column-wise (fixed-width integer arrays, length-
 prefixed byte/text blobs) so that encoding and parsing a 10 MB store stay cheap in Python, and bytes
 come back bit for bit on either backend.
 """
@@ -51,6 +51,7 @@ class Archive:
     source_backend: str = ""
     kind: str = "full"  # full | credentials | auth_state
     created_at: str = ""
+    store_generation: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -69,11 +70,14 @@ class Archive:
             source_backend=self.source_backend,
             kind=kind,
             created_at=self.created_at,
+            store_generation=self.store_generation,
         )
 
 
 def archive_from_store(store: LiveStore) -> Archive:
     """Take a consistent snapshot of ``store`` (see ``LiveStore.read_tables``)."""
+    # Read first: only a restore changes it, so an archive never claims a newer generation than its rows.
+    generation = store.generation_read()
     version, tables = store.read_tables()
     device = next((t for t in tables if t.name == "whatsmeow_device"), None)
     jid = ""
@@ -85,6 +89,7 @@ def archive_from_store(store: LiveStore) -> Archive:
         device_jid=jid,
         source_backend=store.backend,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        store_generation=generation,
     )
 
 
@@ -146,6 +151,7 @@ def archive_encode(archive: Archive) -> bytes:
         "device_jid": archive.device_jid,
         "source_backend": archive.source_backend,
         "created_at": archive.created_at,
+        "store_generation": archive.store_generation,
         "row_counts": archive.row_counts,
         "tables": tables_meta,
     }
@@ -254,6 +260,10 @@ def archive_decode(raw: bytes, *, materialize: bool = True) -> Archive:
         kind=str(manifest.get("kind", "full")),
         created_at=str(manifest.get("created_at", "")),
     )
+    try:
+        archive.store_generation = int(manifest.get("store_generation") or 0)
+    except (TypeError, ValueError):
+        raise ArchiveError("The archive's store generation is not a number.") from None
     declared = {str(meta["name"]): int(meta["rows"]) for meta in tables_meta}
     archive.extra["row_counts"] = declared
     if materialize and archive.row_counts != declared:
@@ -264,10 +274,11 @@ def archive_decode(raw: bytes, *, materialize: bool = True) -> Archive:
 
 
 def archive_content_digest(raw: bytes) -> str:
-    """SHA-256 of what an encoded archive holds, leaving out when it was taken."""
+    """SHA-256 of what an encoded archive holds, leaving out when it was taken and its generation."""
     _, _, manifest_len = _HEADER.unpack_from(raw)
     manifest = json.loads(raw[_HEADER.size : _HEADER.size + manifest_len])
     manifest.pop("created_at", None)
+    manifest.pop("store_generation", None)
     digest = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode())
     digest.update(memoryview(raw)[_HEADER.size + manifest_len :])
     return digest.hexdigest()
@@ -302,6 +313,7 @@ def archive_merge(*archives: Archive) -> Archive:
         source_backend=first.source_backend,
         kind="merged",
         created_at=first.created_at,
+        store_generation=first.store_generation,
     )
 
 

@@ -89,6 +89,19 @@ class SessionCalls:
                 "detail": getattr(outcome, "detail", ""),
             },
         )
+        stale = getattr(outcome, "stale_store", None)
+        if stale:
+            # Not a state change (still restoring), but operators must see that an old store was replaced.
+            try:
+                events.connection_event_record(
+                    session_name=self.session_name,
+                    from_state=State.RESTORING,
+                    to_state=State.RESTORING,
+                    reason="stale_store_replaced",
+                    detail=stale,
+                )
+            except Exception:
+                logger.exception("recording a supervisor event failed", extra={"session": self.session_name})
         if getattr(outcome, "needs_pairing", False):
             print(
                 f"No paired WhatsApp session '{self.session_name}': scan the QR code the bot prints below, "

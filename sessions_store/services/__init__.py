@@ -10,7 +10,6 @@ Callers import from here; ``sessions_store.tasks`` wraps some of them for django
 from __future__ import annotations
 
 from .backups import (
-    BACKUP_LOCK_STALE,
     FAILED_RETENTION,
     BackupDiskFull,
     VerifyResult,
@@ -20,6 +19,14 @@ from .backups import (
     backups_verify,
 )
 from .credentials import CREDENTIALS_RESYNC_MIN_INTERVAL, session_credentials_sync
+from .locks import (
+    HeldLock,
+    SessionLockBusy,
+    session_lock,
+    session_lock_acquire,
+    session_lock_busy,
+    session_lock_release,
+)
 from .pairing import session_pairing_succeeded
 from .restore import (
     RestoreOutcome,
@@ -38,11 +45,12 @@ from .sessions import (
 )
 
 __all__ = [
-    "BACKUP_LOCK_STALE",
     "CREDENTIALS_RESYNC_MIN_INTERVAL",
     "FAILED_RETENTION",
     "BackupDiskFull",
+    "HeldLock",
     "RestoreOutcome",
+    "SessionLockBusy",
     "SessionStoreError",
     "VerifyResult",
     "backup_create",
@@ -54,6 +62,10 @@ __all__ = [
     "session_export_env",
     "session_get_or_create",
     "session_import_env",
+    "session_lock",
+    "session_lock_acquire",
+    "session_lock_busy",
+    "session_lock_release",
     "session_mark_connected",
     "session_mark_paired",
     "session_mark_status",

@@ -6,7 +6,6 @@ Made, verified before they are visible, checked again daily, rotated.
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,12 +14,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from blacksky_site.tempfiles import describe_disk_error, is_disk_full
 from sessions_store import crypto
-from sessions_store.models import SessionBackup, WhatsAppSession
+from sessions_store.models import SessionBackup, SessionLock, WhatsAppSession
 from sessions_store.selectors import backup_archive_bytes, backups_list, sessions_list
 from sessions_store.snapshot import (
     Archive,
@@ -34,11 +32,11 @@ from sessions_store.snapshot import (
 from sessions_store.store import StoreError, store_for
 
 from .credentials import session_credentials_sync
+from .locks import SessionLockBusy, session_lock_acquire, session_lock_release
 from .sessions import SessionStoreError, session_get_or_create
 
 logger = logging.getLogger("sessions_store.services")
 
-BACKUP_LOCK_STALE = timedelta(minutes=2)
 FAILED_RETENTION = timedelta(days=1)
 
 Wrap = Callable[[Iterable[Any]], Iterable[Any]]
@@ -63,22 +61,6 @@ class VerifyResult:
     detail: str = ""
 
 
-def _backup_lock_acquire(session: WhatsAppSession) -> str | None:
-    token = secrets.token_hex(8)
-    now = timezone.now()
-    free = Q(backup_lock_token="") | Q(backup_lock_at__isnull=True) | Q(backup_lock_at__lt=now - BACKUP_LOCK_STALE)
-    taken = (
-        WhatsAppSession.objects.filter(pk=session.pk).filter(free).update(backup_lock_token=token, backup_lock_at=now)
-    )
-    return token if taken else None
-
-
-def _backup_lock_release(session: WhatsAppSession, token: str) -> None:
-    WhatsAppSession.objects.filter(pk=session.pk, backup_lock_token=token).update(
-        backup_lock_token="", backup_lock_at=None
-    )
-
-
 def backup_create(*, session_name: str, reason: str) -> SessionBackup | None:
     """Snapshot, encrypt, verify and store one backup of the session's live store.
 
@@ -95,9 +77,10 @@ def backup_create(*, session_name: str, reason: str) -> SessionBackup | None:
     if not health.healthy:
         logger.info("backup skipped", extra={**log, "reason": f"store is {health.status}: {health.reason}"})
         return None
-    token = _backup_lock_acquire(session)
-    if token is None:
-        logger.info("backup skipped", extra={**log, "reason": "another backup of this session is running"})
+    try:
+        lock = session_lock_acquire(session=session, kind=SessionLock.Kind.BACKUP)
+    except SessionLockBusy as exc:
+        logger.info("backup skipped", extra={**log, "reason": str(exc)})
         return None
     try:
         try:
@@ -106,7 +89,12 @@ def backup_create(*, session_name: str, reason: str) -> SessionBackup | None:
             raw = archive_encode(archive)
             content = archive_content_digest(raw)
             newest = backups_list(session_name=session_name, states=(SessionBackup.State.VERIFIED,)).first()
-            if reason == SessionBackup.Reason.SCHEDULED and newest and newest.content_sha256 == content:
+            unchanged = newest and newest.content_sha256 == content
+            if (
+                reason == SessionBackup.Reason.SCHEDULED
+                and unchanged
+                and newest.store_generation == archive.store_generation
+            ):
                 # The store still equals that backup: it is as good as new (last_backup_at says so).
                 now = timezone.now()
                 SessionBackup.objects.filter(pk=newest.pk).update(verified_at=now)
@@ -140,10 +128,16 @@ def backup_create(*, session_name: str, reason: str) -> SessionBackup | None:
                 f"{fields['path']}); nothing was stored."
             ) from exc
     finally:
-        _backup_lock_release(session, token)
+        session_lock_release(lock=lock)
     logger.info(
         "backup created",
-        extra={**log, "backup_id": backup.pk, "raw_bytes": backup.raw_size, "stored_bytes": backup.stored_size},
+        extra={
+            **log,
+            "backup_id": backup.pk,
+            "generation": backup.store_generation,
+            "raw_bytes": backup.raw_size,
+            "stored_bytes": backup.stored_size,
+        },
     )
     backups_rotate(session_name=session_name)
     if reason != SessionBackup.Reason.PRE_RESTORE:
@@ -186,6 +180,7 @@ def _backup_store_row(
             sha256=packed.sha256,
             content_sha256=content,
             key_id=packed.key_id,
+            store_generation=archive.store_generation,
             state=SessionBackup.State.VERIFIED,
             verified_at=now,
             row_counts=archive.row_counts,
@@ -204,6 +199,10 @@ def backup_open(*, backup: SessionBackup) -> Archive:
     archive_check_restorable(archive)
     if backup.row_counts and archive.row_counts != backup.row_counts:
         raise ArchiveError("The row counts differ from those recorded when the backup was made.")
+    if archive.store_generation != backup.store_generation:
+        raise ArchiveError(
+            f"The archive is of store generation {archive.store_generation}, its row says {backup.store_generation}."
+        )
     return archive
 
 

@@ -2,15 +2,16 @@
 
 From a backup, from the WA_* env vars, or by import.
 
-``session_restore_chain`` (called by ``runbot`` at start) keeps a healthy live store, else restores
-the newest backup that verifies, else the ``WA_*`` env vars, else reports that pairing is needed.
+``session_restore_chain`` (called by ``runbot`` at start) removes leftovers, keeps a healthy live
+store unless a newer generation's backup exists, else restores the newest backup that verifies,
+else the ``WA_*`` env vars, else reports that pairing is needed.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
@@ -24,7 +25,7 @@ from sessions_store.envvars import (
     env_export,
     env_value_decode,
 )
-from sessions_store.models import SessionBackup, WhatsAppSession
+from sessions_store.models import SessionBackup, SessionLock, WhatsAppSession
 from sessions_store.selectors import backups_list
 from sessions_store.snapshot import (
     Archive,
@@ -34,9 +35,12 @@ from sessions_store.snapshot import (
     archive_merge,
     archive_with_version_row,
 )
-from sessions_store.store import CORRUPT, LiveStore, StoreHealth, store_for
+from sessions_store.store import ASIDE, CORRUPT, LiveStore, StoreHealth, store_for
 
 from .backups import backup_create, backup_mark, backup_open
+from .generations import FORCE, KEEP, REPLACE_STALE, session_generation_next, store_decision, store_generation_begin
+from .leftovers import store_leftovers_remove
+from .locks import SessionLockBusy, session_lock, session_lock_acquire, session_lock_release
 from .sessions import SessionStoreError, session_get_or_create, session_record_store
 
 logger = logging.getLogger("sessions_store.services")
@@ -44,18 +48,25 @@ logger = logging.getLogger("sessions_store.services")
 
 @dataclass(frozen=True)
 class RestoreOutcome:
-    source: str  # live | backup | env_session_data | env_credentials | none
+    source: str  # live | backup | env_session_data | env_credentials | none | busy
     needs_pairing: bool
     backup_id: int | None = None
     device_jid: str = ""
     detail: str = ""
     failures: list[str] = field(default_factory=list)
+    generation: int = 0  # of the live store now (0: not recorded)
+    # Set when an old live store was replaced by a newer backup: what the supervisor records as an event.
+    stale_store: dict[str, Any] = field(default_factory=dict)
+    leftovers_removed: list[str] = field(default_factory=list)
 
 
-def store_restore_archive(*, store: LiveStore, archive: Archive, keep_old: bool) -> StoreHealth:
-    """Write ``archive`` into ``store`` through a temporary store swapped in atomically."""
+def store_restore_archive(*, store: LiveStore, archive: Archive, keep_old: bool, generation: int = 0) -> StoreHealth:
+    """Write ``archive`` into ``store`` through a temporary store swapped in atomically.
+
+    ``generation`` (when not 0) is recorded in the new store in the same swap.
+    """
     archive_check_restorable(archive)
-    moved = store.replace_with(archive_with_version_row(archive), keep_old=keep_old)
+    moved = store.replace_with(archive_with_version_row(archive), keep_old=keep_old, generation=generation)
     if moved:
         logger.warning("old store moved aside", extra={"session": store.session_name, "moved_to": moved})
     health = store.health()
@@ -101,7 +112,8 @@ def _restore_from_env(
     for source, load in attempts:
         try:
             archive = load()
-            health = store_restore_archive(store=store, archive=archive, keep_old=keep_old)
+            generation = session_generation_next(session=session)
+            health = store_restore_archive(store=store, archive=archive, keep_old=keep_old, generation=generation)
         except (EnvValueError, ArchiveError) as exc:
             failures.append(str(exc))
             logger.warning("env restore failed", extra={"session": session.name, "source": source, "reason": str(exc)})
@@ -111,31 +123,73 @@ def _restore_from_env(
         logger.info("session restored", extra={"session": session.name, "source": source, "jid": health.device_jid})
         backup_create(session_name=session.name, reason=SessionBackup.Reason.IMPORT)
         return RestoreOutcome(
-            source, False, device_jid=health.device_jid, detail=f"restored from {source}", failures=failures
+            source,
+            False,
+            device_jid=health.device_jid,
+            detail=f"restored from {source}",
+            failures=failures,
+            generation=generation,
         )
     return None
+
+
+def _verified_newest_first(session_name: str, *, above: int | None = None):
+    """Verified backups, the newest generation first (then the newest made); ``above``: only newer ones."""
+    backups = backups_list(session_name=session_name, states=(SessionBackup.State.VERIFIED,))
+    if above is not None:
+        backups = backups.filter(store_generation__gt=above)
+    return backups.order_by("-store_generation", "-created_at", "-id")
 
 
 def session_restore_chain(*, session_name: str, force: bool = False, backup_id: int | None = None) -> RestoreOutcome:
     """What ``runbot`` calls at start (the restore chain of docs/architecture.md).
 
-    A healthy live store is kept unless ``force`` (which first takes a ``pre_restore`` backup).
-    Otherwise: the newest backup that verifies (each failing one marked ``corrupt``), then
-    ``WA_SESSION_DATA``, then ``WA_CREDENTIALS`` (+ ``WA_AUTH_STATE``), then "needs pairing".
-    ``backup_id`` restores that backup only. A corrupt live store is moved aside, not deleted.
+    Under the session's restore lock: orphaned temporary and old aside stores are removed first
+    (``leftovers.py``). A healthy live store is kept (and given the next generation: a run starts)
+    unless it is older than the newest verified backup (``generations.py``: it is moved aside and
+    that backup restored) or ``force`` (which first takes a ``pre_restore`` backup). Otherwise: the
+    newest backup that verifies (each failing one marked ``corrupt``), then ``WA_SESSION_DATA``,
+    then ``WA_CREDENTIALS`` (+ ``WA_AUTH_STATE``), then "needs pairing". ``backup_id`` restores that
+    backup only. A corrupt live store is moved aside, not deleted.
     """
     session = session_get_or_create(name=session_name)
     store = store_for(session_name)
+    try:
+        lock = session_lock_acquire(session=session, kind=SessionLock.Kind.RESTORE)
+    except SessionLockBusy as exc:
+        logger.warning("restore skipped", extra={"session": session_name, "reason": str(exc)})
+        return RestoreOutcome("busy", False, detail=f"nothing restored: {exc}")
+    try:
+        removed = [item.name for item in store_leftovers_remove(store=store)]
+        outcome = _chain(session, store, force=force, backup_id=backup_id)
+    finally:
+        session_lock_release(lock=lock)
+    return replace(outcome, leftovers_removed=removed) if removed else outcome
+
+
+def _chain(session: WhatsAppSession, store: LiveStore, *, force: bool, backup_id: int | None) -> RestoreOutcome:
+    session_name = session.name
     health = store.health()
     session_record_store(session, store)
     log = {"session": session_name}
-    if health.healthy and not force:
+    live_generation = store.generation_read() if health.healthy else 0
+    newest = _verified_newest_first(session_name).first()
+    decision = store_decision(
+        healthy=health.healthy,
+        live_generation=live_generation,
+        newest_backup_generation=newest.store_generation if newest else None,
+        force=force,
+    )
+    if decision == KEEP or (decision == REPLACE_STALE and backup_id is not None):
+        generation = store_generation_begin(session=session, store=store, why="run")
         detail = "the live store is healthy"
         if backup_id is not None:
             detail += "; nothing restored (use --force to overwrite it)"
-        logger.info("live store kept", extra={**log, "jid": health.device_jid})
-        return RestoreOutcome("live", False, device_jid=health.device_jid, detail=detail)
-    if health.healthy:
+        logger.info("live store kept", extra={**log, "jid": health.device_jid, "generation": generation})
+        return RestoreOutcome("live", False, device_jid=health.device_jid, detail=detail, generation=generation)
+    if decision == REPLACE_STALE:
+        return _replace_stale(session, store, health, live_generation)
+    if decision == FORCE:
         pre = backup_create(session_name=session_name, reason=SessionBackup.Reason.PRE_RESTORE)
         if pre is None or pre.state != SessionBackup.State.VERIFIED:
             reason = pre.state_reason if pre is not None else "another backup is running"
@@ -159,32 +213,10 @@ def session_restore_chain(*, session_name: str, force: bool = False, backup_id: 
                 "none", not health.healthy, detail=f"backup #{backup_id} of session {session_name} does not exist"
             )
     else:
-        candidates = list(
-            backups_list(session_name=session_name, states=(SessionBackup.State.VERIFIED,)).order_by(
-                "-created_at", "-id"
-            )
-        )
-    for backup in candidates:
-        try:
-            archive = backup_open(backup=backup)
-            restored = store_restore_archive(store=store, archive=archive, keep_old=keep_old)
-        except (ArchiveError, crypto.CryptoError) as exc:
-            backup_mark(backup, ok=False, detail=str(exc))
-            failures.append(f"backup #{backup.pk}: {exc}")
-            logger.warning("backup not restorable", extra={**log, "backup_id": backup.pk, "reason": str(exc)})
-            continue
-        _restored(session, store, archive)
-        logger.info(
-            "session restored", extra={**log, "source": "backup", "backup_id": backup.pk, "jid": restored.device_jid}
-        )
-        return RestoreOutcome(
-            "backup",
-            False,
-            backup_id=backup.pk,
-            device_jid=restored.device_jid,
-            detail=f"restored backup #{backup.pk}",
-            failures=failures,
-        )
+        candidates = list(_verified_newest_first(session_name))
+    restored = _restore_first(session, store, candidates, keep_old=keep_old, failures=failures)
+    if restored is not None:
+        return restored
     if backup_id is not None:
         still = store.health()
         return RestoreOutcome(
@@ -196,6 +228,87 @@ def session_restore_chain(*, session_name: str, force: bool = False, backup_id: 
     detail = "no live store, verified backup or session env var" + (": " + "; ".join(failures) if failures else "")
     logger.warning("session needs pairing", extra={**log, "reason": detail})
     return RestoreOutcome("none", True, detail=detail, failures=failures)
+
+
+def _restore_first(
+    session: WhatsAppSession, store: LiveStore, candidates: list[SessionBackup], *, keep_old: bool, failures: list[str]
+) -> RestoreOutcome | None:
+    """Restore the first candidate that opens and verifies (each failing one marked ``corrupt``)."""
+    log = {"session": session.name}
+    for backup in candidates:
+        try:
+            archive = backup_open(backup=backup)
+            generation = session_generation_next(session=session)
+            restored = store_restore_archive(store=store, archive=archive, keep_old=keep_old, generation=generation)
+        except (ArchiveError, crypto.CryptoError) as exc:
+            backup_mark(backup, ok=False, detail=str(exc))
+            failures.append(f"backup #{backup.pk}: {exc}")
+            logger.warning("backup not restorable", extra={**log, "backup_id": backup.pk, "reason": str(exc)})
+            continue
+        _restored(session, store, archive)
+        logger.info(
+            "session restored",
+            extra={
+                **log,
+                "source": "backup",
+                "backup_id": backup.pk,
+                "backup_generation": backup.store_generation,
+                "generation": generation,
+                "jid": restored.device_jid,
+            },
+        )
+        return RestoreOutcome(
+            "backup",
+            False,
+            backup_id=backup.pk,
+            device_jid=restored.device_jid,
+            detail=f"restored backup #{backup.pk}",
+            failures=failures,
+            generation=generation,
+        )
+    return None
+
+
+def _replace_stale(
+    session: WhatsAppSession, store: LiveStore, health: StoreHealth, live_generation: int
+) -> RestoreOutcome:
+    """The live store is older than a verified backup: move it aside and restore the newest that verifies."""
+    failures: list[str] = []
+    candidates = list(_verified_newest_first(session.name, above=live_generation))
+    outcome = _restore_first(session, store, candidates, keep_old=True, failures=failures)
+    if outcome is None:
+        # Every newer backup failed (and is marked corrupt now): the live store is the newest copy left.
+        generation = store_generation_begin(session=session, store=store, why="run")
+        logger.warning(
+            "stale live store kept",
+            extra={"session": session.name, "live_generation": live_generation, "reason": "; ".join(failures)},
+        )
+        return RestoreOutcome(
+            "live",
+            False,
+            device_jid=health.device_jid,
+            detail="the live store is older than a backup, but no newer backup restores",
+            failures=failures,
+            generation=generation,
+        )
+    stale = {
+        "live_generation": live_generation,
+        "backup_id": outcome.backup_id,
+        "backup_generation": next(b.store_generation for b in candidates if b.pk == outcome.backup_id),
+        "generation": outcome.generation,
+        "moved_to": _newest_aside(store),
+    }
+    logger.warning("stale live store replaced", extra={"session": session.name, **stale})
+    detail = (
+        f"the live store (generation {live_generation}) was older than backup #{outcome.backup_id} "
+        f"(generation {stale['backup_generation']}): moved aside, backup restored"
+    )
+    return replace(outcome, detail=detail, stale_store=stale)
+
+
+def _newest_aside(store: LiveStore) -> str:
+    asides = [i for i in store.leftovers() if i.kind == ASIDE]
+    return max(asides, key=lambda i: (i.created, i.name)).name if asides else ""
 
 
 def session_archive_current(*, session_name: str) -> Archive:
@@ -230,12 +343,18 @@ def session_import_env(*, session_name: str, values: Mapping[str, str], force: b
         raise SessionStoreError(
             f"Session {session_name} already has a healthy live store ({health.device_jid}); use --force to replace it."
         )
-    if health.healthy:
-        pre = backup_create(session_name=session_name, reason=SessionBackup.Reason.PRE_RESTORE)
-        if pre is None or pre.state != SessionBackup.State.VERIFIED:
-            raise SessionStoreError("The pre-restore backup failed; nothing was imported.")
-    restored = store_restore_archive(store=store, archive=archive, keep_old=health.status == CORRUPT)
+    with session_lock(session=session, kind=SessionLock.Kind.RESTORE):
+        if health.healthy:
+            pre = backup_create(session_name=session_name, reason=SessionBackup.Reason.PRE_RESTORE)
+            if pre is None or pre.state != SessionBackup.State.VERIFIED:
+                raise SessionStoreError("The pre-restore backup failed; nothing was imported.")
+        generation = session_generation_next(session=session)
+        restored = store_restore_archive(
+            store=store, archive=archive, keep_old=health.status == CORRUPT, generation=generation
+        )
     _restored(session, store, archive, credentials_fingerprint=credentials_fingerprint(archive))
     backup_create(session_name=session_name, reason=SessionBackup.Reason.IMPORT)
     logger.info("session imported", extra={"session": session_name, "source": source, "jid": restored.device_jid})
-    return RestoreOutcome(source, False, device_jid=restored.device_jid, detail=f"imported from {source}")
+    return RestoreOutcome(
+        source, False, device_jid=restored.device_jid, detail=f"imported from {source}", generation=generation
+    )

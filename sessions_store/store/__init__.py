@@ -13,10 +13,13 @@ from __future__ import annotations
 from django.conf import settings
 
 from .base import (
+    ASIDE,
     CORRUPT,
     EMPTY,
     HEALTHY,
     MISSING,
+    TEMP,
+    Leftover,
     LiveStore,
     StoreError,
     StoreHealth,
@@ -29,10 +32,13 @@ from .postgres import PostgresStore, pg_connect
 from .sqlite import SqliteStore
 
 __all__ = [
+    "ASIDE",
     "CORRUPT",
     "EMPTY",
     "HEALTHY",
     "MISSING",
+    "TEMP",
+    "Leftover",
     "LiveStore",
     "PostgresStore",
     "SqliteStore",

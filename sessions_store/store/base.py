@@ -15,6 +15,12 @@ from typing import Any
 from sessions_store.whatsmeow_schema import TABLES
 
 HEALTHY, EMPTY, MISSING, CORRUPT = "healthy", "empty", "missing", "corrupt"
+TEMP, ASIDE = "temp", "aside"
+
+# Beside whatsmeow's tables, one row saying which generation of the session this store is (see
+# ``services/generations.py``). Its name does not start with "whatsmeow": archives leave it out.
+GENERATION_TABLE = "blacksky_store_generation"
+GENERATION_DDL = f"CREATE TABLE IF NOT EXISTS {GENERATION_TABLE} (generation BIGINT NOT NULL, stamped_at TEXT NOT NULL)"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,48}$")
 
 
@@ -67,6 +73,17 @@ def logical_type(declared: str) -> str:
     return "text"
 
 
+@dataclass(frozen=True)
+class Leftover:
+    """A temporary store a restore left behind, or an old store moved aside (see ``leftovers``)."""
+
+    name: str
+    kind: str  # temp | aside
+    created: float  # epoch seconds: last write of a temp store, the move of an aside one
+    size: int  # bytes
+    writer_pid: int | None = None  # the process that wrote a temporary store, when its name says
+
+
 class LiveStore:
     """A session's live whatsmeow store; ``.dsn`` is what neonize's ``NewClient`` gets."""
 
@@ -91,12 +108,26 @@ class LiveStore:
         """A consistent snapshot of every whatsmeow table: (version row, tables)."""
         raise NotImplementedError
 
-    def replace_with(self, tables: list[TableData], *, keep_old: bool) -> str:
-        """Write ``tables`` into a fresh store and swap it in atomically.
+    def replace_with(self, tables: list[TableData], *, keep_old: bool, generation: int = 0) -> str:
+        """Write ``tables`` (and ``generation``, when not 0) into a fresh store and swap it in atomically.
 
         The old store (if any) is moved aside when ``keep_old`` (its new location is returned),
         else dropped. Nothing changes when writing the fresh store fails.
         """
+        raise NotImplementedError
+
+    def generation_read(self) -> int:
+        """The generation recorded in the store; 0 for a store without one (missing, or older code)."""
+        raise NotImplementedError
+
+    def generation_write(self, generation: int) -> None:
+        raise NotImplementedError
+
+    def leftovers(self) -> list[Leftover]:
+        """Temporary and aside stores of this session (whatever their age)."""
+        raise NotImplementedError
+
+    def leftover_remove(self, leftover: Leftover) -> None:
         raise NotImplementedError
 
     def is_local(self) -> bool:

@@ -7,6 +7,7 @@ supervisor, the bot child (for the DSN), the web dyno and the django-q2 worker.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 from urllib.parse import quote
@@ -16,8 +17,13 @@ from django.conf import settings
 from sessions_store.whatsmeow_schema import DDL, WHATSMEOW_VERSION
 
 from .base import (
+    ASIDE,
     CORRUPT,
+    GENERATION_DDL,
+    GENERATION_TABLE,
     MISSING,
+    TEMP,
+    Leftover,
     LiveStore,
     StoreError,
     StoreHealth,
@@ -40,6 +46,12 @@ _PG_COLUMNS = (
     "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
     "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped "
     "ORDER BY c.relname, a.attnum"
+)
+
+_ASIDE_STAMP = "%Y%m%d%H%M%S"
+_SCHEMA_BYTES = (
+    "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind = 'r'"
 )
 
 
@@ -198,12 +210,72 @@ class PostgresStore(LiveStore):
             tables.append(TableData(name, tuple(c for c, _ in cols), types, rows))
         return version, tables
 
-    def replace_with(self, tables: list[TableData], *, keep_old: bool) -> str:
+    def generation_read(self) -> int:
+        import psycopg
+
+        try:
+            with pg_connect(autocommit=True) as conn:
+                present = conn.execute(_PG_TABLES + " AND c.relname = %s", [self.schema, GENERATION_TABLE]).fetchone()
+                if not present:
+                    return 0  # a store written before generations existed (or no store)
+                row = conn.execute(f'SELECT max(generation) FROM "{self.schema}".{GENERATION_TABLE}').fetchone()
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"Cannot read the generation of the store schema {self.schema}: {exc}".splitlines()[0]
+            ) from exc
+        return int(row[0] or 0)
+
+    def generation_write(self, generation: int) -> None:
+        import psycopg
+
+        try:
+            with pg_connect() as conn:
+                _write_generation(conn, self.schema, generation)
+        except psycopg.Error as exc:
+            raise StoreError(f"Cannot record the generation in {self.schema}: {exc}".splitlines()[0]) from exc
+
+    def _aside_prefix(self) -> str:
+        return f"{self.schema[:41]}__aside_"  # 41 + 8 + 14 = 63, PostgreSQL's longest identifier
+
+    def leftovers(self) -> list[Leftover]:
+        import psycopg
+
+        aside_re = re.compile(rf"{re.escape(self._aside_prefix())}(\d{{14}})")
+        found = []
+        try:
+            with pg_connect(autocommit=True) as conn:
+                names = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT nspname FROM pg_namespace WHERE nspname = %s OR starts_with(nspname, %s)",
+                        [f"{self.schema}__restore", self._aside_prefix()],
+                    )
+                ]
+                for name in names:
+                    size = int(conn.execute(_SCHEMA_BYTES, [name]).fetchone()[0])
+                    if name == f"{self.schema}__restore":
+                        # Only ever visible once committed, and a restore commits it under the live name:
+                        # a visible one was left by older code, and no writer is at work on it.
+                        found.append(Leftover(name, TEMP, 0.0, size))
+                    elif aside := aside_re.fullmatch(name):
+                        created = time.mktime(time.strptime(aside.group(1), _ASIDE_STAMP))
+                        found.append(Leftover(name, ASIDE, created, size))
+        except psycopg.Error as exc:
+            raise StoreError(f"Cannot list the leftover schemas of {self.schema}: {exc}".splitlines()[0]) from exc
+        return found
+
+    def leftover_remove(self, leftover: Leftover) -> None:
+        from psycopg import sql
+
+        with pg_connect(autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(leftover.name)))
+
+    def replace_with(self, tables: list[TableData], *, keep_old: bool, generation: int = 0) -> str:
         import psycopg
         from psycopg import sql
 
         temp = f"{self.schema}__restore"
-        aside = f"{self.schema}__aside_{time.strftime('%Y%m%d%H%M%S')}"[:63]
+        aside = f"{self._aside_prefix()}{time.strftime(_ASIDE_STAMP)}"
         try:
             with pg_connect() as conn:
                 conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(temp)))
@@ -216,9 +288,13 @@ class PostgresStore(LiveStore):
                     if table.rows:
                         with conn.cursor() as cur:
                             cur.executemany(insert_sql(table, "%s"), coerce_rows(table, types[table.name]))
+                if generation:
+                    _write_generation(conn, temp, generation)
                 exists = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [self.schema]).fetchone()
                 moved = ""
                 if exists and keep_old:
+                    # One aside copy per second: an older one of the same second gives way to this one.
+                    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(aside)))
                     conn.execute(
                         sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
                             sql.Identifier(self.schema), sql.Identifier(aside)
@@ -240,3 +316,14 @@ class PostgresStore(LiveStore):
 
         with pg_connect(autocommit=True) as conn:
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(self.schema)))
+
+
+def _write_generation(conn, schema: str, generation: int) -> None:
+    """One row: the generation and when it was recorded, in the caller's transaction."""
+    from psycopg import sql
+
+    conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
+    conn.execute(GENERATION_DDL)
+    conn.execute(f"DELETE FROM {GENERATION_TABLE}")
+    stamped = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    conn.execute(f"INSERT INTO {GENERATION_TABLE} (generation, stamped_at) VALUES (%s, %s)", (generation, stamped))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import secrets
 import sqlite3
 import time
@@ -21,9 +22,14 @@ from blacksky_site.tempfiles import describe_disk_error, is_disk_full
 from sessions_store.whatsmeow_schema import DDL, TABLES
 
 from .base import (
+    ASIDE,
     CORRUPT,
     EMPTY,
+    GENERATION_DDL,
+    GENERATION_TABLE,
     MISSING,
+    TEMP,
+    Leftover,
     LiveStore,
     StoreError,
     StoreHealth,
@@ -38,6 +44,8 @@ from .base import (
 
 logger = logging.getLogger("sessions_store.store")  # the name operators know from the log lines
 _SQLITE_PARAMS = "_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_x="
+_COMPANIONS = ("-wal", "-shm", "-journal")
+_ASIDE_STAMP = "%Y%m%d%H%M%S"
 
 
 class SqliteStore(LiveStore):
@@ -107,9 +115,72 @@ class SqliteStore(LiveStore):
         except sqlite3.Error as exc:
             raise StoreError(f"Cannot snapshot the SQLite store {self.path}: {exc}") from exc
 
-    def replace_with(self, tables: list[TableData], *, keep_old: bool) -> str:
+    def generation_read(self) -> int:
+        if not self.path.exists():
+            return 0
+        try:
+            conn = self._connect()
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot open the SQLite store {self.path}: {exc}") from exc
+        try:
+            row = conn.execute(f"SELECT max(generation) FROM {GENERATION_TABLE}").fetchone()
+        except sqlite3.OperationalError:
+            return 0  # no such table: a store written before generations existed
+        finally:
+            conn.close()
+        return int(row[0] or 0)
+
+    def generation_write(self, generation: int) -> None:
+        try:
+            conn = self._connect()
+            try:
+                _write_generation(conn, generation)
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot record the generation in the SQLite store {self.path}: {exc}") from exc
+
+    def _temp_re(self) -> re.Pattern[str]:
+        return re.compile(rf"\.{re.escape(self.session_name)}\.restore-(?:(\d+)-)?[0-9a-f]+\.sqlite3")
+
+    def _aside_re(self) -> re.Pattern[str]:
+        return re.compile(rf"{re.escape(self.path.name)}\.aside-(\d{{14}})(?:-\d+)?")
+
+    def leftovers(self) -> list[Leftover]:
+        if not self.directory.is_dir():
+            return []
+        temp_re, aside_re = self._temp_re(), self._aside_re()
+        found = []
+        for entry in self.directory.iterdir():
+            if temp := temp_re.fullmatch(entry.name):
+                kind, writer = TEMP, int(temp.group(1)) if temp.group(1) else None
+                created = _mtime(entry)
+            elif aside := aside_re.fullmatch(entry.name):
+                kind, writer = ASIDE, None
+                created = time.mktime(time.strptime(aside.group(1), _ASIDE_STAMP))
+            else:
+                continue
+            size = sum(_size(Path(f"{entry}{suffix}")) for suffix in ("", *_COMPANIONS))
+            found.append(Leftover(entry.name, kind, created, size, writer))
+        return found
+
+    def leftover_remove(self, leftover: Leftover) -> None:
+        for suffix in ("", *_COMPANIONS):
+            with contextlib.suppress(FileNotFoundError):
+                (self.directory / f"{leftover.name}{suffix}").unlink()
+
+    def _aside_path(self) -> Path:
+        base = f"{self.path.name}.aside-{time.strftime(_ASIDE_STAMP)}"
+        candidate, n = self.directory / base, 1
+        while candidate.exists():  # two moves within one second keep both copies
+            n += 1
+            candidate = self.directory / f"{base}-{n}"
+        return candidate
+
+    def replace_with(self, tables: list[TableData], *, keep_old: bool, generation: int = 0) -> str:
         self.directory.mkdir(parents=True, exist_ok=True)
-        temp = self.directory / f".{self.session_name}.restore-{secrets.token_hex(4)}.sqlite3"
+        # The writer's pid in the name lets a later start tell an orphan from a restore at work.
+        temp = self.directory / f".{self.session_name}.restore-{os.getpid()}-{secrets.token_hex(4)}.sqlite3"
         try:
             conn = self._connect(temp, create=True)
             try:
@@ -121,19 +192,20 @@ class SqliteStore(LiveStore):
                 for table in ordered_tables(tables):
                     if table.rows:
                         conn.executemany(insert_sql(table, "?"), coerce_rows(table, types[table.name]))
+                if generation:
+                    _write_generation(conn, generation, begin=False)
                 conn.execute("COMMIT")
                 check = conn.execute("PRAGMA quick_check").fetchone()
                 if check[0] != "ok":
                     raise StoreError(f"The restored store failed its integrity check: {check[0]}.")
             finally:
                 conn.close()
-            with open(temp, "rb+") as handle:
-                os.fsync(handle.fileno())
+            _fsync_file(temp)
             aside = ""
             if self.path.exists() and keep_old:
-                aside = str(self.directory / f"{self.session_name}.sqlite3.aside-{time.strftime('%Y%m%d%H%M%S')}")
+                aside = str(self._aside_path())
                 os.replace(self.path, aside)
-            for suffix in ("-wal", "-shm", "-journal"):
+            for suffix in _COMPANIONS:
                 side = Path(f"{self.path}{suffix}")
                 if side.exists():
                     if aside:
@@ -163,6 +235,37 @@ class SqliteStore(LiveStore):
         for suffix in ("", "-wal", "-shm", "-journal"):
             with contextlib.suppress(FileNotFoundError):
                 Path(f"{self.path}{suffix}").unlink()
+
+
+def _write_generation(conn: sqlite3.Connection, generation: int, *, begin: bool = True) -> None:
+    """One row: the generation and when it was recorded (inside the caller's transaction when not ``begin``)."""
+    if begin:
+        conn.execute("BEGIN IMMEDIATE")
+    conn.execute(GENERATION_DDL)
+    conn.execute(f"DELETE FROM {GENERATION_TABLE}")
+    stamped = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    conn.execute(f"INSERT INTO {GENERATION_TABLE} (generation, stamped_at) VALUES (?, ?)", (generation, stamped))
+    if begin:
+        conn.execute("COMMIT")
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return time.time()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb+") as handle:
+        os.fsync(handle.fileno())
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -35,8 +35,8 @@ def add_sessions(db: ChildDb, *names: str) -> None:
             continue
         db.execute(
             "INSERT INTO sessions_store_whatsappsession (name, jid, push_name, status, status_reason, store_backend,"
-            " store_location, store_host, credentials_fingerprint, backup_lock_token, created_at, updated_at)"
-            " VALUES (%s, '', '', 'new', '', '', '', '', '', '', %s, %s)",
+            " store_location, store_host, credentials_fingerprint, created_at, updated_at)"
+            " VALUES (%s, '', '', 'new', '', '', '', '', '', %s, %s)",
             (name, now, now),
         )
 

@@ -9,7 +9,7 @@ shared memory tells which step each child was in when it died.
 ``python backup_zygote.py SESSION``; one command per line on stdin, one answer line on stdout:
 
 - ``calibrate N``  -> ``CALIBRATED <seconds per loop turn>`` (N turns run here, before any fork)
-- ``fork K``       -> ``PID <pid>`` (child K: age the killed child's backup lock, then loop)
+- ``fork K``       -> ``PID <pid>`` (child K: loop; the killed child's backup lock is taken over, its pid being dead)
 - ``reap PID``     -> ``REAPED <pid> <signal number, or -exit code> <step>``
 - ``check``        -> ``CHECK <json>`` (every verified row not yet checked, opened again)
 - ``restore``      -> ``RESTORE <json>`` (the live store's health; wipe it, run the restore chain, compare)
@@ -25,7 +25,6 @@ import os
 import signal
 import sys
 import time
-from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -36,10 +35,9 @@ import django  # noqa: E402
 django.setup()
 
 from django.db import connections  # noqa: E402
-from django.utils import timezone  # noqa: E402
 
 from sessions_store import crypto, services  # noqa: E402
-from sessions_store.models import SessionBackup, WhatsAppSession  # noqa: E402
+from sessions_store.models import SessionBackup  # noqa: E402
 from sessions_store.snapshot import ArchiveError, archive_content_digest, archive_encode, archive_from_store  # noqa: E402
 from sessions_store.store import store_for  # noqa: E402
 from tests.sessions_store.factories import fill_store  # noqa: E402
@@ -91,12 +89,6 @@ def _instrument() -> None:
     wrap(home, "backups_rotate", "rotate", after="idle")
 
 
-def age_lock(session_name: str) -> None:
-    """The killed child may hold the backup lock: let it be as old as a restart's worth of time."""
-    stale = timezone.now() - services.BACKUP_LOCK_STALE - timedelta(seconds=1)
-    WhatsAppSession.objects.filter(name=session_name).exclude(backup_lock_token="").update(backup_lock_at=stale)
-
-
 def turn(session_name: str, first: int) -> int:
     """One loop turn: whatsmeow writes a few rows, then a backup is taken."""
     mark("write_store")
@@ -114,7 +106,6 @@ def child(session_name: str, k: int, zygote: int) -> None:
     os.dup2(2, 1)  # nor write into its answers (log lines go to stdout)
     try:
         mark("lock")
-        age_lock(session_name)
         first = k * 100_000
         while True:
             first = turn(session_name, first)

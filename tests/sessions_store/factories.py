@@ -198,3 +198,10 @@ def fill_store(store: LiveStore, *, megabytes: float, seed: int = 7, first: int 
         {"whatsmeow_sessions": sessions, "whatsmeow_sender_keys": sender_keys, "whatsmeow_message_secrets": secrets},
     )
     return i
+
+
+def dead_pid() -> int:
+    """The pid of a process that ran and was reaped (a lock or temp store's holder that is gone)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait(timeout=30)
+    return child.pid

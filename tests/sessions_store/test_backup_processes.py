@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from .factories import make_paired_store
 
@@ -21,26 +20,6 @@ ROOT = Path(__file__).resolve().parents[2]
 CHILD = ROOT / "tests" / "sessions_store" / "backup_child.py"
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def child_env(subprocess_env, settings, tmp_path) -> dict[str, str]:
-    env = dict(subprocess_env)
-    env["WA_STORE_DIR"] = str(settings.WA_STORE_DIR)
-    env["SECRET_KEY"] = settings.SECRET_KEY
-    s = settings.DATABASES["default"]
-    if s["ENGINE"].endswith("postgresql"):
-        auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
-        env["DATABASE_URL"] = f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-    else:
-        # This run's (in-memory) test database, copied with SQLite's backup API: migrated, instantly.
-        db = tmp_path / "backup.sqlite3"
-        connection.ensure_connection()
-        target = sqlite3.connect(db)
-        connection.connection.backup(target)
-        target.close()
-        env["DATABASE_URL"] = f"sqlite:///{db}"
-    return env
 
 
 def _start(env: dict[str, str], point: str) -> subprocess.Popen:

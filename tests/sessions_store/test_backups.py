@@ -10,15 +10,15 @@ import time_machine
 from django.utils import timezone
 
 from sessions_store import crypto
-from sessions_store.models import SessionBackup, WhatsAppSession
+from sessions_store.models import SessionBackup, SessionLock, WhatsAppSession
 from sessions_store.services import (
     backup_create,
     backup_open,
     backups_rotate,
     backups_verify,
     session_get_or_create,
+    session_lock_acquire,
 )
-from sessions_store.services.backups import _backup_lock_acquire
 from sessions_store.snapshot import archive_from_store
 
 from .factories import make_empty_store, make_paired_store, store_insert
@@ -65,26 +65,18 @@ def test_a_missing_store_is_not_backed_up():
 def test_a_second_backup_while_one_runs_is_skipped(caplog):
     make_paired_store("busy")
     session = session_get_or_create(name="busy")
-    assert _backup_lock_acquire(session) is not None
+    session_lock_acquire(session=session, kind=SessionLock.Kind.BACKUP)  # this (live) process holds it
     with caplog.at_level(logging.INFO, logger="sessions_store.services"):
         assert backup_create(session_name="busy", reason="manual") is None
     assert any("another backup" in getattr(r, "reason", "") for r in caplog.records)
     assert not SessionBackup.objects.exists()
 
 
-def test_a_stale_backup_lock_of_a_killed_process_is_taken_over():
-    make_paired_store("stale")
-    session = session_get_or_create(name="stale")
-    assert _backup_lock_acquire(session) is not None
-    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
-        assert backup_create(session_name="stale", reason="manual").state == "verified"
-
-
 def test_the_lock_is_released_after_a_backup():
     make_paired_store("twice")
     assert backup_create(session_name="twice", reason="manual").state == "verified"
     assert backup_create(session_name="twice", reason="manual").state == "verified"
-    assert WhatsAppSession.objects.get(name="twice").backup_lock_token == ""
+    assert SessionLock.objects.get(session__name="twice", kind="backup").token == ""
 
 
 def test_a_scheduled_backup_of_an_unchanged_store_is_skipped_and_a_changed_one_is_taken():

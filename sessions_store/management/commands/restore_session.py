@@ -26,6 +26,10 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         for failure in outcome.failures:
             self.stderr.write(f"skipped: {failure}")
+        if outcome.leftovers_removed:
+            self.stdout.write(f"{session}: removed leftovers: {', '.join(outcome.leftovers_removed)}.")
+        if outcome.source == "busy":
+            raise CommandError(f"{session}: {outcome.detail}.")
         if outcome.source == "live":
             self.stdout.write(f"{session}: live store kept ({outcome.device_jid}): {outcome.detail}.")
             if backup_id is not None or force:
