@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ from .snapshot import (
 PREFIX = "bsky1"
 KINDS = {"WA_SESSION_DATA": "s", "WA_CREDENTIALS": "c", "WA_AUTH_STATE": "a"}
 HEROKU_CONFIG_LIMIT = 32 * 1024
+BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 # What the automatic config-var write may take, leaving room for the app's other variables.
 HEROKU_WRITE_BUDGET = 28 * 1024
 
@@ -68,6 +70,10 @@ def env_value_decode(*, name: str, value: str) -> Archive:
     if kind != KINDS[name]:
         actual = next((n for n, k in KINDS.items() if k == kind), "an unknown kind")
         raise EnvValueError(f"{name} holds the value of {actual}; paste each value into its own variable.")
+    if not BASE64URL.fullmatch(data):
+        raise EnvValueError(f"{name} is malformed: its data is not base64url.")
+    if len(data) % 4 == 1:  # no base64 text has this length: the value was cut off
+        raise EnvValueError(f"{name} is truncated or was altered: its data ends in the middle of a byte.")
     try:
         stored = base64.b64decode(data + "=" * (-len(data) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):

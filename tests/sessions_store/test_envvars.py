@@ -100,6 +100,11 @@ def test_the_auth_state_drops_versions_and_macs_together_when_over_budget():
     [
         (lambda v: "hello", "WA_SESSION_DATA is malformed"),
         (lambda v: v[: len(v) // 2], "WA_SESSION_DATA is truncated or was altered"),
+        # cut one to four characters short: every length base64 can end on, and the one it cannot
+        (lambda v: v[:-1], "WA_SESSION_DATA is truncated or was altered"),
+        (lambda v: v[:-2], "WA_SESSION_DATA is truncated or was altered"),
+        (lambda v: v[:-3], "WA_SESSION_DATA is truncated or was altered"),
+        (lambda v: v[:-4], "WA_SESSION_DATA is truncated or was altered"),
         (lambda v: v[:-8] + ("A" if v[-8] != "A" else "B") + v[-7:], "WA_SESSION_DATA is truncated or was altered"),
         (lambda v: v.replace("bsky1.s.", "bsky1.c.", 1), "WA_SESSION_DATA holds the value of WA_CREDENTIALS"),
         (lambda v: v[:-3] + "!!!", "not base64url"),
