@@ -37,6 +37,7 @@ from django.core.validators import validate_slug
 from django.db import connection, transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F, Q
 from django.db.models.functions import Now
+from django.utils import timezone
 
 from sessions_store.models import SessionLease, WhatsAppSession
 
@@ -93,17 +94,13 @@ def _db_later(ttl: timedelta) -> ExpressionWrapper:
 
 
 def lease_db_now() -> datetime:
-    """The database's clock, for callers that wait on a lease's expiry (the fleet, ``/stats``)."""
-    value = SessionLease.objects.annotate(db_now=Now()).values_list("db_now", flat=True).first()
-    if value is not None:
-        return value
-    with connection.cursor() as cursor:  # no lease row yet: ask the server directly
-        if connection.vendor == "postgresql":
+    """The database's clock (PostgreSQL ``clock_timestamp()``; SQLite's is this machine's), for whoever
+    compares against lease times outside a statement: the fleet's wait, lock takeover rules."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
             cursor.execute("SELECT clock_timestamp()")
             return cursor.fetchone()[0]
-    from django.utils import timezone
-
-    return timezone.now()  # SQLite: the database's clock is this machine's
+    return timezone.now()
 
 
 def _lease_row(session_name: str) -> SessionLease:

@@ -17,10 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection
-from django.utils import timezone
-
 from sessions_store.holders import Holder, LeaseSeen, holder_gone, this_process
+from sessions_store.lease import lease_db_now
 from sessions_store.models import SessionLease, SessionLock, WhatsAppSession
 from sessions_store.store import this_host
 
@@ -39,15 +37,6 @@ class HeldLock:
     session_name: str
     kind: str
     token: str
-
-
-def database_now() -> datetime:
-    """The database's clock on PostgreSQL (lease times are compared against it), else this host's."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT clock_timestamp()")
-            return cursor.fetchone()[0]
-    return timezone.now()
 
 
 def _lease_seen(session: WhatsAppSession) -> LeaseSeen | None:
@@ -81,7 +70,7 @@ def session_lock_acquire(*, session: WhatsAppSession, kind: str) -> HeldLock:
         raise SessionStoreError(f"Unknown lock kind {kind!r}.")
     row, _ = SessionLock.objects.get_or_create(session=session, kind=kind)
     for _ in range(3):  # a lost race re-reads the row: the winner may already be done, or dead
-        now = database_now()
+        now = lease_db_now()
         me = _me(session, now)
         token = secrets.token_hex(8)
         why = ""
@@ -139,7 +128,7 @@ def session_lock_busy(*, session_name: str, kind: str) -> str:
     gone = holder_gone(
         holder=_holder(row),
         acquired_at=row.acquired_at,
-        now=database_now(),
+        now=lease_db_now(),
         here=this_host(),
         lease=_lease_seen(row.session),
     )
