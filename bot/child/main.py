@@ -55,7 +55,7 @@ def child_run(
         from bot.webhooks import WebhookSender
 
         webhooks = WebhookSender()
-    hooks = SessionHooks(session_name=session_name) if transport_name in SESSION_TRANSPORTS else None
+    hooks = SessionHooks(session_name=session_name, fencing=fencing) if transport_name in SESSION_TRANSPORTS else None
     runtime = BotRuntime(
         transport=transport,
         session_name=session_name,

@@ -35,6 +35,7 @@ class SessionHooks:
     """The hooks of one WhatsApp session, handed to :class:`bot.child.runtime.BotRuntime`."""
 
     session_name: str
+    fencing: int | None = None  # the lease number the supervisor handed us: a stale child's backup is refused
 
     def on_qr(self, signal: ConnectionSignal) -> None:
         code = signal.detail.get("code", "")
@@ -49,6 +50,7 @@ class SessionHooks:
             session_name=self.session_name,
             jid=signal.detail.get("jid", ""),
             push_name=signal.detail.get("business_name", ""),
+            fencing=self.fencing,
         )
 
     def on_connected(self, decision: Decision) -> None:

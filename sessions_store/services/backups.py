@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from blacksky_site.tempfiles import describe_disk_error, is_disk_full
 from sessions_store import crypto
+from sessions_store.lease import StaleFencing, lease_fence_check
 from sessions_store.models import SessionBackup, SessionLock, WhatsAppSession
 from sessions_store.selectors import backup_archive_bytes, backups_list, sessions_list
 from sessions_store.snapshot import (
@@ -61,12 +62,13 @@ class VerifyResult:
     detail: str = ""
 
 
-def backup_create(*, session_name: str, reason: str) -> SessionBackup | None:
+def backup_create(*, session_name: str, reason: str, fencing: int | None = None) -> SessionBackup | None:
     """Snapshot, encrypt, verify and store one backup of the session's live store.
 
     Returns the ``verified`` row, a ``failed`` row (with ``state_reason``) when it could not be
     made, or ``None`` with a logged reason when there is nothing to back up (no device row, an
-    unchanged store on a scheduled run) or another backup of the session is running.
+    unchanged store on a scheduled run), another backup of the session is running, or the writer's
+    ``fencing`` (a bot child's lease number) is stale: a paused owner's store is not the newest.
     """
     if reason not in SessionBackup.Reason.values:
         raise SessionStoreError(f"Unknown backup reason {reason!r}.")
@@ -115,8 +117,19 @@ def backup_create(*, session_name: str, reason: str) -> SessionBackup | None:
         now = timezone.now()
         try:
             backup = _backup_store_row(
-                session, now=now, reason=reason, raw=raw, content=content, packed=packed, archive=archive, store=store
+                session,
+                now=now,
+                reason=reason,
+                raw=raw,
+                content=content,
+                packed=packed,
+                archive=archive,
+                store=store,
+                fencing=fencing,
             )
+        except StaleFencing as exc:
+            logger.warning("backup refused: the lease moved on", extra={**log, "reason": str(exc)})
+            return None
         except (DatabaseError, OSError) as exc:
             if not is_disk_full(exc):
                 raise
@@ -165,9 +178,12 @@ def _backup_store_row(
     packed: crypto.Packed,
     archive: Any,
     store: Any,
+    fencing: int | None = None,
 ) -> SessionBackup:
-    """The verified row and the session's last_backup_at, in one transaction."""
+    """The verified row and the session's last_backup_at, in one transaction (refused if ``fencing`` is stale)."""
     with transaction.atomic():
+        if fencing is not None:
+            lease_fence_check(session_name=session.name, fencing=fencing)
         backup = SessionBackup.objects.create(
             session=session,
             created_at=now,

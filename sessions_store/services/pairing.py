@@ -17,7 +17,7 @@ from .generations import store_generation_begin
 from .sessions import session_mark_paired
 
 
-def session_pairing_succeeded(*, session_name: str, jid: str, push_name: str) -> None:
+def session_pairing_succeeded(*, session_name: str, jid: str, push_name: str, fencing: int | None = None) -> None:
     """Clear the pairing code, mark the session paired as ``jid``, and back up its new store.
 
     The new device's store takes the next generation first: it is newer than every backup of the
@@ -26,4 +26,4 @@ def session_pairing_succeeded(*, session_name: str, jid: str, push_name: str) ->
     pairing_code_clear(session_name=session_name)
     session = session_mark_paired(session_name=session_name, jid=jid, push_name=push_name)
     store_generation_begin(session=session, store=store_for(session_name), why="paired")
-    backup_create(session_name=session_name, reason=SessionBackup.Reason.PAIRED)
+    backup_create(session_name=session_name, reason=SessionBackup.Reason.PAIRED, fencing=fencing)
