@@ -1,18 +1,20 @@
-"""The child's dispatcher threads: messages from the inbox to the router, replies to the outbound.
+"""The child's dispatcher threads: messages from the inbox to the router, replies into the outbox.
 
-A mixin of :class:`bot.child.runtime.BotRuntime`. A failure in one message is counted and
-logged; the loop never dies of it.
+A mixin of :class:`bot.child.runtime.BotRuntime`. A handler's replies are written to the outbox
+(``bot.dispatch.outbox``) together with the message id they answer, and the sender is woken: the
+handler never waits for pacing. A failure in one message is counted and logged; the loop never
+dies of it.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 
 from django.conf import settings
 from django.db import close_old_connections, connection
 
 from bot.child.outage_notice import outage_last, outage_message
+from bot.dispatch.outbox import outbox_enqueue
 from bot.transport.base import GroupChange, IncomingMessage, Reply
 
 logger = logging.getLogger("bot.child.runtime")
@@ -21,7 +23,7 @@ STOP = object()  # put on the inbox once per dispatcher thread to end it
 
 
 class Dispatching:
-    """Needs ``inbox``, ``router``, ``router_counts``, ``send``, ``stats``, ``session_name`` and the in-flight counter."""
+    """Needs ``inbox``, ``router``, ``router_counts``, ``sender``, ``stats``, ``session_name`` and the in-flight counter."""
 
     def _announce_outage(self) -> None:
         """Back after an outage longer than OUTAGE_ALERT_MINUTES: one message to every owner (bot.child.outage_notice)."""
@@ -32,12 +34,8 @@ class Dispatching:
         text = outage and outage_message(down_since=outage.down_since, back_at=outage.back_at, reason=outage.reason)
         if not text:
             return
-        for digits in owners:
-            try:
-                self.inbox.put_nowait(Reply(kind="text", chat=f"{digits}@s.whatsapp.net", text=text))
-            except queue.Full:
-                logger.warning("inbox full; outage message not sent", extra={"session": self.session_name})
-                return
+        replies = [Reply(kind="text", chat=f"{digits}@s.whatsapp.net", text=text) for digits in owners]
+        self._queue_replies(replies, answers="")
         logger.info("outage message queued for the owners", extra={"session": self.session_name, "owners": len(owners)})
 
     def _dispatch_loop(self) -> None:
@@ -65,10 +63,6 @@ class Dispatching:
                 if not self.router_counts:
                     self.stats.incoming()
                 result = self.router.handle(item)
-            elif isinstance(item, Reply):  # a message of our own (owners' outage notice)
-                if self.send(item) is not None:
-                    self.stats.outgoing()
-                return
             elif isinstance(item, GroupChange):
                 handler = getattr(self.router, "handle_group_change", None)
                 if handler is None:
@@ -85,12 +79,21 @@ class Dispatching:
                 self.stats.command(result.command)
             if getattr(result, "error", False):
                 self.stats.error()
-        for reply in getattr(result, "replies", None) or []:
-            try:
-                sent = self.send(reply)
-            except Exception:
-                self.stats.error()
-                logger.exception("sending a reply failed", extra={"session": self.session_name, "kind": reply.kind})
-                continue
-            if sent is not None:
-                self.stats.outgoing()
+        replies = list(getattr(result, "replies", None) or [])
+        # A message that ran a command or got an answer is recorded as handled with its replies, so a
+        # redelivery after a restart is not handled again.
+        handled = isinstance(item, IncomingMessage) and (replies or getattr(result, "command", None))
+        if replies or handled:
+            self._queue_replies(replies, answers=item.id if handled else "")
+
+    def _queue_replies(self, replies: list[Reply], *, answers: str) -> None:
+        try:
+            outbox_enqueue(session_name=self.session_name, replies=replies, answers=answers)
+        except Exception:
+            self.stats.error()
+            logger.exception(
+                "queueing replies failed", extra={"session": self.session_name, "replies": len(replies), "msg_id": answers}
+            )
+            return
+        if replies:
+            self.sender.wake()

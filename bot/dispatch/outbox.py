@@ -1,0 +1,210 @@
+"""The durable outbox: every write to ``OutboxItem`` and ``HandledMessage``, and the reads the sender needs.
+
+Imported by the bot child (the dispatcher queues, the sender drains), by ``bot.admin`` (retry and
+discard) and by ``bot.retention`` (pruning). Every write to these tables lives here, so a check that
+refuses a stale child's writes can be added in one place.
+
+Replies are stored as their seam fields (``content``); media go by asset name, never bytes, and are
+resolved when sent. A state change is a compare-and-set on ``state=queued``, so an operator's discard
+and a sender's send never both win.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Min
+from django.utils import timezone
+
+from bot.models import HandledMessage, OutboxItem
+from bot.transport.base import Reply
+
+logger = logging.getLogger(__name__)
+
+State = OutboxItem.State
+_CONTENT_FIELDS = ("text", "mentions", "reply_to", "target", "asset", "gif_playback", "emoji", "action", "targets")
+HEADS_SCANNED = 500  # queued rows read per pick: enough to find a ready chat behind a long backlog in another
+
+
+def reply_content(reply: Reply) -> dict:
+    """The JSON stored for a reply: its seam fields with defaults left out (media bytes never)."""
+    defaults = Reply(kind=reply.kind, chat=reply.chat)
+    content = {}
+    for name in _CONTENT_FIELDS:
+        value = getattr(reply, name)
+        if value != getattr(defaults, name):
+            content[name] = list(value) if isinstance(value, tuple) else value
+    return content
+
+
+def item_reply(item: OutboxItem) -> Reply:
+    """The ``Reply`` a stored row stands for (``message_id`` set when one was fixed before sending)."""
+    content = dict(item.content or {})
+    for name in ("mentions", "targets"):
+        if name in content:
+            content[name] = tuple(content[name])
+    unknown = set(content) - set(_CONTENT_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown reply field(s) {sorted(unknown)}")
+    return Reply(kind=item.kind, chat=item.chat, message_id=item.message_id, **content)  # type: ignore[arg-type]
+
+
+def max_age() -> timedelta:
+    return timedelta(seconds=settings.OUTBOX_MAX_AGE_SECONDS)
+
+
+# -- the dispatcher ------------------------------------------------------------------------------------
+def handled_message_seen(*, session_name: str, message_id: str) -> bool:
+    """True when this message id was answered before (by this child or an earlier one)."""
+    if not message_id:
+        return False
+    return HandledMessage.objects.filter(session_name=session_name, message_id=message_id).exists()
+
+
+def outbox_enqueue(
+    *, session_name: str, replies: list[Reply], answers: str = "", now: datetime | None = None
+) -> list[int] | None:
+    """Queue ``replies`` and, when ``answers`` names the incoming message, record it as handled: one
+    transaction, so a message is either answered and marked or neither. None when ``answers`` was
+    handled already (a redelivery raced us): nothing is written."""
+    now = now or timezone.now()
+    not_after = now + max_age()
+    rows = [
+        OutboxItem(
+            session_name=session_name,
+            chat=reply.chat,
+            kind=reply.kind,
+            content=reply_content(reply),
+            answers=answers,
+            created_at=now,
+            not_after=not_after,
+        )
+        for reply in replies
+    ]
+    try:
+        with transaction.atomic():
+            if answers:
+                HandledMessage.objects.create(session_name=session_name, message_id=answers, at=now)
+            created = OutboxItem.objects.bulk_create(rows)
+    except IntegrityError:
+        logger.info("message already handled; replies not queued", extra={"session": session_name, "msg_id": answers})
+        return None
+    return [row.pk for row in created if row.pk is not None]
+
+
+# -- the sender --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Head:
+    """The first queued item of one chat (a chat's items go out in order, so only its head may be sent)."""
+
+    id: int
+    chat: str
+    ready: bool  # no back-off pending
+
+
+def outbox_heads(*, session_name: str, now: datetime, limit: int = HEADS_SCANNED) -> list[Head]:
+    """Each chat's first queued item, oldest chat first (from the ``limit`` oldest queued rows)."""
+    rows = (
+        OutboxItem.objects.filter(session_name=session_name, state=State.QUEUED)
+        .order_by("id")
+        .values_list("id", "chat", "next_attempt_at")[:limit]
+    )
+    heads: dict[str, Head] = {}
+    for pk, chat, next_at in rows:
+        if chat not in heads:
+            heads[chat] = Head(id=pk, chat=chat, ready=next_at is None or next_at <= now)
+    return list(heads.values())
+
+
+def outbox_expire(*, session_name: str, now: datetime) -> int:
+    """Mark queued items past their ``not_after`` expired; returns how many."""
+    return OutboxItem.objects.filter(session_name=session_name, state=State.QUEUED, not_after__lt=now).update(
+        state=State.EXPIRED, last_error="older than OUTBOX_MAX_AGE_SECONDS"
+    )
+
+
+def outbox_attempt_begin(*, item_id: int, now: datetime, message_id: str = "") -> OutboxItem | None:
+    """Claim a queued item for one send: count the attempt and persist the message id (when the
+    transport lets us fix it) before anything goes out. None when it is no longer queued."""
+    changes: dict = {"attempted_at": now}
+    if message_id:
+        changes["message_id"] = message_id
+    with transaction.atomic():
+        item = OutboxItem.objects.select_for_update().filter(pk=item_id, state=State.QUEUED).first()
+        if item is None:
+            return None
+        if item.message_id:  # fixed by an earlier attempt: a resend must reuse it
+            changes.pop("message_id", None)
+        item.attempts += 1
+        OutboxItem.objects.filter(pk=item_id).update(attempts=item.attempts, **changes)
+    for name, value in changes.items():
+        setattr(item, name, value)
+    return item
+
+
+def outbox_mark_sent(*, item_id: int, message_id: str, now: datetime) -> bool:
+    return bool(
+        OutboxItem.objects.filter(pk=item_id, state=State.QUEUED).update(
+            state=State.SENT, message_id=message_id, sent_at=now, last_error=""
+        )
+    )
+
+
+def outbox_mark_retry(*, item_id: int, error: str, retry_at: datetime) -> bool:
+    """A transient send error: the item stays queued (its chat waits behind it) until ``retry_at``."""
+    return bool(
+        OutboxItem.objects.filter(pk=item_id, state=State.QUEUED).update(
+            next_attempt_at=retry_at, last_error=error[:255]
+        )
+    )
+
+
+def outbox_mark_failed(*, item_id: int, error: str) -> bool:
+    return bool(
+        OutboxItem.objects.filter(pk=item_id, state=State.QUEUED).update(state=State.FAILED, last_error=error[:255])
+    )
+
+
+# -- what is left -----------------------------------------------------------------------------------------
+def outbox_counts(*, session_name: str) -> dict[str, int]:
+    """Rows per state for one session (every state present, 0 when none)."""
+    counts = {state.value: 0 for state in State}
+    rows = OutboxItem.objects.filter(session_name=session_name).values("state").annotate(n=Count("id"))
+    for row in rows:
+        counts[row["state"]] = row["n"]
+    return counts
+
+
+def outbox_oldest_queued(*, session_name: str) -> datetime | None:
+    return OutboxItem.objects.filter(session_name=session_name, state=State.QUEUED).aggregate(t=Min("created_at"))[
+        "t"
+    ]
+
+
+# -- operators --------------------------------------------------------------------------------------------
+def outbox_item_retry(*, item_ids: list[int], now: datetime | None = None) -> int:
+    """Queue failed or expired items again, with a fresh age budget; returns how many."""
+    now = now or timezone.now()
+    return OutboxItem.objects.filter(pk__in=item_ids, state__in=[State.FAILED, State.EXPIRED]).update(
+        state=State.QUEUED, attempts=0, next_attempt_at=None, last_error="", not_after=now + max_age()
+    )
+
+
+def outbox_item_discard(*, item_ids: list[int], by: str = "") -> int:
+    """Drop queued or failed items: they are kept, marked discarded, and never sent."""
+    return OutboxItem.objects.filter(pk__in=item_ids, state__in=[State.QUEUED, State.FAILED]).update(
+        state=State.DISCARDED, last_error=f"discarded by {by}"[:255] if by else "discarded by an operator"
+    )
+
+
+def outbox_prune(*, now: datetime, days: int) -> dict[str, int]:
+    """Finished items and handled message ids older than ``days`` (queued ones are never pruned)."""
+    cutoff = now - timedelta(days=days)
+    finished = [State.SENT, State.FAILED, State.EXPIRED, State.DISCARDED]
+    items, _ = OutboxItem.objects.filter(state__in=finished, created_at__lt=cutoff).delete()
+    handled, _ = HandledMessage.objects.filter(at__lt=cutoff).delete()
+    return {"outbox_items": items, "handled_messages": handled}
