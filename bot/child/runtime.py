@@ -35,6 +35,7 @@ from bot.child.dispatching import Dispatching
 from bot.child.memory import release_memory
 from bot.child.sending import OutboxSender
 from bot.child.stopping import Stopping
+from bot.dispatch.limits import PacingConfig
 from bot.dispatch.outbound import Outbound
 from bot.dispatch.stats import StatsCollector
 from bot.heartbeat import BeatWriter, ChildExit, Progress
@@ -108,7 +109,9 @@ class BotRuntime(Dispatching, Beating, Stopping):
         # kind (a test double) does not, so the runtime counts its results instead: once either way.
         self.router_counts = getattr(router, "stats", None) is self.stats
         self.workers = max(1, workers)
-        outbound = getattr(router, "outbound", None) or Outbound(transport=transport, session_name=session_name)
+        outbound = getattr(router, "outbound", None) or Outbound(  # a router double: unpaced, as it always sent
+            transport=transport, session_name=session_name, pacing=PacingConfig(enabled=False)
+        )
         self.sender = sender or OutboxSender(
             session_name=session_name, outbound=outbound, stats=self.stats, can_send=self._can_send, lanes=self.workers
         )

@@ -113,9 +113,7 @@ class OutboxSender:
 
     def _send_one(self, item_id: int) -> bool:
         """True when this item was settled or tried (sent, retried, failed); False when it did not go."""
-        from bot.models import OutboxItem
-
-        row = OutboxItem.objects.filter(pk=item_id, state=OutboxItem.State.QUEUED).first()
+        row = outbox.outbox_item_queued(item_id=item_id)
         if row is None:
             return False
         try:
@@ -163,12 +161,8 @@ class OutboxSender:
         if self._checked_leftovers:
             return
         self._checked_leftovers = True
-        from bot.models import OutboxItem
-
-        queued = OutboxItem.objects.filter(session_name=self.session_name, state=OutboxItem.State.QUEUED)
-        left = queued.filter(created_at__lt=now).count()
+        left, in_doubt = outbox.outbox_leftovers(session_name=self.session_name, before=now)
         if left:
-            in_doubt = queued.filter(attempted_at__isnull=False, message_id="").count()
             logger.info(
                 "outbox: sending what was left queued",
                 extra={
@@ -206,9 +200,7 @@ class OutboxSender:
             connection.close()
 
     def pending(self) -> int:
-        from bot.models import OutboxItem
-
-        return OutboxItem.objects.filter(session_name=self.session_name, state=OutboxItem.State.QUEUED).count()
+        return outbox.outbox_pending(session_name=self.session_name)
 
     def drain(self, *, deadline: float | None) -> int:
         """Send until nothing is queued (or only items that cannot go), or ``deadline`` (``clock``)

@@ -11,12 +11,17 @@ and a sender's send never both win.
 
 from __future__ import annotations
 
+import functools
 import logging
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Count, Min
 from django.utils import timezone
 
@@ -28,6 +33,32 @@ logger = logging.getLogger(__name__)
 State = OutboxItem.State
 _CONTENT_FIELDS = ("text", "mentions", "reply_to", "target", "asset", "gif_playback", "emoji", "action", "targets")
 HEADS_SCANNED = 500  # queued rows read per pick: enough to find a ready chat behind a long backlog in another
+LOCKED_RETRIES = 40  # x 50 ms: SQLite's busy timeout does not cover shared-cache table locks
+
+F = TypeVar("F", bound=Callable[..., Any])
+_SQLITE_TURN = threading.RLock()
+
+
+def one_at_a_time(fn: F) -> F:
+    """On SQLite, the child's threads take turns here (SQLite has one writer anyway, and a reader
+    beside an open write fails at once in shared-cache mode); a "locked" error from a writer
+    elsewhere in the process is retried for up to two seconds. PostgreSQL runs them side by side."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if connection.vendor != "sqlite":
+            return fn(*args, **kwargs)
+        for attempt in range(LOCKED_RETRIES + 1):
+            try:
+                with _SQLITE_TURN:
+                    return fn(*args, **kwargs)
+            except OperationalError as exc:
+                if "locked" not in str(exc) or attempt == LOCKED_RETRIES or connection.in_atomic_block:
+                    raise
+            time.sleep(0.05)
+        raise AssertionError("unreachable")
+
+    return wrapper  # type: ignore[return-value]
 
 
 def reply_content(reply: Reply) -> dict:
@@ -58,6 +89,7 @@ def max_age() -> timedelta:
 
 
 # -- the dispatcher ------------------------------------------------------------------------------------
+@one_at_a_time
 def handled_message_seen(*, session_name: str, message_id: str) -> bool:
     """True when this message id was answered before (by this child or an earlier one)."""
     if not message_id:
@@ -65,6 +97,7 @@ def handled_message_seen(*, session_name: str, message_id: str) -> bool:
     return HandledMessage.objects.filter(session_name=session_name, message_id=message_id).exists()
 
 
+@one_at_a_time
 def outbox_enqueue(
     *, session_name: str, replies: list[Reply], answers: str = "", now: datetime | None = None
 ) -> list[int] | None:
@@ -106,6 +139,7 @@ class Head:
     ready: bool  # no back-off pending
 
 
+@one_at_a_time
 def outbox_heads(*, session_name: str, now: datetime, limit: int = HEADS_SCANNED) -> list[Head]:
     """Each chat's first queued item, oldest chat first (from the ``limit`` oldest queued rows)."""
     rows = (
@@ -120,6 +154,7 @@ def outbox_heads(*, session_name: str, now: datetime, limit: int = HEADS_SCANNED
     return list(heads.values())
 
 
+@one_at_a_time
 def outbox_expire(*, session_name: str, now: datetime) -> int:
     """Mark queued items past their ``not_after`` expired; returns how many."""
     return OutboxItem.objects.filter(session_name=session_name, state=State.QUEUED, not_after__lt=now).update(
@@ -127,6 +162,7 @@ def outbox_expire(*, session_name: str, now: datetime) -> int:
     )
 
 
+@one_at_a_time
 def outbox_attempt_begin(*, item_id: int, now: datetime, message_id: str = "") -> OutboxItem | None:
     """Claim a queued item for one send: count the attempt and persist the message id (when the
     transport lets us fix it) before anything goes out. None when it is no longer queued."""
@@ -146,6 +182,7 @@ def outbox_attempt_begin(*, item_id: int, now: datetime, message_id: str = "") -
     return item
 
 
+@one_at_a_time
 def outbox_mark_sent(*, item_id: int, message_id: str, now: datetime) -> bool:
     return bool(
         OutboxItem.objects.filter(pk=item_id, state=State.QUEUED).update(
@@ -154,6 +191,7 @@ def outbox_mark_sent(*, item_id: int, message_id: str, now: datetime) -> bool:
     )
 
 
+@one_at_a_time
 def outbox_mark_retry(*, item_id: int, error: str, retry_at: datetime) -> bool:
     """A transient send error: the item stays queued (its chat waits behind it) until ``retry_at``."""
     return bool(
@@ -163,13 +201,33 @@ def outbox_mark_retry(*, item_id: int, error: str, retry_at: datetime) -> bool:
     )
 
 
+@one_at_a_time
 def outbox_mark_failed(*, item_id: int, error: str) -> bool:
     return bool(
         OutboxItem.objects.filter(pk=item_id, state=State.QUEUED).update(state=State.FAILED, last_error=error[:255])
     )
 
 
+@one_at_a_time
+def outbox_item_queued(*, item_id: int) -> OutboxItem | None:
+    return OutboxItem.objects.filter(pk=item_id, state=State.QUEUED).first()
+
+
+@one_at_a_time
+def outbox_pending(*, session_name: str) -> int:
+    return OutboxItem.objects.filter(session_name=session_name, state=State.QUEUED).count()
+
+
+@one_at_a_time
+def outbox_leftovers(*, session_name: str, before: datetime) -> tuple[int, int]:
+    """Queued items created before ``before`` (an earlier owner's), and how many of them were being
+    sent when it stopped (their send may have gone out)."""
+    queued = OutboxItem.objects.filter(session_name=session_name, state=State.QUEUED, created_at__lt=before)
+    return queued.count(), queued.filter(attempted_at__isnull=False).count()
+
+
 # -- what is left -----------------------------------------------------------------------------------------
+@one_at_a_time
 def outbox_counts(*, session_name: str) -> dict[str, int]:
     """Rows per state for one session (every state present, 0 when none)."""
     counts = {state.value: 0 for state in State}
@@ -179,6 +237,7 @@ def outbox_counts(*, session_name: str) -> dict[str, int]:
     return counts
 
 
+@one_at_a_time
 def outbox_oldest_queued(*, session_name: str) -> datetime | None:
     return OutboxItem.objects.filter(session_name=session_name, state=State.QUEUED).aggregate(t=Min("created_at"))[
         "t"
@@ -186,6 +245,7 @@ def outbox_oldest_queued(*, session_name: str) -> datetime | None:
 
 
 # -- operators --------------------------------------------------------------------------------------------
+@one_at_a_time
 def outbox_item_retry(*, item_ids: list[int], now: datetime | None = None) -> int:
     """Queue failed or expired items again, with a fresh age budget; returns how many."""
     now = now or timezone.now()
@@ -194,6 +254,7 @@ def outbox_item_retry(*, item_ids: list[int], now: datetime | None = None) -> in
     )
 
 
+@one_at_a_time
 def outbox_item_discard(*, item_ids: list[int], by: str = "") -> int:
     """Drop queued or failed items: they are kept, marked discarded, and never sent."""
     return OutboxItem.objects.filter(pk__in=item_ids, state__in=[State.QUEUED, State.FAILED]).update(
@@ -201,6 +262,7 @@ def outbox_item_discard(*, item_ids: list[int], by: str = "") -> int:
     )
 
 
+@one_at_a_time
 def outbox_prune(*, now: datetime, days: int) -> dict[str, int]:
     """Finished items and handled message ids older than ``days`` (queued ones are never pruned)."""
     cutoff = now - timedelta(days=days)
