@@ -78,7 +78,9 @@ class SnapshotCollector(Collector):
             "blacksky_outbox_oldest_queued_age_seconds", "Age of the oldest queued reply.", labels=["session"]
         )
         outbox_24h = GaugeMetricFamily(
-            "blacksky_outbox_24h", "Replies queued in the last 24 hours, by what became of them.", labels=["session", "state"]
+            "blacksky_outbox_24h",
+            "Replies queued in the last 24 hours, by what became of them.",
+            labels=["session", "state"],
         )
         for s in sessions:
             name = s["session"]

@@ -92,7 +92,8 @@ class Dispatching:
         except Exception:
             self.stats.error()
             logger.exception(
-                "queueing replies failed", extra={"session": self.session_name, "replies": len(replies), "msg_id": answers}
+                "queueing replies failed",
+                extra={"session": self.session_name, "replies": len(replies), "msg_id": answers},
             )
             return
         if replies:

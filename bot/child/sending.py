@@ -69,7 +69,7 @@ class OutboxSender:
         self.retried = 0
         self._busy: set[str] = set()
         self._lock = threading.Lock()
-        self._wake = threading.Event()
+        self._wakes = [threading.Event() for _ in range(self.lanes)]  # one per lane: no lane eats another's wake
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._checked_leftovers = False
@@ -82,10 +82,12 @@ class OutboxSender:
             return False
         now = self.now()
         self._note_leftovers(now)
-        self.expire_due(now=now)
+        heads = outbox.outbox_heads(session_name=self.session_name, now=now)
+        if any(head.expired for head in heads) and self.expire_due(now=now, every=0.0):
+            heads = outbox.outbox_heads(session_name=self.session_name, now=now)
         with self._lock:
             busy = set(self._busy)
-        for head in outbox.outbox_heads(session_name=self.session_name, now=now):
+        for head in heads:
             if not head.ready or head.chat in busy:
                 continue
             with self._lock:
@@ -175,27 +177,28 @@ class OutboxSender:
     # -- threads ----------------------------------------------------------------------------------------
     def start(self) -> None:
         for n in range(self.lanes):
-            thread = threading.Thread(target=self._lane, name=f"sender-{n}", daemon=True)
+            thread = threading.Thread(target=self._lane, args=(self._wakes[n],), name=f"sender-{n}", daemon=True)
             thread.start()
             self._threads.append(thread)
 
     def wake(self) -> None:
-        self._wake.set()
+        for wake in self._wakes:
+            wake.set()
 
-    def _lane(self) -> None:
+    def _lane(self, wake: threading.Event) -> None:
         try:
             while not self._stop.is_set():
                 if self.deadline is not None and self.clock() >= self.deadline:
                     return
+                wake.clear()  # before the step: a wake during it makes the wait below return at once
                 close_old_connections()
                 try:
                     did = self.step()
                 except Exception:
                     logger.exception("outbox sender step failed", extra={"session": self.session_name})
                     did = False
-                if not did:
-                    self._wake.wait(IDLE_WAIT)
-                    self._wake.clear()
+                if not did and not self._stop.is_set():
+                    wake.wait(IDLE_WAIT)
         finally:
             connection.close()
 
@@ -230,4 +233,3 @@ class OutboxSender:
             "outbox_expired": self.expired,
             "outbox_retried": self.retried,
         }
-

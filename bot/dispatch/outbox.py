@@ -137,6 +137,7 @@ class Head:
     id: int
     chat: str
     ready: bool  # no back-off pending
+    expired: bool = False  # past its not_after: to be marked, never sent
 
 
 @one_at_a_time
@@ -145,12 +146,15 @@ def outbox_heads(*, session_name: str, now: datetime, limit: int = HEADS_SCANNED
     rows = (
         OutboxItem.objects.filter(session_name=session_name, state=State.QUEUED)
         .order_by("id")
-        .values_list("id", "chat", "next_attempt_at")[:limit]
+        .values_list("id", "chat", "next_attempt_at", "not_after")[:limit]
     )
     heads: dict[str, Head] = {}
-    for pk, chat, next_at in rows:
+    for pk, chat, next_at, not_after in rows:
         if chat not in heads:
-            heads[chat] = Head(id=pk, chat=chat, ready=next_at is None or next_at <= now)
+            expired = not_after < now
+            heads[chat] = Head(
+                id=pk, chat=chat, ready=not expired and (next_at is None or next_at <= now), expired=expired
+            )
     return list(heads.values())
 
 
@@ -239,9 +243,7 @@ def outbox_counts(*, session_name: str) -> dict[str, int]:
 
 @one_at_a_time
 def outbox_oldest_queued(*, session_name: str) -> datetime | None:
-    return OutboxItem.objects.filter(session_name=session_name, state=State.QUEUED).aggregate(t=Min("created_at"))[
-        "t"
-    ]
+    return OutboxItem.objects.filter(session_name=session_name, state=State.QUEUED).aggregate(t=Min("created_at"))["t"]
 
 
 # -- operators --------------------------------------------------------------------------------------------
