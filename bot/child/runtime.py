@@ -197,6 +197,8 @@ class BotRuntime(Dispatching, Beating, Stopping):
         if self.exit_code is None:
             self.exit_code = exit_code
             self.stop_reason = reason
+        elif self._stop.is_set():  # asked again while stopping: what is left to send gets the drain timeout
+            self.sender.hurry(deadline=time.monotonic() + self.drain_timeout)
         self._accepting = False
         self._stop.set()
 

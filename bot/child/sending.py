@@ -209,19 +209,25 @@ class OutboxSender:
         """Send until nothing is queued (or only items that cannot go), or ``deadline`` (``clock``)
         passes; then stop the lanes. Returns how many stay queued. ``None``: no deadline (the console's
         end of input), which still ends, because every item expires."""
-        self.deadline = deadline
+        self.hurry(deadline=deadline)
         self.wake()
         left = self.pending()
-        while left and self.can_send() and (deadline is None or self.clock() < deadline):
+        while left and self.can_send() and (self.deadline is None or self.clock() < self.deadline):
             time.sleep(0.05)
-            if deadline is None:  # nothing will send an expired item: settle them here too
+            if self.deadline is None:  # nothing will send an expired item: settle them here too
                 self.expire_due(now=self.now())
             left = self.pending()
         self._stop.set()
         self.wake()
         for thread in self._threads:
-            thread.join(max(0.1, (deadline - self.clock()) if deadline is not None else 5.0))
+            thread.join(max(0.1, (self.deadline - self.clock()) if self.deadline is not None else 5.0))
         return self.pending()
+
+    def hurry(self, *, deadline: float | None) -> None:
+        """Stop sending at ``deadline`` (never later than one already set): a SIGTERM during the
+        console's open-ended wait for its outbox bounds it."""
+        if deadline is not None and (self.deadline is None or deadline < self.deadline):
+            self.deadline = deadline
 
     def report(self) -> dict[str, int]:
         """What this child did, and what the table holds for the session now (for the shutdown line)."""
