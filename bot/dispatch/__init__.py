@@ -60,7 +60,7 @@ def build_router(
     from bot.dispatch.groups import GroupCache
     from bot.dispatch.limits import UserLimits
     from bot.dispatch.outbound import Outbound
-    from bot.dispatch.outbox import handled_message_seen
+    from bot.dispatch.outbox import HandledIds
     from bot.dispatch.state import ChatState
 
     pacing_config = pacing if pacing is not None else PacingConfig.from_settings()
@@ -83,5 +83,5 @@ def build_router(
         clock=clock,
         stats=stats if stats is not None else StatsCollector(session_name=session_name),
         rng=rng,
-        answered_before=lambda message_id: handled_message_seen(session_name=session_name, message_id=message_id),
+        answered_before=HandledIds(session_name=session_name),
     )

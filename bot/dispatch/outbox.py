@@ -97,6 +97,71 @@ def handled_message_seen(*, session_name: str, message_id: str) -> bool:
     return HandledMessage.objects.filter(session_name=session_name, message_id=message_id).exists()
 
 
+class HandledIds:
+    """The router's ``answered_before``: is this message id handled already? A dispatcher that took a
+    batch of messages asks for all their ids in one query first (``prefetch``); the answers are kept
+    per thread, and an id not prefetched is looked up on its own."""
+
+    def __init__(self, *, session_name: str) -> None:
+        self.session_name = session_name
+        self._local = threading.local()
+
+    def prefetch(self, message_ids: list[str]) -> None:
+        ids = [m for m in message_ids if m]
+        self._local.asked = set(ids)
+        self._local.known = handled_messages_among(session_name=self.session_name, message_ids=ids) if ids else set()
+
+    def __call__(self, message_id: str) -> bool:
+        if message_id in getattr(self._local, "asked", ()):
+            return message_id in self._local.known
+        return handled_message_seen(session_name=self.session_name, message_id=message_id)
+
+
+@one_at_a_time
+def handled_messages_among(*, session_name: str, message_ids: list[str]) -> set[str]:
+    return set(
+        HandledMessage.objects.filter(session_name=session_name, message_id__in=message_ids).values_list(
+            "message_id", flat=True
+        )
+    )
+
+
+@one_at_a_time
+def outbox_enqueue_many(
+    *, session_name: str, entries: list[tuple[str, list[Reply]]], now: datetime | None = None
+) -> int:
+    """``outbox_enqueue`` for a batch of handled messages, ``(answers, replies)`` each, in one
+    transaction (one commit, the cost that matters, for the batch). A redelivered id among them
+    makes it fall back to one transaction per message, so only that one is left out. Returns how
+    many entries were written."""
+    now = now or timezone.now()
+    not_after = now + max_age()
+    handled = [HandledMessage(session_name=session_name, message_id=a, at=now) for a, _ in entries if a]
+    rows = [
+        OutboxItem(
+            session_name=session_name,
+            chat=reply.chat,
+            kind=reply.kind,
+            content=reply_content(reply),
+            answers=answers,
+            created_at=now,
+            not_after=not_after,
+        )
+        for answers, replies in entries
+        for reply in replies
+    ]
+    try:
+        with transaction.atomic():
+            HandledMessage.objects.bulk_create(handled)
+            OutboxItem.objects.bulk_create(rows)
+    except IntegrityError:
+        return sum(
+            outbox_enqueue(session_name=session_name, replies=replies, answers=answers, now=now) is not None
+            for answers, replies in entries
+        )
+    return len(entries)
+
+
 @one_at_a_time
 def outbox_enqueue(
     *, session_name: str, replies: list[Reply], answers: str = "", now: datetime | None = None

@@ -120,3 +120,29 @@ def test_pruning_removes_old_finished_items_and_handled_ids_but_never_queued_one
     assert outbox.outbox_prune(now=NOW, days=30) == {"outbox_items": 1, "handled_messages": 1}
     assert set(OutboxItem.objects.values_list("content__text", flat=True)) == {"queued", "recent"}
     assert list(HandledMessage.objects.values_list("message_id", flat=True)) == ["M2"]
+
+
+def test_a_batch_is_written_in_one_go_and_a_redelivered_id_in_it_leaves_only_that_one_out():
+    outbox.outbox_enqueue(session_name="s", replies=[text(A, "first")], answers="M1", now=NOW)
+    written = outbox.outbox_enqueue_many(
+        session_name="s",
+        entries=[("M2", [text(A, "two")]), ("M1", [text(A, "again")]), ("", [text(B, "welcome")]), ("M3", [])],
+        now=NOW,
+    )
+    assert written == 3  # M1 was handled before: its reply is not queued twice
+    assert list(OutboxItem.objects.order_by("id").values_list("content__text", flat=True)) == [
+        "first",
+        "two",
+        "welcome",
+    ]
+    assert set(HandledMessage.objects.values_list("message_id", flat=True)) == {"M1", "M2", "M3"}
+
+
+def test_handled_ids_of_a_batch_are_read_in_one_query(django_assert_num_queries):
+    outbox.outbox_enqueue(session_name="s", replies=[], answers="OLD", now=NOW)
+    handled = outbox.HandledIds(session_name="s")
+    with django_assert_num_queries(1):
+        handled.prefetch(["OLD", "NEW1", "NEW2"])
+        assert [handled(m) for m in ("OLD", "NEW1", "NEW2")] == [True, False, False]
+    with django_assert_num_queries(1):
+        assert handled("OTHER") is False  # not in the batch: looked up on its own
