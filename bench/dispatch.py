@@ -48,9 +48,9 @@ from bot.child.dispatching import DISPATCH_BATCH  # noqa: E402
 from bot.child.sending import OutboxSender  # noqa: E402
 from bot.dispatch import build_router  # noqa: E402
 from bot.dispatch.limits import PacingConfig  # noqa: E402
-from bot.dispatch.outbox import outbox_enqueue_many  # noqa: E402
 from bot.dispatch.parsing import parse_command  # noqa: E402
 from bot.models import HandledMessage, OutboxItem  # noqa: E402
+from bot.outbox import outbox_enqueue_many  # noqa: E402
 from bot.transport.base import IncomingMessage  # noqa: E402
 from tests.support.memory_transport import MemoryTransport  # noqa: E402
 

@@ -1,7 +1,7 @@
 """Retention: what the database keeps, so a bot that runs for a year stays as cheap as on day one.
 
 - Connection and reconnect events older than ``EVENT_RETENTION_DAYS`` are deleted, and so are
-  finished outbox items and handled message ids (``bot.dispatch.outbox.outbox_prune``; queued items
+  finished outbox items and handled message ids (``bot.outbox.outbox_prune``; queued items
   are never pruned).
 - Per-minute ``MessageStat`` rows are rolled up into hourly rows after 48 hours; hourly rows are
   deleted after 30 days.
@@ -20,8 +20,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from bot.dispatch.outbox import outbox_prune
 from bot.models import ConnectionEvent, MessageStat, ReconnectEvent
+from bot.outbox import outbox_prune
 
 MINUTE_ROWS_KEPT = timedelta(hours=48)
 HOUR_ROWS_KEPT = timedelta(days=30)

@@ -3,7 +3,7 @@ permission. Part of :mod:`bot.admin`, loaded wherever ``django.contrib.admin`` i
 
 Rows are the bot's: nobody edits one by hand. Retry queues a failed or expired item again with a
 fresh age budget; discard marks a queued or failed item ``discarded`` (kept, never sent). Both go
-through ``bot.dispatch.outbox``, the one writer of the table; the running sender picks a retried
+through ``bot.outbox``, the one writer of the table; the running sender picks a retried
 item up within a second.
 """
 
@@ -15,8 +15,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from bot.admin.common import ReadOnlyAdmin
-from bot.dispatch.outbox import outbox_item_discard, outbox_item_retry
 from bot.models import OutboxItem
+from bot.outbox import outbox_item_discard, outbox_item_retry
 
 
 @admin.action(description="Retry (queue again with a fresh age)", permissions=["retry"])

@@ -1,7 +1,7 @@
 """The child's dispatcher threads: messages from the inbox to the router, replies into the outbox.
 
 A mixin of :class:`bot.child.runtime.BotRuntime`. A handler's replies are written to the outbox
-(``bot.dispatch.outbox``) together with the message id they answer, and the sender is woken: the
+(``bot.outbox``) together with the message id they answer, and the sender is woken: the
 handler never waits for pacing. A failure in one message is counted and logged; the loop never
 dies of it.
 """
@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 
 from bot.child.outage_notice import outage_last, outage_message
-from bot.dispatch.outbox import outbox_enqueue, outbox_enqueue_many
+from bot.outbox import outbox_enqueue, outbox_enqueue_many
 from bot.transport.base import GroupChange, IncomingMessage, Reply
 
 logger = logging.getLogger("bot.child.runtime")

@@ -21,16 +21,30 @@ from datetime import datetime, timedelta
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+from bot import outbox
 from bot.backoff import BackoffPolicy
-from bot.dispatch import outbox
 from bot.dispatch.outbound import Outbound
 from bot.dispatch.stats import StatsCollector
+from bot.models import OutboxItem
+from bot.transport.base import Reply
 
 logger = logging.getLogger("bot.child.sending")
 
 MAX_ATTEMPTS = 5
 RETRY_BACKOFF = BackoffPolicy(base=2.0, cap=60.0, max_attempts=MAX_ATTEMPTS)
 IDLE_WAIT = 1.0  # seconds a lane sleeps with nothing ready (a new item wakes it at once)
+
+
+def item_reply(item: OutboxItem) -> Reply:
+    """The ``Reply`` a stored row stands for (``message_id`` set when one was fixed before sending)."""
+    content = dict(item.content or {})
+    for name in ("mentions", "targets"):
+        if name in content:
+            content[name] = tuple(content[name])
+    unknown = set(content) - set(outbox.CONTENT_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown reply field(s) {sorted(unknown)}")
+    return Reply(kind=item.kind, chat=item.chat, message_id=item.message_id, **content)  # type: ignore[arg-type]
 
 
 def new_message_id() -> str:
@@ -119,7 +133,7 @@ class OutboxSender:
         if row is None:
             return False
         try:
-            reply = outbox.item_reply(row)
+            reply = item_reply(row)
         except (TypeError, ValueError) as exc:
             outbox.outbox_mark_failed(item_id=item_id, error=f"unreadable content: {exc}")
             self.failed += 1

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from bot.dispatch import outbox
+from bot import outbox
 from bot.models import OutboxItem
 from bot.transport.base import Reply
 

@@ -1,4 +1,4 @@
-"""The outbox services (bot.dispatch.outbox): queueing with the handled id, heads per chat, state changes."""
+"""The outbox services (bot.outbox): queueing with the handled id, heads per chat, state changes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.dispatch import outbox
+from bot import outbox
+from bot.child.sending import item_reply
 from bot.models import HandledMessage, OutboxItem
 from bot.transport.base import Reply
 
@@ -52,13 +53,13 @@ def test_a_queued_item_may_wait_the_configured_age(settings):
 )
 def test_a_stored_reply_reads_back_as_the_same_reply(reply):
     [pk] = outbox.outbox_enqueue(session_name="s", replies=[reply], now=NOW)
-    assert outbox.item_reply(OutboxItem.objects.get(pk=pk)) == reply
+    assert item_reply(OutboxItem.objects.get(pk=pk)) == reply
 
 
 def test_content_with_an_unknown_field_is_refused_with_its_name():
     item = OutboxItem(session_name="s", chat=A, kind="text", content={"text": "x", "colour": "red"}, not_after=NOW)
     with pytest.raises(ValueError, match="colour"):
-        outbox.item_reply(item)
+        item_reply(item)
 
 
 def test_heads_are_each_chats_first_item_and_a_backing_off_head_holds_its_chat():

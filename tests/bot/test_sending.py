@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot import outbox
 from bot.backoff import BackoffPolicy
 from bot.child.sending import MAX_ATTEMPTS, OutboxSender
-from bot.dispatch import outbox
 from bot.dispatch.limits import PacingConfig
 from bot.dispatch.outbound import Outbound
 from bot.dispatch.stats import StatsCollector

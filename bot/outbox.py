@@ -1,8 +1,9 @@
 """The durable outbox: every write to ``OutboxItem`` and ``HandledMessage``, and the reads the sender needs.
 
-Imported by the bot child (the dispatcher queues, the sender drains), by ``bot.admin`` (retry and
-discard) and by ``bot.retention`` (pruning). Every write to these tables lives here, so a check that
-refuses a stale child's writes can be added in one place.
+Imported by the bot child (the dispatcher queues, the sender drains), by ``bot.admin`` in the web
+process (retry and discard) and by ``bot.retention`` (pruning); so it imports neither
+``bot.dispatch`` nor ``bot.transport`` (a reply is read by its fields). Every write to these tables
+lives here, so a check that refuses a stale child's writes can be added in one place.
 
 Replies are stored as their seam fields (``content``); media go by asset name, never bytes, and are
 resolved when sent. A state change is a compare-and-set on ``state=queued``, so an operator's discard
@@ -11,6 +12,7 @@ and a sender's send never both win.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -27,12 +29,11 @@ from django.db.models import Count, Min
 from django.utils import timezone
 
 from bot.models import HandledMessage, OutboxItem
-from bot.transport.base import Reply
 
 logger = logging.getLogger(__name__)
 
 State = OutboxItem.State
-_CONTENT_FIELDS = ("text", "mentions", "reply_to", "target", "asset", "gif_playback", "emoji", "action", "targets")
+CONTENT_FIELDS = ("text", "mentions", "reply_to", "target", "asset", "gif_playback", "emoji", "action", "targets")
 HEADS_SCANNED = 32  # chats looked at per pick, oldest first (a lane needs one ready chat not another lane's)
 LOCKED_RETRIES = 40  # x 50 ms: SQLite's busy timeout does not cover shared-cache table locks
 
@@ -62,27 +63,15 @@ def one_at_a_time(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def reply_content(reply: Reply) -> dict:
-    """The JSON stored for a reply: its seam fields with defaults left out (media bytes never)."""
-    defaults = Reply(kind=reply.kind, chat=reply.chat)
+def reply_content(reply: Any) -> dict:
+    """The JSON stored for a seam ``Reply``: its content fields with defaults left out (media bytes never)."""
+    defaults = {f.name: f.default for f in dataclasses.fields(reply)}
     content = {}
-    for name in _CONTENT_FIELDS:
+    for name in CONTENT_FIELDS:
         value = getattr(reply, name)
-        if value != getattr(defaults, name):
+        if value != defaults[name]:
             content[name] = list(value) if isinstance(value, tuple) else value
     return content
-
-
-def item_reply(item: OutboxItem) -> Reply:
-    """The ``Reply`` a stored row stands for (``message_id`` set when one was fixed before sending)."""
-    content = dict(item.content or {})
-    for name in ("mentions", "targets"):
-        if name in content:
-            content[name] = tuple(content[name])
-    unknown = set(content) - set(_CONTENT_FIELDS)
-    if unknown:
-        raise ValueError(f"unknown reply field(s) {sorted(unknown)}")
-    return Reply(kind=item.kind, chat=item.chat, message_id=item.message_id, **content)  # type: ignore[arg-type]
 
 
 def max_age() -> timedelta:
@@ -130,7 +119,7 @@ def handled_messages_among(*, session_name: str, message_ids: list[str]) -> set[
 
 @one_at_a_time
 def outbox_enqueue_many(
-    *, session_name: str, entries: list[tuple[str, list[Reply]]], now: datetime | None = None
+    *, session_name: str, entries: list[tuple[str, list[Any]]], now: datetime | None = None
 ) -> int:
     """``outbox_enqueue`` for a batch of handled messages, ``(answers, replies)`` each, in one
     transaction (one commit, the cost that matters, for the batch). A redelivered id among them
@@ -200,7 +189,7 @@ def _multi_row(insert: tuple[str, str], rows: list[tuple]) -> list[tuple[str, li
 
 @one_at_a_time
 def outbox_enqueue(
-    *, session_name: str, replies: list[Reply], answers: str = "", now: datetime | None = None
+    *, session_name: str, replies: list[Any], answers: str = "", now: datetime | None = None
 ) -> list[int] | None:
     """Queue ``replies`` and, when ``answers`` names the incoming message, record it as handled: one
     transaction, so a message is either answered and marked or neither. None when ``answers`` was
