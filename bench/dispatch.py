@@ -104,6 +104,18 @@ def run_ours(messages: list[IncomingMessage], *, batch: int = DISPATCH_BATCH) ->
     return took, queued
 
 
+def run_handle_only(messages: list[IncomingMessage]) -> float:
+    """The same handling without the persisted handled ids and with the replies dropped: what the
+    outbox (reading and writing handled ids, writing replies) adds is ours minus this."""
+    router, _transport = fresh_router()
+    router.answered_before = lambda message_id: False
+    handle = router.handle
+    started = time.perf_counter()
+    for message in messages:
+        handle(message)
+    return time.perf_counter() - started
+
+
 def run_sender(count: int) -> tuple[float, int]:
     """Drain ``count`` queued replies one ``step`` at a time: claim, send, mark sent."""
     router, transport = fresh_router()
@@ -146,12 +158,13 @@ def main() -> int:
 
     run_floor(make_messages(1000))  # warm both paths
     run_ours(make_messages(1000, round_no=99))
-    ours_times, floor_times, queued = [], [], 0
+    ours_times, floor_times, handle_times, queued = [], [], [], 0
     for round_no in range(args.rounds):  # interleaved, so a noisy neighbour hurts both sides alike
         messages = make_messages(args.messages, round_no=round_no)
         took, queued = run_ours(messages)
         ours_times.append(took)
         floor_times.append(run_floor(messages))
+        handle_times.append(run_handle_only(make_messages(args.messages, round_no=200 + round_no)))
         clear_outbox()
     single_messages = make_messages(args.single, round_no=100)
     single_s, _ = run_ours(single_messages, batch=1)
@@ -171,11 +184,17 @@ def main() -> int:
     print(f"ours : {ours_rate:12,.0f} msg/s  ({ours_s / count * 1e6:9.2f} us/msg, batches of {DISPATCH_BATCH})")
     print(f"floor: {floor_rate:12,.0f} msg/s  ({floor_s / count * 1e6:9.2f} us/msg)")
     print(f"ratio: {ratio:.2f}x (goal <= {GOAL_RATIO:g}x)")
+    handle_s = min(handle_times)
+    print(
+        f"without the outbox write: {handle_s / count * 1e6:9.2f} us/msg ({handle_s / floor_s:.2f}x the floor); "
+        f"the outbox adds {(ours_s - handle_s) / count * 1e6:.2f} us/msg"
+    )
     print(f"one message per transaction: {single_s / args.single * 1e6:9.2f} us/msg, ratio {single_ratio:.1f}x")
     print(f"sender: {sender_s / max(1, sent) * 1e6:9.2f} us per reply sent ({sent} replies)")
     print(
         f"RESULT dispatch_msgs_per_s value={ours_rate:.0f} floor={floor_rate:.0f} ratio={ratio:.2f} goal=<={GOAL_RATIO:g}x"
     )
+    print(f"RESULT dispatch_outbox_added_us value={(ours_s - handle_s) / count * 1e6:.1f} goal=reported")
     print(f"RESULT dispatch_single_us value={single_s / args.single * 1e6:.1f} ratio={single_ratio:.1f} goal=reported")
     print(f"RESULT outbox_send_us value={sender_s / max(1, sent) * 1e6:.1f} goal=reported")
     return 0
