@@ -15,7 +15,8 @@ Order of checks (each refusal is cheap and none raises):
 7. per-user rate limit and per-command cooldown (owners exempt), one polite notice per streak;
 8. the handler, in a try/except: a crash becomes a short apology and a logged trace.
 
-The router returns replies; the runtime sends them through ``router.outbound`` (paced). Group
+The router returns replies; the runtime queues them in the outbox (``bot.outbox``) and its sender
+sends them through ``router.outbound`` (paced). Group
 changes (join/leave) go through ``handle_group_change`` for welcome and goodbye messages.
 """
 
