@@ -142,7 +142,7 @@ def pipeline_growth(messages: int) -> tuple[float, float, float]:
     _RESULT = SendResult(id="X")
     transport = CountingTransport()
     router = build_router(transport=transport, session_name="mem", pacing=PacingConfig(enabled=False))
-    runtime = BotRuntime(transport=transport, session_name="mem", router=router, send=router.outbound.send,
+    runtime = BotRuntime(transport=transport, session_name="mem", router=router,
                          flush_interval=1.0)  # fmt: skip
     thread = threading.Thread(target=runtime.run, daemon=True)
     thread.start()

@@ -59,6 +59,13 @@ def parse_non_negative_float(raw: str) -> float:
     return value
 
 
+def parse_outbox_age(raw: str) -> int:
+    value = parse_int(raw)
+    if not 10 <= value <= 86400:
+        raise ValueError("a whole number of seconds from 10 to 86400")
+    return value
+
+
 def parse_str(raw: str) -> str:
     return raw.strip()
 
@@ -259,6 +266,12 @@ VARIABLES: tuple[Variable, ...] = (
         "Messages per minute at most into one chat (after a short burst of 3).",
     ),
     Variable("TYPING_SECONDS", parse_non_negative_float, "0.6", 'Seconds of "typing..." shown before each reply.'),
+    Variable(
+        "OUTBOX_MAX_AGE_SECONDS",
+        parse_outbox_age,
+        "600",
+        "Seconds a queued reply may wait (across restarts too) before it is marked expired instead of sent; 10-86400.",
+    ),
     Variable(
         "USER_COMMANDS_PER_MINUTE",
         parse_non_negative_float,

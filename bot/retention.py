@@ -1,6 +1,8 @@
 """Retention: what the database keeps, so a bot that runs for a year stays as cheap as on day one.
 
-- Connection and reconnect events older than ``EVENT_RETENTION_DAYS`` are deleted.
+- Connection and reconnect events older than ``EVENT_RETENTION_DAYS`` are deleted, and so are
+  finished outbox items and handled message ids (``bot.outbox.outbox_prune``; queued items
+  are never pruned).
 - Per-minute ``MessageStat`` rows are rolled up into hourly rows after 48 hours; hourly rows are
   deleted after 30 days.
 - Failed and corrupt backups older than a day, expired pairing codes, and django-q2 task rows
@@ -19,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from bot.models import ConnectionEvent, MessageStat, ReconnectEvent
+from bot.outbox import outbox_prune
 
 MINUTE_ROWS_KEPT = timedelta(hours=48)
 HOUR_ROWS_KEPT = timedelta(days=30)
@@ -110,6 +113,7 @@ def prune_all(*, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     summary: dict[str, int] = {}
     summary.update(events_prune(now=now, days=settings.EVENT_RETENTION_DAYS))
+    summary.update(outbox_prune(now=now, days=settings.EVENT_RETENTION_DAYS))
     summary.update(stats_rollup(now=now))
     summary.update(backups_prune_failed(now=now))
     summary.update(pairing_codes_prune(now=now))

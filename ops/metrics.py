@@ -71,8 +71,24 @@ class SnapshotCollector(Collector):
         webhook_failures = GaugeMetricFamily(
             "blacksky_webhook_failures_24h", "Connection webhooks that failed in the last 24 hours.", labels=["session"]
         )
+        outbox_depth = GaugeMetricFamily(
+            "blacksky_outbox_queued", "Replies queued in the outbox, not yet sent.", labels=["session"]
+        )
+        outbox_age = GaugeMetricFamily(
+            "blacksky_outbox_oldest_queued_age_seconds", "Age of the oldest queued reply.", labels=["session"]
+        )
+        outbox_24h = GaugeMetricFamily(
+            "blacksky_outbox_24h",
+            "Replies queued in the last 24 hours, by what became of them.",
+            labels=["session", "state"],
+        )
         for s in sessions:
             name = s["session"]
+            outbox = s.get("outbox") or {}
+            outbox_depth.add_metric([name], outbox.get("queued", 0))
+            _maybe(outbox_age, [name], outbox.get("oldest_queued_age_seconds"))
+            for outbox_state, count in (outbox.get("last_24h") or {}).items():
+                outbox_24h.add_metric([name, outbox_state], count)
             for choice in ConnectionState.values:
                 state.add_metric([name, choice], 1.0 if s["state"] == choice else 0.0)
             up.add_metric([name], 1.0 if s["state"] == ConnectionState.CONNECTED and s["heartbeat_fresh"] else 0.0)
@@ -110,6 +126,9 @@ class SnapshotCollector(Collector):
             backups,
             backup_age,
             webhook_failures,
+            outbox_depth,
+            outbox_age,
+            outbox_24h,
         )
 
 

@@ -1,7 +1,9 @@
-"""The child's dispatcher threads: messages from the inbox to the router, replies to the outbound.
+"""The child's dispatcher threads: messages from the inbox to the router, replies into the outbox.
 
-A mixin of :class:`bot.child.runtime.BotRuntime`. A failure in one message is counted and
-logged; the loop never dies of it.
+A mixin of :class:`bot.child.runtime.BotRuntime`. A handler's replies are written to the outbox
+(``bot.outbox``) together with the message id they answer, and the sender is woken: the
+handler never waits for pacing. A failure in one message is counted and logged; the loop never
+dies of it.
 """
 
 from __future__ import annotations
@@ -13,15 +15,17 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 
 from bot.child.outage_notice import outage_last, outage_message
+from bot.outbox import outbox_enqueue, outbox_enqueue_many
 from bot.transport.base import GroupChange, IncomingMessage, Reply
 
 logger = logging.getLogger("bot.child.runtime")
 
 STOP = object()  # put on the inbox once per dispatcher thread to end it
+DISPATCH_BATCH = 50  # items one dispatcher handles before their replies are committed together
 
 
 class Dispatching:
-    """Needs ``inbox``, ``router``, ``router_counts``, ``send``, ``stats``, ``session_name`` and the in-flight counter."""
+    """Needs ``inbox``, ``router``, ``router_counts``, ``sender``, ``stats``, ``session_name`` and the in-flight counter."""
 
     def _announce_outage(self) -> None:
         """Back after an outage longer than OUTAGE_ALERT_MINUTES: one message to every owner (bot.child.outage_notice)."""
@@ -32,65 +36,107 @@ class Dispatching:
         text = outage and outage_message(down_since=outage.down_since, back_at=outage.back_at, reason=outage.reason)
         if not text:
             return
-        for digits in owners:
-            try:
-                self.inbox.put_nowait(Reply(kind="text", chat=f"{digits}@s.whatsapp.net", text=text))
-            except queue.Full:
-                logger.warning("inbox full; outage message not sent", extra={"session": self.session_name})
-                return
+        replies = [Reply(kind="text", chat=f"{digits}@s.whatsapp.net", text=text) for digits in owners]
+        self._queue_replies(replies, answers="")
         logger.info("outage message queued for the owners", extra={"session": self.session_name, "owners": len(owners)})
 
     def _dispatch_loop(self) -> None:
         try:
             while True:
-                item = self.inbox.get()
+                batch = self._take_batch()
+                work = [item for item in batch if item is not STOP]
+                with self._in_flight_lock:
+                    self._in_flight += len(work)
                 try:
-                    if item is STOP:
-                        return
-                    with self._in_flight_lock:
-                        self._in_flight += 1
-                    self._dispatch(item)
+                    self._dispatch_batch(work)
                 finally:
-                    if item is not STOP:
-                        with self._in_flight_lock:
-                            self._in_flight -= 1
-                    self.inbox.task_done()
+                    with self._in_flight_lock:
+                        self._in_flight -= len(work)
+                    for _ in batch:
+                        self.inbox.task_done()
+                if len(work) < len(batch):
+                    return
         finally:
             connection.close()
 
-    def _dispatch(self, item: object) -> None:
+    def _take_batch(self) -> list[object]:
+        """One item (waiting for it), then whatever else is already waiting, up to DISPATCH_BATCH; a
+        STOP ends the batch, so each dispatcher takes exactly one."""
+        batch = [self.inbox.get()]
+        while batch[-1] is not STOP and len(batch) < DISPATCH_BATCH:
+            try:
+                batch.append(self.inbox.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _dispatch_batch(self, work: list[object]) -> None:
+        """Handle each item, then queue all their replies in one transaction: under a backlog the
+        commit, the costly part, is shared by the batch."""
+        if not work:
+            return
         close_old_connections()
+        prefetch = getattr(getattr(self.router, "answered_before", None), "prefetch", None)
+        if prefetch is not None:
+            try:
+                prefetch([item.id for item in work if isinstance(item, IncomingMessage)])
+            except Exception:
+                logger.exception("reading handled message ids failed", extra={"session": self.session_name})
+        entries = [entry for entry in map(self._dispatch, work) if entry is not None]
+        if not entries:
+            return
+        try:
+            outbox_enqueue_many(session_name=self.session_name, entries=entries)
+        except Exception:
+            self.stats.error()
+            logger.exception(
+                "queueing replies failed",
+                extra={"session": self.session_name, "replies": sum(len(r) for _, r in entries)},
+            )
+            return
+        if any(replies for _, replies in entries):
+            self.sender.wake()
+
+    def _dispatch(self, item: object) -> tuple[str, list[Reply]] | None:
+        """Route one item; ``(answers, replies)`` to queue, or None when there is nothing to record."""
         try:
             if isinstance(item, IncomingMessage):
                 if not self.router_counts:
                     self.stats.incoming()
                 result = self.router.handle(item)
-            elif isinstance(item, Reply):  # a message of our own (owners' outage notice)
-                if self.send(item) is not None:
-                    self.stats.outgoing()
-                return
             elif isinstance(item, GroupChange):
                 handler = getattr(self.router, "handle_group_change", None)
                 if handler is None:
-                    return
+                    return None
                 result = handler(item)
             else:
-                return
+                return None
         except Exception:
             self.stats.error()
             logger.exception("handling a message failed", extra={"session": self.session_name})
-            return
+            return None
         if not self.router_counts:
             if getattr(result, "command", None):
                 self.stats.command(result.command)
             if getattr(result, "error", False):
                 self.stats.error()
-        for reply in getattr(result, "replies", None) or []:
-            try:
-                sent = self.send(reply)
-            except Exception:
-                self.stats.error()
-                logger.exception("sending a reply failed", extra={"session": self.session_name, "kind": reply.kind})
-                continue
-            if sent is not None:
-                self.stats.outgoing()
+        replies = list(getattr(result, "replies", None) or [])
+        # A message that ran a command or got an answer is recorded as handled with its replies, so a
+        # redelivery after a restart is not handled again.
+        handled = isinstance(item, IncomingMessage) and bool(replies or getattr(result, "command", None))
+        if not (replies or handled):
+            return None
+        return (item.id if handled else "", replies)
+
+    def _queue_replies(self, replies: list[Reply], *, answers: str) -> None:
+        try:
+            outbox_enqueue(session_name=self.session_name, replies=replies, answers=answers)
+        except Exception:
+            self.stats.error()
+            logger.exception(
+                "queueing replies failed",
+                extra={"session": self.session_name, "replies": len(replies), "msg_id": answers},
+            )
+            return
+        if replies:
+            self.sender.wake()

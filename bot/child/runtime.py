@@ -7,7 +7,8 @@ Threads, and why:
   failed dial);
 - the main thread (``run``) feeds signals to the ``ConnectionMachine`` and carries out its decisions:
   record events, stop the transport, schedule the next connect, or exit with a ``ChildExit`` code;
-- dispatcher threads take messages from the inbox: router -> replies -> outbound;
+- dispatcher threads take messages from the inbox: router -> replies -> the outbox table;
+- sender lanes (``bot.child.sending``) drain the outbox through the paced outbound while connected;
 - a heartbeat thread beats to the supervisor, samples memory and flushes the stats.
 
 Nothing here imports neonize: ``bot.child.transports`` builds the transport (``bot.child.main``).
@@ -30,12 +31,16 @@ from bot import events
 from bot.backoff import BackoffPolicy
 from bot.child.beating import Beating
 from bot.child.connection import Action, ConnectionMachine, Decision
-from bot.child.dispatching import STOP, Dispatching
+from bot.child.dispatching import Dispatching
 from bot.child.memory import release_memory
+from bot.child.sending import OutboxSender
+from bot.child.stopping import Stopping
+from bot.dispatch.limits import PacingConfig
+from bot.dispatch.outbound import Outbound
 from bot.dispatch.stats import StatsCollector
 from bot.heartbeat import BeatWriter, ChildExit, Progress
 from bot.models import ConnectionState as State
-from bot.transport.base import ConnectionSignal, GroupChange, IncomingMessage, Reply, SendResult, Transport
+from bot.transport.base import ConnectionSignal, GroupChange, IncomingMessage, Transport
 
 logger = logging.getLogger(__name__)
 
@@ -60,18 +65,15 @@ def register_shedders(guard: Any, router: Any) -> None:
             guard.register(name, shedder)
 
 
-def build_router(
-    *, transport: Transport, session_name: str, stats: StatsCollector
-) -> tuple[Any, Callable[[Reply], SendResult | None]]:
-    """The session's router (commands, chat state, limits) and its paced outbound's ``send``."""
+def build_router(*, transport: Transport, session_name: str, stats: StatsCollector) -> Any:
+    """The session's router (commands, chat state, limits, its paced outbound)."""
     from bot.dispatch import build_router as dispatch_router
 
-    router = dispatch_router(transport=transport, session_name=session_name, stats=stats)
-    return router, router.outbound.send
+    return dispatch_router(transport=transport, session_name=session_name, stats=stats)
 
 
 # -- the runtime ----------------------------------------------------------------------------------------
-class BotRuntime(Dispatching, Beating):
+class BotRuntime(Dispatching, Beating, Stopping):
     """Runs one session's bot until stopped; ``run()`` returns a ``ChildExit`` code."""
 
     def __init__(
@@ -80,7 +82,7 @@ class BotRuntime(Dispatching, Beating):
         transport: Transport,
         session_name: str,
         router: Any | None = None,
-        send: Callable[[Reply], SendResult | None] | None = None,
+        sender: OutboxSender | None = None,
         machine: ConnectionMachine | None = None,
         stats: StatsCollector | None = None,
         beats: BeatWriter | None = None,
@@ -102,13 +104,18 @@ class BotRuntime(Dispatching, Beating):
         self.fencing: int | None = None  # the lease's number (child/main.py sets it): stale writes are refused
         self.stats = stats or StatsCollector(session_name=session_name)
         if router is None:
-            router, default_send = build_router(transport=transport, session_name=session_name, stats=self.stats)
-            send = send or default_send
+            router = build_router(transport=transport, session_name=session_name, stats=self.stats)
         self.router = router
         # The project's router counts what it handles into this same collector; a router of another
         # kind (a test double) does not, so the runtime counts its results instead: once either way.
         self.router_counts = getattr(router, "stats", None) is self.stats
-        self.send = send or transport.send
+        self.workers = max(1, workers)
+        outbound = getattr(router, "outbound", None) or Outbound(  # a router double: unpaced, as it always sent
+            transport=transport, session_name=session_name, pacing=PacingConfig(enabled=False)
+        )
+        self.sender = sender or OutboxSender(
+            session_name=session_name, outbound=outbound, stats=self.stats, can_send=self._can_send, lanes=self.workers
+        )
         self.machine = machine or ConnectionMachine(
             policy=BackoffPolicy(
                 base=settings.RECONNECT_BASE_SECONDS,
@@ -125,7 +132,6 @@ class BotRuntime(Dispatching, Beating):
         self.on_paired = on_paired
         self.on_connected = on_connected
         self.on_terminal = on_terminal
-        self.workers = max(1, workers)
         self.heartbeat_interval = heartbeat_interval
         self.flush_interval = flush_interval
         self.drain_timeout = drain_timeout
@@ -146,6 +152,7 @@ class BotRuntime(Dispatching, Beating):
         self._open_attempt: int | None = None  # ReconnectEvent id still pending
         self._in_flight = 0
         self._in_flight_lock = threading.Lock()
+        self._transport_stopped = False
 
         transport.set_handlers(
             on_message=self._on_message, on_signal=self._on_signal, on_group_change=self._on_group_change
@@ -181,12 +188,18 @@ class BotRuntime(Dispatching, Beating):
         self.progress.touch(grace)
         self.signals.put(signal)
 
+    def _can_send(self) -> bool:
+        """The sender sends only over a live connection (a queued reply waits out a reconnect)."""
+        return self.machine.state == State.CONNECTED and not self._transport_stopped
+
     # -- control ------------------------------------------------------------------------------------------
     def request_stop(self, *, exit_code: int = ChildExit.DONE, reason: str = "stop") -> None:
         """From a signal handler or any thread: finish in-flight work and return from ``run``."""
         if self.exit_code is None:
             self.exit_code = exit_code
             self.stop_reason = reason
+        elif self._stop.is_set():  # asked again while stopping: what is left to send gets the drain timeout
+            self.sender.hurry(deadline=time.monotonic() + self.drain_timeout)
         self._accepting = False
         self._stop.set()
 
@@ -200,6 +213,7 @@ class BotRuntime(Dispatching, Beating):
             self._dispatchers.append(thread)
         self._heartbeat = threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)
         self._heartbeat.start()
+        self.sender.start()
         release_memory()  # start-up garbage (imports, settings, app registry) back to the OS
         try:
             while not self._stop.is_set():
@@ -304,6 +318,7 @@ class BotRuntime(Dispatching, Beating):
             logger.exception("runtime hook failed", extra={"session": self.session_name})
 
     def _stop_transport(self) -> None:
+        self._transport_stopped = self._stop.is_set()  # a RETRY/WAIT stop comes back; the last one does not
         if self._connector is not None and self._connector.is_alive():
             self._expect_return = True
             try:
@@ -330,6 +345,7 @@ class BotRuntime(Dispatching, Beating):
                     fencing=self.fencing,
                 )
                 if decision.state == State.CONNECTED:
+                    self.sender.wake()  # what an earlier owner left queued goes out now
                     self._call_hook(self.on_connected, decision)
                     self._announce_outage()
             if decision.attempt:
@@ -343,56 +359,3 @@ class BotRuntime(Dispatching, Beating):
                 self._open_attempt = attempt.pk
         except Exception:
             logger.exception("recording a connection event failed", extra={"session": self.session_name})
-
-    # -- shutdown -----------------------------------------------------------------------------------------
-    def _shutdown(self) -> None:
-        """Stop taking messages, let handlers finish (<= drain_timeout), stop the transport, flush."""
-        started = time.monotonic()
-        self._accepting = False
-        deadline = started + self.drain_timeout
-        while time.monotonic() < deadline:
-            with self._in_flight_lock:
-                busy = self._in_flight
-            if self.inbox.unfinished_tasks == 0 and busy == 0:
-                break
-            time.sleep(0.02)
-        left = self.inbox.unfinished_tasks
-        if left:
-            logger.warning(
-                "shutdown: handlers still running after the drain timeout",
-                extra={"session": self.session_name, "left": left},
-            )
-        self._stop_transport()
-        for _ in self._dispatchers:
-            try:
-                self.inbox.put_nowait(STOP)
-            except queue.Full:
-                break
-        for thread in self._dispatchers:
-            thread.join(max(0.0, deadline - time.monotonic()) or 0.1)
-        if self._connector is not None:
-            self._connector.join(1.0)
-        if self._open_attempt is not None:
-            try:
-                events.reconnect_event_close(event_id=self._open_attempt, outcome="gave_up")
-            except Exception:
-                logger.exception("closing the open reconnect attempt failed")
-            self._open_attempt = None
-        try:
-            if self.exit_code != ChildExit.TERMINAL:
-                self._record(self.machine.begin(State.STOPPED, reason=getattr(self, "stop_reason", "stop")))
-            self.stats.flush()
-        except Exception:
-            logger.exception("final stats flush failed", extra={"session": self.session_name})
-        if self.beats is not None:
-            self.beats.send(self.beat())
-        logger.info(
-            "bot child stopped",
-            extra={
-                "session": self.session_name,
-                "exit_code": self.exit_code,
-                "reason": getattr(self, "stop_reason", ""),
-                "seconds": round(time.monotonic() - started, 3),
-                "dropped": self.dropped,
-            },
-        )

@@ -2,8 +2,9 @@
 
 ``build_router(transport=..., session_name=...)`` wires a ``Router`` with the project's command
 registry, the paced ``Outbound``, the persisted chat state, the group metadata cache and the
-per-user limits, all from settings. The runtime calls ``router.handle(message)`` and sends
-``result.replies`` through ``router.outbound`` (or calls ``router.handle_and_send``), and passes
+per-user limits, all from settings. The runtime calls ``router.handle(message)`` and queues
+``result.replies`` in the outbox (``bot.outbox``), whose sender sends them through
+``router.outbound`` (tests may call ``router.handle_and_send``), and passes
 group changes to ``router.handle_group_change`` and connection signals to
 ``router.outbound.on_signal``.
 """
@@ -60,6 +61,7 @@ def build_router(
     from bot.dispatch.limits import UserLimits
     from bot.dispatch.outbound import Outbound
     from bot.dispatch.state import ChatState
+    from bot.outbox import HandledIds
 
     pacing_config = pacing if pacing is not None else PacingConfig.from_settings()
     return Router(
@@ -81,4 +83,5 @@ def build_router(
         clock=clock,
         stats=stats if stats is not None else StatsCollector(session_name=session_name),
         rng=rng,
+        answered_before=HandledIds(session_name=session_name),
     )

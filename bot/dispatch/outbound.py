@@ -1,15 +1,17 @@
 """Everything the bot sends goes through here: pacing, typing, pauses, media resolution.
 
-``Outbound.send(reply)``:
+``Outbound.attempt(reply)`` is one try, called by the child's outbox sender (``bot.child.sending``),
+which decides from its ``Attempt`` what becomes of the stored item; ``send(reply)`` sends at once
+for the few actions whose answer a handler needs. Either way it:
 
-1. refuses (returns None, one log line) while sending is paused -- after a temporary ban or a
+1. refuses (``paused``; ``send`` returns None with one log line) while sending is paused -- after a temporary ban or a
    ``TransportError(restricted=True)``: sending more then is what gets a number banned for good;
 2. resolves a media reply that names an ``asset`` but carries no bytes through
    ``media_cdn.resolver.resolve_media`` (imported lazily); when that is missing or finds nothing the
    caption goes out as text instead;
 3. shows "typing..." in the chat (text and media only) and waits for the global and per-chat
    token buckets (``bot.dispatch.limits``), so a burst of replies is spread out, never dropped;
-4. sends through the transport; a failure is logged and returns None (the bot loop goes on).
+4. sends through the transport; a failure is logged, never raised (the bot loop goes on).
 
 ``clock`` and ``sleep`` are injected so tests move time without sleeping.
 """
@@ -21,7 +23,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from bot.dispatch.limits import OutboundLimits, PacingConfig
 from bot.transport.base import ConnectionSignal, Reply, SendResult, Transport, TransportError
@@ -34,6 +36,17 @@ RESTRICTED_PAUSE_SECONDS = 300.0  # first pause after a send-restriction error; 
 RESTRICTED_PAUSE_MAX_SECONDS = 6 * 3600.0
 TEMPORARY_BAN_DEFAULT_SECONDS = 3600.0
 _SENT_IDS_KEPT = 2000
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """How one try at sending went: sent, paused, deferred (past the deadline), retry (a transport
+    error worth another try), failed (a bug or bad content: never retried) or gone (the item left
+    the queue meanwhile)."""
+
+    state: str
+    result: SendResult | None = None
+    error: str = ""
 
 
 class Outbound:
@@ -115,32 +128,34 @@ class Outbound:
                 pass
 
     # -- sending ---------------------------------------------------------------------------------------
-    def send(self, reply: Reply) -> SendResult | None:
-        """Send one reply; None when it was not sent (paused, failed), with a log line saying why."""
+    def attempt(
+        self, reply: Reply, *, deadline: float | None = None, before_send: Callable[[], bool] | None = None
+    ) -> Attempt:
+        """One paced try at sending ``reply``; never raises. The outbox's sender calls this.
+
+        ``deadline`` (on ``clock``): a pacing wait that would end past it is not waited for
+        (``deferred``, nothing sent). ``before_send`` runs right before the transport is called (the
+        sender records the attempt there); when it returns False nothing is sent (``gone``).
+        """
         if self.paused_until and self.is_paused():
-            self.dropped_count += 1
-            log.warning(
-                "reply not sent: outbound paused",
-                extra={
-                    "session": self.session_name,
-                    "chat": reply.chat,
-                    "kind": reply.kind,
-                    "reason": self.pause_reason,
-                },
-            )
-            return None
+            return Attempt("paused", error=self.pause_reason)
         if reply.kind in MEDIA_KINDS and reply.media is None:
             reply = self._with_media(reply)
+        typing = self.pacing.enabled and reply.kind in TYPING_KINDS
         if self.pacing.enabled:
             wait = self.limits.reserve(reply.chat)
-            if reply.kind in TYPING_KINDS:
-                self._presence(reply.chat, composing=True)
+            if typing:
                 wait = max(wait, self.pacing.typing_seconds)
+            if deadline is not None and self.clock() + wait > deadline:
+                return Attempt("deferred")
+            if typing:
+                self._presence(reply.chat, composing=True)
             if wait > 0:
                 self.sleep(wait)
             if self.paused_until and self.is_paused():  # paused while we waited
-                self.dropped_count += 1
-                return None
+                return Attempt("paused", error=self.pause_reason)
+        if before_send is not None and not before_send():
+            return Attempt("gone")
         try:
             result = self.transport.send(reply)
         except TransportError as exc:
@@ -160,17 +175,31 @@ class Outbound:
                     "restricted": exc.restricted,
                 },
             )
-            if reply.kind in TYPING_KINDS and self.pacing.enabled:
+            if typing:
                 self._presence(reply.chat, composing=False)
-            return None
-        except Exception:
+            return Attempt("retry", error=str(exc) or type(exc).__name__)
+        except Exception as exc:
             self.failed_count += 1
             log.exception("send crashed", extra={"session": self.session_name, "chat": reply.chat, "kind": reply.kind})
-            return None
+            return Attempt("failed", error=f"{type(exc).__name__}: {exc}")
         self.sent_count += 1
         if result.id:
             self._remember(result)
-        return result
+        return Attempt("sent", result=result)
+
+    def send(self, reply: Reply) -> SendResult | None:
+        """Send one reply now (paced); None when it was not sent (paused, failed), with a log line saying why.
+
+        Replies go through the outbox; this direct path is for actions whose answer a handler needs
+        (an invite link)."""
+        outcome = self.attempt(reply)
+        if outcome.state == "paused":
+            self.dropped_count += 1
+            log.warning(
+                "reply not sent: outbound paused",
+                extra={"session": self.session_name, "chat": reply.chat, "kind": reply.kind, "reason": outcome.error},
+            )
+        return outcome.result
 
     def send_all(self, replies: list[Reply]) -> list[SendResult | None]:
         return [self.send(reply) for reply in replies]
@@ -205,6 +234,7 @@ class Outbound:
             text=reply.text or f"[{reply.asset}]",
             mentions=reply.mentions,
             reply_to=reply.reply_to,
+            message_id=reply.message_id,
         )
 
     def _resolver(self) -> Callable[..., object] | None:

@@ -2,7 +2,8 @@
 
 Order of checks (each refusal is cheap and none raises):
 
-1. each message id once (WhatsApp redelivers), never the echo of our own sends;
+1. each message id once (WhatsApp redelivers), never the echo of our own sends; ids answered before
+   a restart are looked up in the persisted handled ids (``answered_before``) once a reply is possible;
 2. group bookkeeping, then antilink for groups that turned it on;
 3. the prefix (plain chat gets nothing); our own account's messages only for an owner's command
    typed on the linked phone;
@@ -14,7 +15,8 @@ Order of checks (each refusal is cheap and none raises):
 7. per-user rate limit and per-command cooldown (owners exempt), one polite notice per streak;
 8. the handler, in a try/except: a crash becomes a short apology and a logged trace.
 
-The router returns replies; the runtime sends them through ``router.outbound`` (paced). Group
+The router returns replies; the runtime queues them in the outbox (``bot.outbox``) and its sender
+sends them through ``router.outbound`` (paced). Group
 changes (join/leave) go through ``handle_group_change`` for welcome and goodbye messages.
 """
 
@@ -75,6 +77,7 @@ class Router:
         rng: random.Random | None = None,
         hint_interval: float = 60.0,
         notice_interval: float = 600.0,
+        answered_before: Callable[[str], bool] | None = None,
     ) -> None:
         self.transport = transport
         self.session_name = session_name
@@ -92,6 +95,7 @@ class Router:
         self._seen: set[str] = set()
         self._seen_order: deque[str] = deque()
         self._seen_lock = threading.Lock()
+        self.answered_before = answered_before or (lambda message_id: False)
         self._hints = OncePer(interval=hint_interval, clock=clock)
         self._notices = OncePer(interval=notice_interval, clock=clock)
 
@@ -142,6 +146,8 @@ class Router:
             self.state.remember_group(message.chat)
             self.groups.note_member(message.chat, message.sender, phone=phone)
             if self.state.antilink(message.chat) and not message.from_me and not owner:
+                if self.answered_before(message.id):
+                    return DispatchResult(reason="duplicate")
                 replies = self._antilink(message)
                 if replies:
                     return DispatchResult(replies=replies, reason="antilink")
@@ -149,6 +155,8 @@ class Router:
         parsed = parse_command(message.text, self.state.prefix)
         if parsed is None:
             return DispatchResult(reason="no_prefix")
+        if self.answered_before(message.id):
+            return DispatchResult(reason="duplicate")
         if message.from_me and not owner:
             return DispatchResult(reason="own")
         user = phone or jid_user(message.sender)

@@ -139,6 +139,10 @@ class Reply:
     - group: ``action`` (add, remove, promote, demote, name, topic, announce, unannounce,
       revoke_link) with ``targets`` or ``text``.
     - delete: revoke message ``reply_to`` sent by ``target``.
+
+    ``message_id``, when set, is the id to send it under: the outbox fixes and stores it before the
+    send, so a resend after a crash is the same message. Only a transport whose
+    ``fixes_message_ids`` is true honours it (neonize 0.5.2's ``send_message`` takes no id).
     """
 
     kind: ReplyKind
@@ -153,6 +157,7 @@ class Reply:
     emoji: str = ""
     action: str = ""
     targets: tuple[str, ...] = ()
+    message_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -181,6 +186,9 @@ class Transport(abc.ABC):
     Handlers are registered before ``connect()``; a transport calls them from its own thread and
     they must return quickly (the runtime queues the work).
     """
+
+    # True when ``send`` delivers a reply under its ``message_id`` (a resend of the same id is one message).
+    fixes_message_ids: bool = False
 
     def __init__(self) -> None:
         self.on_message: MessageHandler = lambda message: None

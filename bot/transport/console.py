@@ -17,6 +17,7 @@ import itertools
 import json
 import logging
 import queue
+import secrets
 import sys
 import threading
 from dataclasses import replace
@@ -61,7 +62,13 @@ def as_jid(value: str, *, default_server: str = "s.whatsapp.net") -> str:
 
 
 class ConsoleTransport(Transport):
-    """Reads messages from ``stdin`` and prints the bot's actions to ``stdout`` as JSON lines."""
+    """Reads messages from ``stdin`` and prints the bot's actions to ``stdout`` as JSON lines.
+
+    Like WhatsApp's server, it takes a reply's ``message_id`` as the message's id and prints a resend
+    of an id it already printed only once.
+    """
+
+    fixes_message_ids = True
 
     def __init__(
         self,
@@ -80,6 +87,9 @@ class ConsoleTransport(Transport):
         self._senders: dict[str, str] = {}  # message id -> sender, for quotes
         self._ids = itertools.count(1)
         self._out_ids = itertools.count(1)
+        # Generated ids differ per run: handled ids persist, and a second run's CONSOLE000001 is a new message.
+        self._run = secrets.token_hex(3).upper()
+        self._sent_ids: set[str] = set()
         self._link_generations: dict[str, int] = {}
         self._write_lock = threading.Lock()
         self._stop = threading.Event()
@@ -151,7 +161,7 @@ class ConsoleTransport(Transport):
         )
 
     def _message(self, *, chat: str, sender: str, text: str, msg_id: str = "", **fields: Any) -> IncomingMessage:
-        msg_id = msg_id or f"CONSOLE{next(self._ids):06d}"
+        msg_id = msg_id or f"CONSOLE{self._run}{next(self._ids):06d}"
         self._senders[msg_id] = sender
         return IncomingMessage(
             id=msg_id,
@@ -226,12 +236,16 @@ class ConsoleTransport(Transport):
         self._stop.set()
 
     def send(self, reply: Reply) -> SendResult:
+        message_id = reply.message_id or f"CONSOLEOUT{self._run}{next(self._out_ids):06d}"
         line = self.render(reply)
         payload = json.dumps(line, ensure_ascii=False, separators=(",", ":"))
         try:
             with self._write_lock:
+                if message_id in self._sent_ids:
+                    return SendResult(id=message_id, detail={"duplicate": True})
                 self.stdout.write(payload + "\n")
                 self.stdout.flush()
+                self._sent_ids.add(message_id)
         except (OSError, ValueError) as exc:
             raise TransportError(f"console output closed: {exc}") from exc
         detail: dict[str, Any] = {}
@@ -239,7 +253,7 @@ class ConsoleTransport(Transport):
             self._apply_group_action(reply)
             if reply.action in {"invite_link", "revoke_link"}:
                 detail["link"] = self._invite_link(reply.chat, revoke=reply.action == "revoke_link")
-        return SendResult(id=f"CONSOLEOUT{next(self._out_ids):06d}", detail=detail)
+        return SendResult(id=message_id, detail=detail)
 
     def _invite_link(self, chat: str, *, revoke: bool) -> str:
         """A stable simulated invite link per group; a revoke makes a new one."""

@@ -28,6 +28,7 @@ from bot.models import (
     ReconnectEvent,
     WebhookDelivery,
 )
+from ops.selectors.outbox import outbox_figures
 from sessions_store.models import SessionBackup, SessionLease, WhatsAppSession
 from sessions_store.pairing import pairing_code_current
 
@@ -343,6 +344,7 @@ def session_stats(*, session_name: str, now: datetime | None = None) -> dict:
         "webhooks": _webhooks(session_name=session_name, now=now),
         "pairing": _pairing(session=session, now=now),
         "controls": _controls(session_name=session_name),
+        "outbox": outbox_figures(session_name=session_name, now=now),
         "series": {"minutes": minutes, "hours": hourly},
     }
 

@@ -18,7 +18,12 @@ from bot.transport.base import (
 
 
 class MemoryTransport(Transport):
-    """Records every action; ``groups`` holds the simulated group metadata; ``fail_with`` makes sends fail."""
+    """Records every action; ``groups`` holds the simulated group metadata; ``fail_with`` makes sends fail.
+
+    Like WhatsApp's server, a send under a ``message_id`` already delivered is one message, not two.
+    """
+
+    fixes_message_ids = True
 
     def __init__(self, *, me: str = "10000000001@s.whatsapp.net") -> None:
         super().__init__()
@@ -28,6 +33,7 @@ class MemoryTransport(Transport):
         self.groups: dict[str, GroupInfo] = {}
         self.group_info_calls = 0
         self.fail_with: TransportError | None = None
+        self.delivered_ids: set[str] = set()
         self._ids = itertools.count(1)
         self._stopped = threading.Event()
         self.connected = False
@@ -55,8 +61,12 @@ class MemoryTransport(Transport):
     def send(self, reply: Reply) -> SendResult:
         if self.fail_with is not None:
             raise self.fail_with
+        if reply.message_id and reply.message_id in self.delivered_ids:
+            return SendResult(id=reply.message_id, detail={"duplicate": True})
         self.sent.append(reply)
-        return SendResult(id=f"MEM{next(self._ids):08d}")
+        message_id = reply.message_id or f"MEM{next(self._ids):08d}"
+        self.delivered_ids.add(message_id)
+        return SendResult(id=message_id)
 
     def send_presence(self, chat: str, *, composing: bool) -> None:
         self.presences.append((chat, composing))

@@ -144,6 +144,11 @@
     }).join(" · ") || "no backups");
     setField(el2, "webhook_failures", String(s.webhooks.failures_24h) + " / " + s.webhooks.deliveries_24h);
     setField(el2, "lease", s.lease ? "lease: " + (s.lease.held ? s.lease.holder : "free") + " (fencing " + s.lease.fencing + ")" : "no lease row");
+    var ob = s.outbox;
+    setField(el2, "outbox_queued", ob.queued + " queued");
+    setField(el2, "outbox_detail", (ob.oldest_queued_age_seconds === null ? "nothing waiting" :
+      "oldest " + fmtDuration(ob.oldest_queued_age_seconds)) + " · 24 h: sent " + ob.last_24h.sent + ", failed " +
+      ob.last_24h.failed + ", expired " + ob.last_24h.expired + ", discarded " + ob.last_24h.discarded);
 
     fillTable(el2, "events", s.connection_events.map(function (e) { return [fmtTime(e.at), e.from_state, e.to_state, e.reason]; }));
     fillTable(el2, "reconnects", s.reconnects.last.map(function (e) {
