@@ -29,6 +29,7 @@ from django.db.models import Count, Min
 from django.utils import timezone
 
 from bot.models import HandledMessage, OutboxItem
+from sessions_store.lease import StaleFencing, lease_fence_check
 
 logger = logging.getLogger(__name__)
 
@@ -257,13 +258,23 @@ def outbox_expire(*, session_name: str, now: datetime) -> int:
 
 
 @one_at_a_time
-def outbox_attempt_begin(*, item_id: int, now: datetime, message_id: str = "") -> OutboxItem | None:
+def outbox_attempt_begin(
+    *, item_id: int, now: datetime, message_id: str = "", fencing: int | None = None
+) -> OutboxItem | None:
     """Claim a queued item for one send: count the attempt and persist the message id (when the
-    transport lets us fix it) before anything goes out. None when it is no longer queued."""
+    transport lets us fix it) before anything goes out. None when it is no longer queued, or when
+    ``fencing`` (the sending child's lease number) is stale: the session's new owner sends it."""
     changes: dict = {"attempted_at": now}
     if message_id:
         changes["message_id"] = message_id
     with transaction.atomic():
+        if fencing is not None:
+            session_name = OutboxItem.objects.filter(pk=item_id).values_list("session_name", flat=True).first()
+            try:
+                lease_fence_check(session_name=session_name or "", fencing=fencing)
+            except StaleFencing:
+                logger.warning("send refused: the lease moved on", extra={"item": item_id, "fencing": fencing})
+                return None
         item = OutboxItem.objects.select_for_update().filter(pk=item_id, state=State.QUEUED).first()
         if item is None:
             return None

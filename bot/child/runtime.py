@@ -114,7 +114,12 @@ class BotRuntime(Dispatching, Beating, Stopping):
             transport=transport, session_name=session_name, pacing=PacingConfig(enabled=False)
         )
         self.sender = sender or OutboxSender(
-            session_name=session_name, outbound=outbound, stats=self.stats, can_send=self._can_send, lanes=self.workers
+            session_name=session_name,
+            outbound=outbound,
+            stats=self.stats,
+            can_send=self._can_send,
+            lanes=self.workers,
+            fencing=lambda: self.fencing,
         )
         self.machine = machine or ConnectionMachine(
             policy=BackoffPolicy(

@@ -66,8 +66,10 @@ class OutboxSender:
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = timezone.now,
         backoff: BackoffPolicy = RETRY_BACKOFF,
+        fencing: Callable[[], int | None] = lambda: None,
     ) -> None:
         self.session_name = session_name
+        self.fencing = fencing  # the lease number each send is claimed under (None: nothing to fence)
         self.outbound = outbound
         self.stats = stats
         self.can_send = can_send
@@ -143,7 +145,9 @@ class OutboxSender:
         claimed: list = []
 
         def claim() -> bool:  # right before the transport: the attempt and the id are on disk first
-            item = outbox.outbox_attempt_begin(item_id=item_id, now=self.now(), message_id=reply.message_id)
+            item = outbox.outbox_attempt_begin(
+                item_id=item_id, now=self.now(), message_id=reply.message_id, fencing=self.fencing()
+            )
             claimed.append(item)
             return item is not None
 

@@ -147,3 +147,23 @@ def test_handled_ids_of_a_batch_are_read_in_one_query(django_assert_num_queries)
         assert [handled(m) for m in ("OLD", "NEW1", "NEW2")] == [True, False, False]
     with django_assert_num_queries(1):
         assert handled("OTHER") is False  # not in the batch: looked up on its own
+
+
+def test_a_sender_whose_lease_moved_on_cannot_claim_an_item_and_the_new_owner_can():
+    from django.db.models import DateTimeField, ExpressionWrapper
+    from django.db.models.functions import Now
+
+    from sessions_store.lease import lease_acquire
+    from sessions_store.models import SessionLease
+
+    def take(token: str):
+        return lease_acquire(session_name="s", holder_host="h", holder_pid=1, token=token, ttl=30)
+
+    old = take("a")
+    [pk] = outbox.outbox_enqueue(session_name="s", replies=[text(A, "x")], now=NOW)
+    SessionLease.objects.update(expires_at=ExpressionWrapper(Now() - timedelta(seconds=1), output_field=DateTimeField()))
+    new = take("b")
+
+    assert outbox.outbox_attempt_begin(item_id=pk, now=NOW, fencing=old.fencing) is None
+    assert OutboxItem.objects.get(pk=pk).attempts == 0, "a refused claim counts no attempt"
+    assert outbox.outbox_attempt_begin(item_id=pk, now=NOW, fencing=new.fencing).attempts == 1
