@@ -47,6 +47,11 @@ class WhatsAppSession(models.Model):
         max_length=32, blank=True, help_text="Set while a backup of this session runs (one at a time)."
     )
     backup_lock_at = models.DateTimeField(null=True, blank=True)
+    trial = models.BooleanField(
+        default=False,
+        help_text="A console trial (runbot --transport console): no WhatsApp account, never health-checked, "
+        "never run by runbot --all, never backed up.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     paired_at = models.DateTimeField(null=True, blank=True)
     last_connected_at = models.DateTimeField(null=True, blank=True)
@@ -55,9 +60,13 @@ class WhatsAppSession(models.Model):
 
     class Meta:
         ordering = ["name"]
+        permissions = [
+            ("remove_session", "Can remove a session and everything it owns"),
+            ("pair_session", "Can ask a session's bot for a phone pairing code"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.status})"
+        return f"{self.name} ({self.status}{', trial' if self.trial else ''})"
 
 
 class SessionBackup(models.Model):

@@ -21,6 +21,7 @@ from .backups import (
 )
 from .credentials import CREDENTIALS_RESYNC_MIN_INTERVAL, session_credentials_sync
 from .pairing import session_pairing_succeeded
+from .removal import SessionLeaseLive, SessionRemoval, session_mark_trial, session_remove
 from .restore import (
     RestoreOutcome,
     session_archive_current,
@@ -43,6 +44,8 @@ __all__ = [
     "FAILED_RETENTION",
     "BackupDiskFull",
     "RestoreOutcome",
+    "SessionLeaseLive",
+    "SessionRemoval",
     "SessionStoreError",
     "VerifyResult",
     "backup_create",
@@ -57,7 +60,9 @@ __all__ = [
     "session_mark_connected",
     "session_mark_paired",
     "session_mark_status",
+    "session_mark_trial",
     "session_pairing_succeeded",
+    "session_remove",
     "session_restore_chain",
     "store_restore_archive",
 ]
