@@ -49,6 +49,7 @@ class WhatsAppSession(models.Model):
     backup_lock_at = models.DateTimeField(null=True, blank=True)
     trial = models.BooleanField(
         default=False,
+        db_default=False,  # rows written by raw SQL (tests, other tools) are real sessions
         help_text="A console trial (runbot --transport console): no WhatsApp account, never health-checked, "
         "never run by runbot --all, never backed up.",
     )

@@ -17,6 +17,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='whatsappsession',
             name='trial',
-            field=models.BooleanField(default=False, help_text='A console trial (runbot --transport console): no WhatsApp account, never health-checked, never run by runbot --all, never backed up.'),
+            field=models.BooleanField(default=False, db_default=False, help_text='A console trial (runbot --transport console): no WhatsApp account, never health-checked, never run by runbot --all, never backed up.'),
         ),
     ]

@@ -1,0 +1,132 @@
+"""Removing a session and everything it owns: ``remove_session`` and the admin action, with counts;
+a session a worker holds is refused unless forced."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from bot.models import BotStatus, ConnectionEvent, ControlCommand, MessageStat
+from sessions_store.lease import lease_acquire, lease_identity, lease_release
+from sessions_store.models import PairingCode, SessionBackup, SessionLease, WhatsAppSession
+from sessions_store.pairing import pairing_code_store
+from sessions_store.services import backup_create, session_mark_trial
+from sessions_store.store import store_for
+from tests.sessions_store.factories import make_paired_store
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _isolated_sessions(settings, tmp_path: Path) -> None:
+    settings.WA_STORE_DIR = tmp_path / "wa"
+    settings.WA_SESSION_DATA = settings.WA_CREDENTIALS = settings.WA_AUTH_STATE = ""
+    settings.HEROKU_API_KEY = settings.HEROKU_APP_NAME = ""
+    settings.SESSION_ENCRYPTION_KEY = ""
+
+
+def a_session_with_everything(name: str) -> None:
+    """A paired store with two verified backups, a pairing code, a released lease and the bot's rows."""
+    now = timezone.now()
+    make_paired_store(name)
+    WhatsAppSession.objects.create(name=name, status="paired")
+    assert backup_create(session_name=name, reason="manual").state == "verified"
+    make_paired_store(name, seed=2)  # a changed store, so the second backup is not skipped as unchanged
+    assert backup_create(session_name=name, reason="manual").state == "verified"
+    pairing_code_store(session_name=name, kind="qr", code="2@qr", ttl_seconds=60)
+    lease_release(lease=lease_acquire(session_name=name, ttl=30, **lease_identity()))
+    BotStatus.objects.create(session_name=name, state="stopped", last_heartbeat_at=now)
+    for _ in range(3):
+        ConnectionEvent.objects.create(session_name=name, from_state="starting", to_state="connecting")
+    MessageStat.objects.create(session_name=name, bucket=now.replace(second=0, microsecond=0), messages_in=2)
+    ControlCommand.objects.create(session_name=name, action="backup")
+
+
+def everything_of(name: str) -> list[int]:
+    return [
+        WhatsAppSession.objects.filter(name=name).count(),
+        SessionBackup.objects.filter(session__name=name).count(),
+        PairingCode.objects.filter(session__name=name).count(),
+        SessionLease.objects.filter(session__name=name).count(),
+        BotStatus.objects.filter(session_name=name).count(),
+        ConnectionEvent.objects.filter(session_name=name).count(),
+        MessageStat.objects.filter(session_name=name).count(),
+        ControlCommand.objects.filter(session_name=name).count(),
+    ]
+
+
+@pytest.mark.slow
+def test_remove_session_removes_everything_it_owns_and_says_how_much(capsys):
+    a_session_with_everything("old")
+    a_session_with_everything("keep")
+    location = store_for("old").location
+    assert everything_of("old") == [1, 2, 1, 1, 1, 3, 1, 1]
+
+    call_command("remove_session", "old")
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("Removed session 'old': session row 1, backups 2, pairing codes 1, lease 1, live store ")
+    assert location in out and "bot statuses 1" in out and "connection events 3" in out
+    assert "message stats 1" in out and "control commands 1" in out
+    assert everything_of("old") == [0] * 8
+    assert store_for("old").health().status == "missing"
+    assert everything_of("keep") == [1, 2, 1, 1, 1, 3, 1, 1], "another session's rows are untouched"
+    assert store_for("keep").health().healthy
+
+
+def test_a_session_a_worker_holds_is_refused_unless_forced(capsys):
+    session_mark_trial(name="busy")
+    BotStatus.objects.create(session_name="busy", state="connected")
+    assert lease_acquire(session_name="busy", ttl=60, holder_host="worker-a", holder_pid=7, token="t" * 16)
+    with pytest.raises(CommandError, match=r"held by worker-a:7:tttttttt until .* --force"):
+        call_command("remove_session", "busy")
+    assert everything_of("busy")[:5] == [1, 0, 0, 1, 1], "nothing removed"
+
+    call_command("remove_session", "busy", "--force")
+    assert "session row 1, backups 0, pairing codes 0, lease 1, live store none" in capsys.readouterr().out
+    assert everything_of("busy") == [0] * 8
+
+
+def test_a_trial_left_only_as_bot_rows_is_removed_too_and_an_unknown_name_says_nothing_was_there(capsys):
+    BotStatus.objects.create(session_name="ghost", state="stopped")
+    call_command("remove_session", "ghost")
+    assert "session row 0" in capsys.readouterr().out and not BotStatus.objects.exists()
+    call_command("remove_session", "never-was")
+    assert capsys.readouterr().out.strip() == "Nothing to remove: no session, store or bot rows are named 'never-was'."
+
+
+def staff(*perms: str) -> Client:
+    user = get_user_model().objects.create_user("op", password="pw", is_staff=True)
+    base = Permission.objects.filter(codename__in=["view_whatsappsession", "change_whatsappsession", *perms])
+    user.user_permissions.set(base)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_admin_action_needs_its_own_permission_asks_first_and_then_reports_the_counts():
+    session_mark_trial(name="trial-1")
+    BotStatus.objects.create(session_name="trial-1", state="stopped")
+    pk = WhatsAppSession.objects.get(name="trial-1").pk
+    url = reverse("admin:sessions_store_whatsappsession_changelist")
+
+    without = staff()
+    assert "remove_sessions" not in without.get(url).content.decode()
+    without.post(url, {"action": "remove_sessions", "_selected_action": [pk], "confirm": "yes"})
+    assert WhatsAppSession.objects.filter(pk=pk).exists(), "no permission, nothing removed"
+
+    get_user_model().objects.all().delete()
+    client = staff("remove_session")
+    asked = client.post(url, {"action": "remove_sessions", "_selected_action": [pk]})
+    assert asked.status_code == 200 and 'id="remove-confirm"' in asked.content.decode()
+    assert WhatsAppSession.objects.filter(pk=pk).exists(), "asking removes nothing"
+    done = client.post(url, {"action": "remove_sessions", "_selected_action": [pk], "confirm": "yes"}, follow=True)
+    page = done.content.decode()
+    assert "Removed session &#x27;trial-1&#x27;: session row 1" in page and "bot statuses 1" in page
+    assert not WhatsAppSession.objects.exists() and not BotStatus.objects.exists()
