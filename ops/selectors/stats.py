@@ -28,6 +28,7 @@ from bot.models import (
     ReconnectEvent,
     WebhookDelivery,
 )
+from ops.selectors.origin import session_origin
 from sessions_store.models import SessionBackup, SessionLease, WhatsAppSession
 from sessions_store.pairing import pairing_code_current
 
@@ -342,6 +343,7 @@ def session_stats(*, session_name: str, now: datetime | None = None) -> dict:
         "lease": _lease(session=session, now=now),
         "webhooks": _webhooks(session_name=session_name, now=now),
         "pairing": _pairing(session=session, now=now),
+        "origin": session_origin(session_name=session_name),
         "controls": _controls(session_name=session_name),
         "series": {"minutes": minutes, "hours": hourly},
     }

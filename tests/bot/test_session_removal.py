@@ -130,3 +130,58 @@ def test_the_admin_action_needs_its_own_permission_asks_first_and_then_reports_t
     page = done.content.decode()
     assert "Removed session &#x27;trial-1&#x27;: session row 1" in page and "bot statuses 1" in page
     assert not WhatsAppSession.objects.exists() and not BotStatus.objects.exists()
+
+
+# -- the rest of a session's life in the admin: adding it, pairing it by phone -----------------------------
+def test_the_add_form_asks_only_name_and_pairing_method_and_offers_a_free_name():
+    WhatsAppSession.objects.create(name="default")
+    client = Client()
+    client.force_login(get_user_model().objects.create_superuser("root", password="pw"))
+    add = reverse("admin:sessions_store_whatsappsession_add")
+    page = client.get(add).content.decode()
+    assert 'name="name"' in page and 'value="session-2"' in page, "the suggested name is free"
+    assert 'name="pairing"' in page and 'name="phone"' in page
+    for field in ("jid", "status", "store_backend", "store_location", "credentials_fingerprint", "trial"):
+        assert f'name="{field}"' not in page, field
+
+    taken = client.post(add, {"name": "default", "pairing": "qr"})
+    assert taken.status_code == 200 and "exists already; try &#x27;session-2&#x27;" in taken.content.decode()
+    wrong = client.post(add, {"name": "phone-one", "pairing": "phone", "phone": "0151 234"})
+    assert wrong.status_code == 200 and "country code" in wrong.content.decode()
+    assert not WhatsAppSession.objects.filter(name="phone-one").exists()
+
+    client.post(add, {"name": "phone-one", "pairing": "phone", "phone": "+49 151 23456789"})
+    assert WhatsAppSession.objects.get(name="phone-one").trial is False
+    assert list(ControlCommand.objects.values_list("session_name", "action", "args")) == [
+        ("phone-one", "pair_phone", {"phone": "4915123456789"})
+    ]
+
+
+def test_pairing_by_phone_from_the_admin_needs_its_permission_and_reaches_the_control_table():
+    pk = WhatsAppSession.objects.create(name="default").pk
+    url = reverse("admin:sessions_store_whatsappsession_changelist")
+    without = staff()
+    without.post(url, {"action": "pair_by_phone", "_selected_action": [pk], "confirm": "yes", "phone": "15551234567"})
+    assert not ControlCommand.objects.exists()
+
+    get_user_model().objects.all().delete()
+    client = staff("pair_session")
+    form = client.post(url, {"action": "pair_by_phone", "_selected_action": [pk]})
+    assert 'id="pair-phone"' in form.content.decode() and "Link with phone number instead" in form.content.decode()
+    wrong = client.post(url, {"action": "pair_by_phone", "_selected_action": [pk], "confirm": "yes", "phone": "12"})
+    assert "5 to 16 digits" in wrong.content.decode() and not ControlCommand.objects.exists()
+    client.post(url, {"action": "pair_by_phone", "_selected_action": [pk], "confirm": "yes", "phone": "+1 555 123 4567"})
+    assert list(ControlCommand.objects.values_list("action", "args", "requested_by__username")) == [
+        ("pair_phone", {"phone": "15551234567"}, "op")
+    ]
+
+
+def test_the_admin_is_branded_and_the_root_is_a_landing_page():
+    client = Client()
+    client.force_login(get_user_model().objects.create_superuser("root", password="pw"))
+    page = client.get(reverse("admin:index")).content.decode()
+    assert "BLACKSKY-MD administration" in page and "<title>" in page and "BLACKSKY-MD admin" in page
+    landing = Client().get("/")
+    assert landing.status_code == 200 and 'id="landing"' in landing.content.decode()
+    assert 'href="/pair/"' in landing.content.decode() and 'href="/healthz"' in landing.content.decode()
+    assert client.get("/").headers["Location"] == reverse("dashboard"), "staff go straight to the dashboard"
