@@ -153,7 +153,7 @@ def pair(request: HttpRequest) -> HttpResponse:
         if request.POST.get("action") == "pair_phone":
             refused = _pair_phone_post(request, session_name)
             if refused is not None:  # the page again, with the error beside the number typed
-                return _pair_render(request, session_name=session_name, phone_form=refused, status=400)
+                return _pair_render(request, session_name=session_name, phone_form=refused, refused=True)
         else:
             try:
                 control_request(session_name=session_name, action="refresh_qr", user=request.user)
@@ -166,7 +166,7 @@ def pair(request: HttpRequest) -> HttpResponse:
 
 
 def _pair_render(
-    request: HttpRequest, *, session_name: str, phone_form: PairPhoneForm, status: int = 200
+    request: HttpRequest, *, session_name: str, phone_form: PairPhoneForm, refused: bool = False
 ) -> HttpResponse:
     overview = pairing_overview(session_name=session_name)
     code = overview["code"]
@@ -181,7 +181,7 @@ def _pair_render(
         "refresh_seconds": PAIR_REFRESH_SECONDS,
         "phone_form": phone_form,
         # a refused number stays on screen: no reload that would wipe what the operator typed
-        "reloads": status == 200
+        "reloads": not refused
         and (code is not None or overview["wa_session"] is None or overview["wa_session"].status != "paired"),
     }
-    return render(request, "ops/pair.html", context, status=status)
+    return render(request, "ops/pair.html", context)

@@ -96,11 +96,12 @@ def test_a_wrong_phone_number_gets_a_clear_error(typed, says):
 @pytest.mark.django_db
 def test_a_wrong_number_on_the_page_shows_the_error_beside_it_and_queues_nothing():
     response = staff_client().post(reverse("pair"), {"session": "default", "action": "pair_phone", "phone": "0151 23"})
-    assert response.status_code == 400
+    assert response.status_code == 200  # the form again, not a redirect
     page = response.content.decode()
     assert 'id="pair-phone-error"' in page and "country code" in page
     assert 'value="0151 23"' in page  # what was typed stays there to correct
     assert not ControlCommand.objects.exists()
+    assert "window.location.reload" not in page, "no reload wipes the number being corrected"
 
 
 @pytest.mark.django_db
@@ -132,6 +133,8 @@ def test_the_page_says_how_the_last_phone_request_ended():
 def test_a_qr_rotation_does_not_replace_a_phone_code_the_operator_is_typing():
     now = timezone.now()
     pairing_code_store(session_name="default", kind="phone_code", code="ABCD-1234", ttl_seconds=180, now=now)
-    pairing_code_store(session_name="default", kind="qr", code="2@next-qr", ttl_seconds=20, now=now + timedelta(seconds=5))
+    pairing_code_store(
+        session_name="default", kind="qr", code="2@next-qr", ttl_seconds=20, now=now + timedelta(seconds=5)
+    )
     assert list(PairingCode.objects.values_list("kind", "code")) == [("phone_code", "ABCD-1234")]
     assert WhatsAppSession.objects.count() == 1

@@ -170,7 +170,9 @@ def test_pairing_by_phone_from_the_admin_needs_its_permission_and_reaches_the_co
     assert 'id="pair-phone"' in form.content.decode() and "Link with phone number instead" in form.content.decode()
     wrong = client.post(url, {"action": "pair_by_phone", "_selected_action": [pk], "confirm": "yes", "phone": "12"})
     assert "5 to 16 digits" in wrong.content.decode() and not ControlCommand.objects.exists()
-    client.post(url, {"action": "pair_by_phone", "_selected_action": [pk], "confirm": "yes", "phone": "+1 555 123 4567"})
+    client.post(
+        url, {"action": "pair_by_phone", "_selected_action": [pk], "confirm": "yes", "phone": "+1 555 123 4567"}
+    )
     assert list(ControlCommand.objects.values_list("action", "args", "requested_by__username")) == [
         ("pair_phone", {"phone": "15551234567"}, "op")
     ]

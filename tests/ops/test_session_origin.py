@@ -61,7 +61,9 @@ def test_a_restart_says_whether_the_session_came_from_the_live_store_a_backup_or
 def test_a_session_restored_from_the_env_var_says_so(settings):
     make_paired_store("default")
     WhatsAppSession.objects.create(name="default")
-    settings.WA_SESSION_DATA = env_export(archive=session_archive_current(session_name="default")).values["WA_SESSION_DATA"]
+    settings.WA_SESSION_DATA = env_export(archive=session_archive_current(session_name="default")).values[
+        "WA_SESSION_DATA"
+    ]
     store_for("default").wipe()
     assert start()["label"] == "env var WA_SESSION_DATA"
 
