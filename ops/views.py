@@ -25,7 +25,7 @@ from ops.forms import PairPhoneForm
 from ops.guards import stats_access
 from ops.metrics import CONTENT_TYPE, metrics_text
 from ops.selectors.health import health_check
-from ops.selectors.pairing import pairing_default_session, pairing_overview
+from ops.selectors.pairing import pairing_bot_running, pairing_default_session, pairing_overview
 from ops.selectors.stats import session_names
 from ops.stats_cache import stats_cached
 from sessions_store.pairing import pairing_qr_svg
@@ -133,11 +133,17 @@ def _pair_phone_post(request: HttpRequest, session_name: str) -> PairPhoneForm |
     except ControlError as exc:
         form.add_error(None, str(exc))
         return form
-    messages.success(
-        request,
-        "Asked the bot for a pairing code for the number ending "
-        f"{form.cleaned_data['phone'][-4:]}; it appears here within a few seconds.",
-    )
+    ending = form.cleaned_data["phone"][-4:]
+    if pairing_bot_running(session_name=form.cleaned_data["session"]):
+        messages.success(
+            request, f"Asked the bot for a pairing code for the number ending {ending}; it appears here within a few seconds."
+        )
+    else:
+        messages.warning(
+            request,
+            f"Asked for a pairing code for the number ending {ending}, but no bot is running for this session now: "
+            "the request waits (up to an hour) until the worker starts.",
+        )
     return None
 
 

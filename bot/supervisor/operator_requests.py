@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from bot.control import control_run_pending, pair_phone_parse
+from bot.control import ControlError, control_run_pending, pair_phone_parse
 from bot.models import ControlCommand
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,13 @@ class OperatorRequests:
 
     def _control_pair_phone(self, command: ControlCommand) -> str:
         """A fresh child with ``--pair-phone``: WhatsApp sends it the 8-character code for that number."""
+        from sessions_store.models import WhatsAppSession
+
         phone = pair_phone_parse(str((command.args or {}).get("phone", "")))
+        status = WhatsAppSession.objects.filter(name=self.session_name).values_list("status", flat=True).first()
+        if status == WhatsAppSession.Status.PAIRED:
+            # WhatsApp sends a phone code only to a device that is not linked: a restart would ask for nothing.
+            raise ControlError("the session is paired already; nothing to link (log it out first to pair anew)")
         self.pair_phone = phone
         logger.info("pairing by phone number asked", extra={"session": self.session_name, "phone_tail": phone[-4:]})
         return f"{self.restart_child('pair_phone')}; asking WhatsApp for a code for the number ending {phone[-4:]}"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from bot.models import BotStatus, ControlCommand
@@ -30,6 +31,13 @@ def pairing_overview(*, session_name: str, now: datetime | None = None) -> dict:
         "last_refresh": _last_request(session_name=session_name, action=ControlCommand.Action.REFRESH_QR),
         "last_phone": _last_request(session_name=session_name, action=ControlCommand.Action.PAIR_PHONE),
     }
+
+
+def pairing_bot_running(*, session_name: str, now: datetime | None = None) -> bool:
+    """Whether a bot beats for the session now, so a request is picked up in seconds, not when a worker starts."""
+    now = now or timezone.now()
+    beat = BotStatus.objects.filter(session_name=session_name).values_list("last_heartbeat_at", flat=True).first()
+    return beat is not None and now - beat <= timedelta(seconds=settings.HEARTBEAT_TIMEOUT)
 
 
 def pairing_default_session() -> str:

@@ -138,3 +138,37 @@ def test_a_qr_rotation_does_not_replace_a_phone_code_the_operator_is_typing():
     )
     assert list(PairingCode.objects.values_list("kind", "code")) == [("phone_code", "ABCD-1234")]
     assert WhatsAppSession.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_supervisor_asks_with_the_number_refuses_a_paired_session_and_a_fresh_qr_ends_phone_pairing():
+    from bot.supervisor.loop import Supervisor
+
+    supervisor = Supervisor(session_name="default", transport="console", scheduler=False)
+    control_request(session_name="default", action="pair_phone", args={"phone": "+1 555 123 4567"})
+    assert supervisor.poll_control() == 1
+    assert supervisor.pair_phone == "15551234567"
+    assert "--pair-phone" in supervisor.child_command(9) and "15551234567" in supervisor.child_command(9)
+    control_request(session_name="default", action="refresh_qr")
+    supervisor.poll_control()
+    assert supervisor.pair_phone == "" and "--pair-phone" not in supervisor.child_command(9)
+
+    WhatsAppSession.objects.create(name="paired-one", status="paired")
+    paired = Supervisor(session_name="paired-one", transport="console", scheduler=False)
+    control_request(session_name="paired-one", action="pair_phone", args={"phone": "15551234567"})
+    paired.poll_control()
+    row = ControlCommand.objects.get(session_name="paired-one")
+    assert (row.state, row.result) == (
+        "failed",
+        "ControlError: the session is paired already; nothing to link (log it out first to pair anew)",
+    )
+    assert paired.pair_phone == ""
+
+
+@pytest.mark.django_db
+def test_the_page_says_so_when_no_bot_is_running_to_take_the_request():
+    response = staff_client().post(
+        reverse("pair"), {"session": "default", "action": "pair_phone", "phone": "15551234567"}, follow=True
+    )
+    assert "no bot is running for this session now" in response.content.decode()
+    assert ControlCommand.objects.get().state == "pending"
