@@ -3,8 +3,6 @@ a session a worker holds is refused unless forced."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -19,17 +17,10 @@ from sessions_store.models import PairingCode, SessionBackup, SessionLease, What
 from sessions_store.pairing import pairing_code_store
 from sessions_store.services import backup_create, session_mark_trial
 from sessions_store.store import store_for
-from tests.sessions_store.factories import make_paired_store
+from tests.sessions_store.factories import isolated_sessions, make_paired_store  # noqa: F401
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("isolated_sessions")]
 
-
-@pytest.fixture(autouse=True)
-def _isolated_sessions(settings, tmp_path: Path) -> None:
-    settings.WA_STORE_DIR = tmp_path / "wa"
-    settings.WA_SESSION_DATA = settings.WA_CREDENTIALS = settings.WA_AUTH_STATE = ""
-    settings.HEROKU_API_KEY = settings.HEROKU_APP_NAME = ""
-    settings.SESSION_ENCRYPTION_KEY = ""
 
 
 def a_session_with_everything(name: str) -> None:

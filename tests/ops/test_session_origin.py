@@ -3,8 +3,6 @@ dashboard and /stats show it (live store, backup #N of <time>, env var, fresh pa
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -18,17 +16,10 @@ from sessions_store.envvars import env_export
 from sessions_store.models import SessionBackup, WhatsAppSession
 from sessions_store.services import backup_create, session_archive_current, session_mark_trial
 from sessions_store.store import store_for
-from tests.sessions_store.factories import make_paired_store
+from tests.sessions_store.factories import isolated_sessions, make_paired_store  # noqa: F401
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("isolated_sessions")]
 
-
-@pytest.fixture(autouse=True)
-def _isolated_sessions(settings, tmp_path: Path) -> None:
-    settings.WA_STORE_DIR = tmp_path / "wa"
-    settings.WA_SESSION_DATA = settings.WA_CREDENTIALS = settings.WA_AUTH_STATE = ""
-    settings.HEROKU_API_KEY = settings.HEROKU_APP_NAME = ""
-    settings.SESSION_ENCRYPTION_KEY = ""
 
 
 def start(name: str = "default") -> dict:

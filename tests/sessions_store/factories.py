@@ -17,6 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
 from psycopg import sql
 
 from sessions_store.store import LiveStore, PostgresStore, SqliteStore, pg_connect, store_for
@@ -198,3 +199,12 @@ def fill_store(store: LiveStore, *, megabytes: float, seed: int = 7, first: int 
         {"whatsmeow_sessions": sessions, "whatsmeow_sender_keys": sender_keys, "whatsmeow_message_secrets": secrets},
     )
     return i
+
+
+@pytest.fixture
+def isolated_sessions(settings, tmp_path: Path) -> None:
+    """A test's own store folder, no session env vars, no Heroku, the key derived from SECRET_KEY."""
+    settings.WA_STORE_DIR = tmp_path / "wa"
+    settings.WA_SESSION_DATA = settings.WA_CREDENTIALS = settings.WA_AUTH_STATE = ""
+    settings.HEROKU_API_KEY = settings.HEROKU_APP_NAME = ""
+    settings.SESSION_ENCRYPTION_KEY = ""
