@@ -264,4 +264,8 @@ def test_the_dashboard_and_the_pairing_page_fit_a_phone_and_pair_by_phone_number
     code_page = _overflow(browser)
     browser.save_screenshot(str(tmp_path / "pair-phone.png"))
     assert code_page["scroll"] <= PHONE_WIDTH, code_page
+    print(
+        f"page width at {PHONE_WIDTH} px: dashboard {dashboard['scroll']}, /pair/ with a QR {qr_page['scroll']}, "
+        f"with a phone code {code_page['scroll']}"
+    )
     assert _console_errors(browser) == []
