@@ -34,7 +34,39 @@ ACTIONS: frozenset[str] = frozenset(ControlCommand.Action.values)
 
 
 class ControlError(ValueError):
-    """A control request that cannot be accepted (unknown action, missing session)."""
+    """A control request that cannot be accepted (unknown action, missing session, a wrong phone number)."""
+
+
+PHONE_DIGITS_MIN, PHONE_DIGITS_MAX = 5, 16  # E.164 allows 15; whatsmeow takes what the phone shows
+_PHONE_SEPARATORS = frozenset(" -.()/")
+
+
+def pair_phone_parse(value: str) -> str:
+    """The digits of a phone number in international format: ``"+49 151 234-5678"`` -> ``"491512345678"``.
+
+    Raises :class:`ControlError` saying what is wrong, so the page and ``runbot --pair-phone`` give
+    the same clear answer; WhatsApp would only say "could not link" minutes later.
+    """
+    text = (value or "").strip()
+    if text.startswith("+"):
+        text = text[1:]
+    elif text.startswith("00"):
+        text = text[2:]
+    example = "the country code first, e.g. +49 151 23456789 or 15551234567"
+    if not text:
+        raise ControlError(f"Enter the WhatsApp account's phone number in international format ({example}).")
+    wrong = sorted({ch for ch in text if not ch.isdigit() and ch not in _PHONE_SEPARATORS})
+    if wrong or not text.isascii():
+        raise ControlError(f"A phone number has digits only (spaces, dashes and a leading + are fine); got {value!r}.")
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if not PHONE_DIGITS_MIN <= len(digits) <= PHONE_DIGITS_MAX:
+        raise ControlError(
+            f"A phone number in international format has {PHONE_DIGITS_MIN} to {PHONE_DIGITS_MAX} digits; "
+            f"{value!r} has {len(digits)}."
+        )
+    if digits.startswith("0"):
+        raise ControlError(f"Start with the country code, not a 0 ({example}).")
+    return digits
 
 
 def control_request(*, session_name: str, action: str, args: dict | None = None, user=None) -> ControlCommand:
@@ -50,6 +82,8 @@ def control_request(*, session_name: str, action: str, args: dict | None = None,
         raise ControlError(f"unknown control action {action!r}; expected one of {', '.join(sorted(ACTIONS))}")
     if args is not None and not isinstance(args, dict):
         raise ControlError("control arguments must be a JSON object (a dict)")
+    if action == ControlCommand.Action.PAIR_PHONE:
+        args = {**(args or {}), "phone": pair_phone_parse(str((args or {}).get("phone", "")))}
     requested_by = user if getattr(user, "is_authenticated", False) else None
     command = ControlCommand.objects.create(
         session_name=session_name, action=action, args=args or {}, requested_by=requested_by

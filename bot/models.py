@@ -139,6 +139,7 @@ class ControlCommand(models.Model):
         RECONNECT = "reconnect"
         RESTART = "restart"
         REFRESH_QR = "refresh_qr"
+        PAIR_PHONE = "pair_phone"
 
     class State(models.TextChoices):
         PENDING = "pending"

@@ -1,4 +1,4 @@
-"""Operations URLs of the web dyno (gunicorn): health, figures for people and for Prometheus, pairing.
+"""Operations URLs of the web dyno (gunicorn): the landing page, health, figures for people and for Prometheus, pairing.
 
 Names are not namespaced (`{% url 'stats' %}`): templates and tests reverse them bare.
 """
@@ -8,6 +8,7 @@ from django.urls import path
 from ops import views
 
 urlpatterns = [
+    path("", views.landing, name="landing"),
     path("healthz", views.healthz, name="healthz"),
     path("stats", views.stats, name="stats"),
     path("metrics", views.metrics, name="metrics"),

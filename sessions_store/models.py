@@ -49,6 +49,12 @@ class WhatsAppSession(models.Model):
         db_default=0,
         help_text="The newest store generation handed out: each start of a run, restore and pairing takes the next.",
     )
+    trial = models.BooleanField(
+        default=False,
+        db_default=False,  # rows written by raw SQL (tests, other tools) are real sessions
+        help_text="A console trial (runbot --transport console): no WhatsApp account, never health-checked, "
+        "never run by runbot --all, never backed up.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     paired_at = models.DateTimeField(null=True, blank=True)
     last_connected_at = models.DateTimeField(null=True, blank=True)
@@ -57,9 +63,13 @@ class WhatsAppSession(models.Model):
 
     class Meta:
         ordering = ["name"]
+        permissions = [
+            ("remove_session", "Can remove a session and everything it owns"),
+            ("pair_session", "Can ask a session's bot for a phone pairing code"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.status})"
+        return f"{self.name} ({self.status}{', trial' if self.trial else ''})"
 
 
 class SessionBackup(models.Model):

@@ -44,6 +44,14 @@ def pairing_code_store(
         raise ValueError("ttl_seconds must be positive")
     now = now or timezone.now()
     session, _ = WhatsAppSession.objects.get_or_create(name=session_name)
+    if kind == PairingCode.Kind.QR:
+        # While a phone code lives, the operator is typing it on the phone: the QR codes neonize keeps
+        # rotating meanwhile must not take its place on /pair/.
+        typing = PairingCode.objects.filter(
+            session=session, kind=PairingCode.Kind.PHONE_CODE, consumed=False, expires_at__gt=now
+        ).first()
+        if typing is not None:
+            return typing
     PairingCode.objects.filter(session=session).delete()
     pairing = PairingCode.objects.create(
         session=session,

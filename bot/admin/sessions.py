@@ -22,6 +22,13 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from bot.admin.common import queue_for_sessions
+from bot.admin.session_lifecycle import (
+    SessionAddForm,
+    pair_by_phone,
+    pairing_after_add,
+    remove_sessions,
+    session_name_free,
+)
 from bot.control import ControlError, control_pending_exists, control_record, control_request
 from sessions_store.admin import SessionBackupAdmin, WhatsAppSessionAdmin
 from sessions_store.models import SessionBackup, WhatsAppSession
@@ -149,7 +156,37 @@ def restore_backup(modeladmin, request: HttpRequest, queryset: QuerySet[SessionB
 
 
 class WhatsAppSessionOperatorAdmin(WhatsAppSessionAdmin):
-    actions = [backup_now, verify_backups, force_reconnect, restart_bot, export_env]
+    actions = [backup_now, verify_backups, force_reconnect, restart_bot, pair_by_phone, export_env, remove_sessions]
+    list_display = (*WhatsAppSessionAdmin.list_display, "trial")
+    list_filter = (*WhatsAppSessionAdmin.list_filter, "trial")
+
+    def has_pair_session_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("sessions_store.pair_session")
+
+    def has_remove_session_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("sessions_store.remove_session")
+
+    def get_form(self, request: HttpRequest, obj=None, change: bool = False, **kwargs):
+        if obj is None:  # "add session": the name and how to pair, nothing the bot fills in itself
+            kwargs["form"] = SessionAddForm
+            kwargs["fields"] = ["name", "pairing", "phone"]
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fieldsets(self, request: HttpRequest, obj=None):
+        if obj is None:
+            return [(None, {"fields": ["name", "pairing", "phone"]})]
+        return super().get_fieldsets(request, obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        return () if obj is None else super().get_readonly_fields(request, obj)
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict:
+        return {"name": session_name_free(), **super().get_changeform_initial_data(request)}
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            pairing_after_add(request, obj, form)
 
 
 class SessionBackupOperatorAdmin(SessionBackupAdmin):

@@ -7,6 +7,7 @@ loaded in a process that forks (the supervisor runs the django-q2 cluster).
 from __future__ import annotations
 
 import importlib
+import inspect
 
 from django.conf import settings
 
@@ -36,5 +37,9 @@ def transport_build(name: str, *, session_name: str, pair_phone: str = "") -> Tr
         )
     if ":" in name:
         module_name, _, attr = name.partition(":")
-        return getattr(importlib.import_module(module_name), attr)()
+        cls = getattr(importlib.import_module(module_name), attr)
+        # A transport of your own pairs by phone if it says it can (takes ``pair_phone``).
+        if pair_phone and "pair_phone" in inspect.signature(cls).parameters:
+            return cls(pair_phone=pair_phone)
+        return cls()
     raise UnknownTransport(f"unknown transport {name!r}: use neonize, console, or package.module:Class")

@@ -26,6 +26,11 @@ def backup(ctx: CommandContext) -> Reply:
 
         row = control_request(session_name=ctx.session_name, action="backup", args={"requested_via": "whatsapp"})
         return ctx.reply(f"Backup requested (#{row.pk}); the worker takes it within a few seconds.")
+    from sessions_store.selectors import session_find
+
+    session = session_find(name=ctx.session_name)
+    if session is not None and session.trial:
+        return ctx.reply("Nothing backed up: this is a console trial, with no WhatsApp session to save.")
     made = backup_create(session_name=ctx.session_name, reason="manual")
     if made is None:
         return ctx.reply("Nothing backed up: no paired session to save yet, or another backup is running.")

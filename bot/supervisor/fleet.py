@@ -154,6 +154,7 @@ class Fleet:
         self.exit_code = 0
         self._stop = threading.Event()
         self._signals: list[int] = []
+        self._standby_said: tuple[int, str] | None = None  # what the last "standing by" line said
 
     # -- signals --------------------------------------------------------------------------------------
     def install_signal_handlers(self) -> None:
@@ -198,12 +199,13 @@ class Fleet:
         return self.exit_code
 
     def wanted(self) -> list[str]:
-        """Sessions this worker could take now: every session, minus the ones it runs or rests."""
+        """Sessions this worker could take now: every real session (no console trial), minus the ones it
+        runs or rests."""
         from sessions_store.selectors import sessions_list
 
         now = self.clock()
         self.resting = {name: until for name, until in self.resting.items() if until > now}
-        names = sessions_list().values_list("name", flat=True)
+        names = sessions_list().filter(trial=False).values_list("name", flat=True)
         return [name for name in names if name not in self.running and name not in self.resting]
 
     def lease_more(self) -> float:
@@ -214,12 +216,47 @@ class Fleet:
             return self.poll
         candidates = self.wanted()
         if not candidates:
+            self.say_standby(candidates)
             return self.poll
         lease = lease_acquire_any(session_names=candidates, ttl=self.ttl, **lease_identity())
         if lease is None:
+            self.say_standby(candidates)
             return self.next_wait(candidates)
+        self._standby_said = None  # running something now: the next standby is news again
         self.start_session(lease)
         return SPREAD_SECONDS
+
+    def say_standby(self, candidates: list[str]) -> None:
+        """A worker that runs nothing says why, once at start and again whenever the holders change.
+
+        Read-only on the lease rows: who holds each session this worker could not take.
+        """
+        from sessions_store.models import SessionLease
+
+        if self.running:
+            return
+        rows = SessionLease.objects.filter(session__name__in=candidates, expires_at__gt=timezone.now()).exclude(
+            holder=""
+        )
+        by_holder: dict[str, list[str]] = {}
+        for name, host, pid in rows.values_list("session__name", "holder_host", "holder_pid").order_by("session__name"):
+            by_holder.setdefault(f"{host}:{pid}", []).append(name)
+        holders = ", ".join(f"{holder} ({', '.join(names)})" for holder, names in sorted(by_holder.items()))
+        said = (len(candidates), holders)
+        if said == self._standby_said:
+            return
+        self._standby_said = said
+        if not candidates:
+            logger.info("standing by: no session to run yet (add one in the admin, or pair one with runbot --session)")
+        elif holders:
+            count = len(candidates)
+            what = f"all {count} sessions are" if count != 1 else "the 1 session is"
+            logger.info(
+                f"standing by: {what} held by {holders}",
+                extra={"sessions": count, "holders": len(by_holder)},
+            )
+        else:  # free leases another worker took first, or rows just released: the next pass tries again
+            logger.info("standing by: no session could be leased this pass", extra={"sessions": len(candidates)})
 
     def next_wait(self, candidates: list[str]) -> float:
         """Until the soonest lease among ``candidates`` expires (a dead worker's), at most ``poll``."""

@@ -17,6 +17,7 @@ from bot import events
 from bot.links import pairing_page_url
 from bot.models import BotStatus
 from bot.models import ConnectionState as State
+from bot.session_origin import session_origin_record
 from sessions_store.services import backup_create, session_restore_chain
 
 logger = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class SessionCalls:
                 self._stop.set()
                 return None
             logger.exception("restore chain failed; starting with the live store", extra={"session": self.session_name})
+            session_origin_record(session_name=self.session_name, outcome=None, error=f"{type(exc).__name__}: {exc}")
             return None
         logger.info(
             "session restore",
@@ -102,6 +104,7 @@ class SessionCalls:
                 )
             except Exception:
                 logger.exception("recording a supervisor event failed", extra={"session": self.session_name})
+        session_origin_record(session_name=self.session_name, outcome=outcome)
         if getattr(outcome, "needs_pairing", False):
             print(
                 f"No paired WhatsApp session '{self.session_name}': scan the QR code the bot prints below, "

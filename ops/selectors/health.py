@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from bot.models import BotStatus, ConnectionState
+from sessions_store.models import WhatsAppSession
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,12 @@ def health_check(*, now: datetime | None = None) -> Health:
     """
     now = now or timezone.now()
     timeout = timedelta(seconds=settings.HEARTBEAT_TIMEOUT)
-    rows = list(BotStatus.objects.order_by("session_name").values_list("session_name", "state", "last_heartbeat_at"))
+    trials = WhatsAppSession.objects.filter(trial=True).values("name")  # console trials are nobody's bot
+    rows = list(
+        BotStatus.objects.exclude(session_name__in=trials)
+        .order_by("session_name")
+        .values_list("session_name", "state", "last_heartbeat_at")
+    )
     if not rows:
         return Health(ok=False, reason="no bot has reported a heartbeat yet", sessions={})
     problems: list[str] = []

@@ -29,6 +29,7 @@ from bot.models import (
     WebhookDelivery,
 )
 from ops.selectors.outbox import outbox_figures
+from ops.selectors.origin import session_origin
 from sessions_store.models import SessionBackup, SessionLease, WhatsAppSession
 from sessions_store.pairing import pairing_code_current
 
@@ -343,6 +344,7 @@ def session_stats(*, session_name: str, now: datetime | None = None) -> dict:
         "lease": _lease(session=session, now=now),
         "webhooks": _webhooks(session_name=session_name, now=now),
         "pairing": _pairing(session=session, now=now),
+        "origin": session_origin(session_name=session_name),
         "controls": _controls(session_name=session_name),
         "outbox": outbox_figures(session_name=session_name, now=now),
         "series": {"minutes": minutes, "hours": hourly},

@@ -28,6 +28,7 @@ from .locks import (
     session_lock_release,
 )
 from .pairing import session_pairing_succeeded
+from .removal import SessionLeaseLive, SessionRemoval, session_mark_trial, session_remove
 from .restore import (
     RestoreOutcome,
     session_archive_current,
@@ -51,6 +52,8 @@ __all__ = [
     "HeldLock",
     "RestoreOutcome",
     "SessionLockBusy",
+    "SessionLeaseLive",
+    "SessionRemoval",
     "SessionStoreError",
     "VerifyResult",
     "backup_create",
@@ -69,7 +72,9 @@ __all__ = [
     "session_mark_connected",
     "session_mark_paired",
     "session_mark_status",
+    "session_mark_trial",
     "session_pairing_succeeded",
+    "session_remove",
     "session_restore_chain",
     "store_restore_archive",
 ]

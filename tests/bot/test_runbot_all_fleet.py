@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from bot.heartbeat import ChildExit
 from bot.supervisor.fleet import SPREAD_SECONDS, DynoRestartGate, Fleet, FleetSupervisor, HeldLease
-from sessions_store.lease import lease_acquire, lease_current, lease_identity
+from sessions_store.lease import lease_acquire, lease_current, lease_identity, lease_release
 from sessions_store.models import SessionLease, WhatsAppSession
 
 pytestmark = pytest.mark.django_db
@@ -183,3 +183,34 @@ def test_a_planned_restart_asks_heroku_once_per_worker_and_restarts_each_child_w
         supervisor.restart_child = restarted.append
         supervisor.check_planned_restart()
     assert len(calls) == performed and len(restarted) == child_restarts
+
+
+def test_a_worker_that_runs_nothing_says_who_holds_the_sessions_once_and_again_when_that_changes(
+    fake, sessions, caplog
+):
+    other = {"holder_host": "worker-a", "holder_pid": 101}
+    for name in sessions:
+        assert lease_acquire(session_name=name, ttl=30, token=f"a-{name}", **other)
+    fleet = make_fleet(fake)
+    caplog.set_level("INFO", logger="bot.supervisor.fleet")
+    fleet.lease_more()
+    fleet.lease_more()
+    standby = [r.getMessage() for r in caplog.records if r.getMessage().startswith("standing by")]
+    assert standby == ["standing by: all 3 sessions are held by worker-a:101 (s1, s2, s3)"], "said once, not per pass"
+
+    lease_release(lease=lease_acquire(session_name="s3", ttl=30, token="a-s3", **other))
+    assert lease_acquire(session_name="s3", ttl=30, token="b-s3", holder_host="worker-b", holder_pid=202)
+    fleet.lease_more()
+    standby = [r.getMessage() for r in caplog.records if r.getMessage().startswith("standing by")]
+    assert standby[1:] == ["standing by: all 3 sessions are held by worker-a:101 (s1, s2), worker-b:202 (s3)"]
+    assert fleet.running == {}
+
+
+def test_console_trials_are_never_leased_by_a_worker_running_every_session(fake, sessions):
+    WhatsAppSession.objects.filter(name="s2").update(trial=True)
+    fleet = make_fleet(fake)
+    for _ in range(3):
+        fleet.lease_more()
+    assert sorted(fleet.running) == ["s1", "s3"]
+    assert lease_current(session_name="s2") is None, "not even a lease row for the trial"
+    fleet.shutdown()

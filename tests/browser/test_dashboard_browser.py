@@ -173,3 +173,99 @@ def test_dashboard_and_pairing_page_in_headless_chromium(browser, live_server, t
 
     for name in ("dashboard.png", "pair.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+PHONE_WIDTH = 390  # CSS pixels of a current phone held upright
+
+
+def _phone_viewport(driver) -> None:
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": PHONE_WIDTH, "height": 844, "deviceScaleFactor": 3, "mobile": True},
+    )
+
+
+def _overflow(driver) -> dict:
+    """How wide the page is against the viewport, and the widest elements that stick out (to say which)."""
+    return driver.execute_script(
+        """
+        var vw = document.documentElement.clientWidth, wide = [];
+        document.querySelectorAll('body *').forEach(function (el) {
+          var r = el.getBoundingClientRect();
+          if (r.right > vw + 0.5 && getComputedStyle(el).position !== 'fixed') {
+            wide.push((el.id ? '#' + el.id : el.tagName.toLowerCase() + '.' + el.className) + ' ' + Math.round(r.right));
+          }
+        });
+        return {scroll: document.documentElement.scrollWidth, body: document.body.scrollWidth, viewport: vw,
+                wide: wide.slice(0, 8)};
+        """
+    )
+
+
+def test_the_dashboard_and_the_pairing_page_fit_a_phone_and_pair_by_phone_number(
+    browser, live_server, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    stats_cache.clear()
+    _seed()
+    get_user_model().objects.create_user("ops", password="a-long-test-password", is_staff=True)
+    wait = WebDriverWait(browser, 20)
+    _phone_viewport(browser)
+
+    browser.get(f"{live_server.url}/dashboard/")
+    wait.until(ec.presence_of_element_located((By.ID, "id_username")))
+    browser.find_element(By.ID, "id_username").send_keys("ops")
+    browser.find_element(By.ID, "id_password").send_keys("a-long-test-password")
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    wait.until(lambda d: d.execute_script("return (window.blackskyCharts || []).length") == 3)
+    dashboard = _overflow(browser)
+    browser.save_screenshot(str(tmp_path / "dashboard-phone.png"))
+    assert dashboard["viewport"] == PHONE_WIDTH
+    assert dashboard["scroll"] <= PHONE_WIDTH and dashboard["body"] <= PHONE_WIDTH, dashboard
+
+    browser.get(f"{live_server.url}/pair/")
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#qr svg")))
+    qr_page = _overflow(browser)
+    assert qr_page["scroll"] <= PHONE_WIDTH, qr_page
+
+    # Someone who cannot scan: a wrong number first (a clear error, nothing queued), then the right one.
+    phone = browser.find_element(By.ID, "pair-phone")
+    phone.send_keys("0151 2345")
+    browser.find_element(By.ID, "pair-phone-submit").click()
+    wait.until(ec.presence_of_element_located((By.ID, "pair-phone-error")))
+    assert "country code" in browser.find_element(By.ID, "pair-phone-error").text
+    assert not ControlCommand.objects.exists()
+    assert _overflow(browser)["scroll"] <= PHONE_WIDTH
+    phone = browser.find_element(By.ID, "pair-phone")
+    phone.clear()
+    phone.send_keys("+49 151 23456789")
+    browser.find_element(By.ID, "pair-phone-submit").click()
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".messages li")))
+    assert "ending 6789" in browser.find_element(By.CSS_SELECTOR, ".messages li").text
+    command = ControlCommand.objects.get()
+    assert (command.action, command.args, command.requested_by.username) == (
+        "pair_phone",
+        {"phone": "4915123456789"},
+        "ops",
+    )
+
+    # What the worker's child then stores: the page shows the code, its expiry and the steps.
+    session = WhatsAppSession.objects.get(name="default")
+    PairingCode.objects.filter(session=session).delete()
+    PairingCode.objects.create(
+        session=session, kind="phone_code", code="WXYZ-1234", expires_at=timezone.now() + timedelta(minutes=3)
+    )
+    wait.until(lambda d: d.find_elements(By.ID, "phone-code"))  # the page reloads by itself
+    assert browser.find_element(By.ID, "phone-code").text == "WXYZ-1234"
+    assert "Link with phone number instead" in browser.find_element(By.ID, "phone-steps").text
+    code_page = _overflow(browser)
+    browser.save_screenshot(str(tmp_path / "pair-phone.png"))
+    assert code_page["scroll"] <= PHONE_WIDTH, code_page
+    print(
+        f"page width at {PHONE_WIDTH} px: dashboard {dashboard['scroll']}, /pair/ with a QR {qr_page['scroll']}, "
+        f"with a phone code {code_page['scroll']}"
+    )
+    assert _console_errors(browser) == []

@@ -17,6 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
 from psycopg import sql
 
 from sessions_store.store import LiveStore, PostgresStore, SqliteStore, pg_connect, store_for
@@ -205,3 +206,12 @@ def dead_pid() -> int:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait(timeout=30)
     return child.pid
+
+
+@pytest.fixture
+def isolated_sessions(settings, tmp_path: Path) -> None:
+    """A test's own store folder, no session env vars, no Heroku, the key derived from SECRET_KEY."""
+    settings.WA_STORE_DIR = tmp_path / "wa"
+    settings.WA_SESSION_DATA = settings.WA_CREDENTIALS = settings.WA_AUTH_STATE = ""
+    settings.HEROKU_API_KEY = settings.HEROKU_APP_NAME = ""
+    settings.SESSION_ENCRYPTION_KEY = ""

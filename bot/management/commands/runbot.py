@@ -57,9 +57,14 @@ class Command(BaseCommand):
         transport = options["transport"]
         if transport == "console":
             logs_to_stderr()
-        pair_phone = "".join(ch for ch in options["pair_phone"] if ch.isdigit())
-        if options["pair_phone"] and not 5 <= len(pair_phone) <= 16:
-            raise CommandError("--pair-phone takes the phone number in international format, digits only")
+        pair_phone = ""
+        if options["pair_phone"]:
+            from bot.control import ControlError, pair_phone_parse
+
+            try:
+                pair_phone = pair_phone_parse(options["pair_phone"])
+            except ControlError as exc:
+                raise CommandError(f"--pair-phone: {exc}") from exc
         if options["child"]:
             from bot.child.main import child_run
 
@@ -82,7 +87,13 @@ class Command(BaseCommand):
                 raise SystemExit(code)
             return
         from bot.supervisor.loop import Supervisor
+        from bot.transport.base import SESSION_TRANSPORTS
 
+        if transport not in SESSION_TRANSPORTS:
+            # No WhatsApp account behind it: /healthz, /pair/, --all and .backup leave the name alone.
+            from sessions_store.services import session_mark_trial
+
+            session_mark_trial(name=options["session"])
         supervisor = Supervisor(
             session_name=options["session"],
             transport=transport,

@@ -142,6 +142,9 @@
     setField(el2, "backup_states", Object.keys(s.backups.by_state).map(function (k) {
       return k + " " + s.backups.by_state[k];
     }).join(" · ") || "no backups");
+    var origin = s.origin || {label: "not recorded", at: null};
+    setField(el2, "origin", origin.label);
+    setField(el2, "origin_at", origin.at ? "decided at start, " + fmtTime(origin.at) + " UTC" : "");
     setField(el2, "webhook_failures", String(s.webhooks.failures_24h) + " / " + s.webhooks.deliveries_24h);
     setField(el2, "lease", s.lease ? "lease: " + (s.lease.held ? s.lease.holder : "free") + " (fencing " + s.lease.fencing + ")" : "no lease row");
     var ob = s.outbox;
