@@ -28,8 +28,8 @@ from bot.models import (
     ReconnectEvent,
     WebhookDelivery,
 )
-from ops.selectors.outbox import outbox_figures
 from ops.selectors.origin import session_origin
+from ops.selectors.outbox import outbox_figures
 from sessions_store.models import SessionBackup, SessionLease, WhatsAppSession
 from sessions_store.pairing import pairing_code_current
 
