@@ -143,7 +143,22 @@ def is_disk_full(exc: BaseException) -> bool:
             return True
         if "disk is full" in str(error) or "No space left" in str(error):
             return True
+        if "disk I/O error" in str(error) and _sqlite_disk_nearly_full():
+            return True  # WAL mode: opening the database must create its -shm/-wal files first
     return False
+
+
+def _sqlite_disk_nearly_full(margin: int = 256 * 1024) -> bool:
+    """Whether the filesystem of the SQLite database (if that is the database) has under ``margin`` bytes."""
+    from django.conf import settings
+
+    db = settings.DATABASES.get("default", {})
+    if not str(db.get("ENGINE", "")).endswith("sqlite3"):
+        return False
+    try:
+        return disk_free_bytes(Path(str(db["NAME"])).parent) < margin
+    except (OSError, KeyError):
+        return False
 
 
 def describe_disk_error(exc: BaseException, path: Path | str) -> dict[str, object]:
