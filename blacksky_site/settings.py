@@ -113,11 +113,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # Several processes (web, worker, django-q2) share the file: wait for locks instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
-    # WAL: readers never block the writer, and a commit is one append (synchronous=NORMAL: no fsync per
-    # commit; what was committed survives a killed process, a power cut may lose the last commits).
-    # The durable outbox commits per batch of replies; in the default rollback journal each commit
-    # costs ~15 ms of fsyncs on a plain disk.
-    DATABASES["default"]["OPTIONS"]["init_command"] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 DB_IS_POSTGRES: bool = DATABASES["default"]["ENGINE"].endswith("postgresql")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
