@@ -59,6 +59,18 @@ def parse_non_negative_float(raw: str) -> float:
     return value
 
 
+def parse_seconds(low: float, high: float) -> Callable[[str], float]:
+    """A number of seconds within ``[low, high]`` (a bound the database driver or a deadline needs)."""
+
+    def parse(raw: str) -> float:
+        value = parse_float(raw)
+        if not low <= value <= high:
+            raise ValueError(f"a number of seconds from {low:g} to {high:g}")
+        return value
+
+    return parse
+
+
 def parse_str(raw: str) -> str:
     return raw.strip()
 
@@ -177,6 +189,14 @@ VARIABLES: tuple[Variable, ...] = (
         "Django signing key; required unless DEBUG=true. `make run` generates one into .env.",
         secret=True,
     ),
+    Variable("DB_CONNECT_TIMEOUT", parse_seconds(2, 60), "5", "Seconds a new database connection may take."),
+    Variable(
+        "DB_STATEMENT_TIMEOUT",
+        parse_seconds(1, 600),
+        "5",
+        "Seconds one database statement may take (server-side and client-side); SQLite: its busy timeout.",
+    ),
+    Variable("DB_TCP_TIMEOUT", parse_seconds(2, 120), "10", "Seconds of TCP silence after which a database link is dead."),
     Variable("DEBUG", parse_bool, "false", "Development mode. Never true in production."),
     Variable(
         "ALLOWED_HOSTS",

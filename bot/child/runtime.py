@@ -142,7 +142,7 @@ class BotRuntime(Dispatching, Beating):
         self._connector: threading.Thread | None = None
         self._dispatchers: list[threading.Thread] = []
         self._heartbeat: threading.Thread | None = None
-        self._open_attempt: int | None = None  # ReconnectEvent id still pending
+        self._open_attempt: Any = None  # the ReconnectEvent still pending
         self._in_flight = 0
         self._in_flight_lock = threading.Lock()
 
@@ -316,7 +316,7 @@ class BotRuntime(Dispatching, Beating):
         detail["pid"] = os.getpid()  # which child wrote it: tells two workers' events apart
         try:
             if decision.closes_attempt and self._open_attempt is not None:
-                events.reconnect_event_close(event_id=self._open_attempt, outcome=decision.closes_attempt)
+                events.reconnect_event_close(event=self._open_attempt, outcome=decision.closes_attempt)
                 self._open_attempt = None
             if decision.changed:
                 events.transition_record(
@@ -338,7 +338,7 @@ class BotRuntime(Dispatching, Beating):
                     reason=decision.reason,
                     detail=detail,
                 )
-                self._open_attempt = attempt.pk
+                self._open_attempt = attempt  # the row itself: its id is known only once written
         except Exception:
             logger.exception("recording a connection event failed", extra={"session": self.session_name})
 
@@ -372,7 +372,7 @@ class BotRuntime(Dispatching, Beating):
             self._connector.join(1.0)
         if self._open_attempt is not None:
             try:
-                events.reconnect_event_close(event_id=self._open_attempt, outcome="gave_up")
+                events.reconnect_event_close(event=self._open_attempt, outcome="gave_up")
             except Exception:
                 logger.exception("closing the open reconnect attempt failed")
             self._open_attempt = None
