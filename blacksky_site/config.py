@@ -196,7 +196,7 @@ VARIABLES: tuple[Variable, ...] = (
         "5",
         "Seconds one database statement may take (server-side and client-side); SQLite: its busy timeout.",
     ),
-    Variable("DB_TCP_TIMEOUT", parse_seconds(2, 120), "10", "Seconds of TCP silence after which a database link is dead."),
+    Variable("DB_TCP_TIMEOUT", parse_seconds(2, 120), "10", "Seconds of silence before a database TCP link is dead."),
     Variable("DEBUG", parse_bool, "false", "Development mode. Never true in production."),
     Variable(
         "ALLOWED_HOSTS",

@@ -23,6 +23,7 @@ import logging
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,6 +37,7 @@ _armed: dict[int, tuple[float, Any]] = {}  # token -> (monotonic deadline, Djang
 _ids = itertools.count(1)
 _watchdog: threading.Thread | None = None
 _local = threading.local()
+_wrappers: weakref.WeakSet[Any] = weakref.WeakSet()  # every connection wrapper of this process, all threads
 
 
 def _cut(wrapper: Any) -> None:
@@ -159,7 +161,22 @@ def install(sender: Any = None, *, connection: Any, **kwargs: Any) -> None:
 
     if any(isinstance(w, _StatementBound) for w in connection.execute_wrappers):
         return
+    with _lock:
+        _wrappers.add(connection)
     seconds = settings.DB_STATEMENT_TIMEOUT + MARGIN
     connection.execute_wrappers.append(_StatementBound(connection, seconds))
     for name in ("is_usable", "_commit", "_rollback"):
         setattr(connection, name, _bounded_call(connection, getattr(connection, name), seconds))
+
+
+def connections_recheck() -> None:
+    """After an outage: every thread's connection is checked (one bounded ``SELECT 1``) before its
+    next query, so a link the restarted server dropped is replaced instead of failing once more.
+
+    Django's own health check (``CONN_HEALTH_CHECKS``) runs only when its flag is cleared; clearing
+    it from another thread is a plain attribute write the owner reads before its next cursor.
+    """
+    with _lock:
+        wrappers = list(_wrappers)
+    for wrapper in wrappers:
+        wrapper.health_check_done = False

@@ -81,6 +81,9 @@ class OutageWatch:
             since, self.down_since = self.down_since, None
         if since is None:
             return
+        from blacksky_site.db_deadline import connections_recheck
+
+        connections_recheck()  # the other threads' links died with the old server
         extra: dict[str, Any] = {"component": self.component, "outage_s": round(self.clock() - since, 1)}
         if self.buffer is not None:
             extra.update(buffered=self.buffer.pending, lost=self.buffer.lost)
@@ -119,6 +122,7 @@ class WriteBuffer:
         self._queue: deque[tuple[str, Callable[[], Any]]] = deque()
         self._lock = threading.Lock()
         self._draining = False
+        self.defer = False  # True: every write waits for drain() (a shutdown drains them under its deadline)
 
     @property
     def pending(self) -> int:
@@ -145,7 +149,7 @@ class WriteBuffer:
         While older writes wait, a new one waits behind them, so the order is the order they happened.
         """
         with self._lock:
-            behind = bool(self._queue) or self._draining
+            behind = bool(self._queue) or self._draining or self.defer
         if behind:
             self._keep(label, write)
             return None

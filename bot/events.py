@@ -121,9 +121,7 @@ def reconnect_event_open(
     return event
 
 
-def reconnect_event_close(
-    *, outcome: str, event: ReconnectEvent | None = None, event_id: int | None = None
-) -> None:
+def reconnect_event_close(*, outcome: str, event: ReconnectEvent | None = None, event_id: int | None = None) -> None:
     """Set the outcome (succeeded, failed, gave_up) of an attempt that is still pending.
 
     Pass the row ``reconnect_event_open`` returned: when its write still waits for the database, the
@@ -153,8 +151,9 @@ def reconnect_events_close_left(*, session_name: str, reason: str, child_pid: in
             outcome=ReconnectEvent.Outcome.GAVE_UP, detail={**(row.detail or {}), "closed_because": reason}
         )
     if closed:
-        logger.info("pending reconnect attempts closed", extra={"session": session_name, "closed": closed,
-                                                               "reason": reason})
+        logger.info(
+            "pending reconnect attempts closed", extra={"session": session_name, "closed": closed, "reason": reason}
+        )
     return closed
 
 

@@ -105,11 +105,17 @@ class StatsCollector:
             self.totals.rss_max_bytes = max(self.totals.rss_max_bytes, rss_bytes)
 
     def flush(self) -> int:
-        """Write the pending buckets; returns how many rows were touched. Failures keep the counts."""
+        """Write the pending buckets; returns how many rows were touched. Failures keep the counts.
+
+        While this process knows the database is away nothing is tried (each try could wait for a
+        timeout): its watch probes and says when it is back.
+        """
+        watch = outage_watch()
+        if watch.down:
+            return 0
         with self._lock:
             pending, self._pending = self._pending, {}
         written = 0
-        watch = outage_watch()
         ordered = sorted(pending.items())
         for n, (key, bucket) in enumerate(ordered):
             minute = datetime.fromtimestamp(key * 60, tz=UTC)

@@ -90,9 +90,7 @@ class ChildHandling:
         self.starts += 1
         self._child_totals = {"messages_in": 0, "messages_out": 0}
         try:
-            events.bot_status_child_started(
-                session_name=self.session_name, child_pid=process.pid, restarted=restarted
-            )
+            events.bot_status_child_started(session_name=self.session_name, child_pid=process.pid, restarted=restarted)
         except Exception:
             logger.exception("recording the child start failed")
         logger.info(

@@ -93,11 +93,14 @@ class SessionCalls:
                 return None
             if is_outage(exc):
                 self.watch.failed(exc)
-                logger.warning("restore chain skipped: database unreachable; starting with the live store",
-                               extra={"session": self.session_name})
+                logger.warning(
+                    "restore chain skipped: database unreachable; starting with the live store",
+                    extra={"session": self.session_name},
+                )
             else:
-                logger.exception("restore chain failed; starting with the live store",
-                                 extra={"session": self.session_name})
+                logger.exception(
+                    "restore chain failed; starting with the live store", extra={"session": self.session_name}
+                )
             return None
         logger.info(
             "session restore",

@@ -32,7 +32,9 @@ class Stopping:
             steps.append(("final_backup", lambda: self.backup("shutdown")))
         steps.append(("lease_release", self.ownership.release))
         if owned:
-            steps.append(("status", lambda: self.record(State.STOPPED, "shutdown" if self.exit_code == 0 else "gave_up")))
+            steps.append(
+                ("status", lambda: self.record(State.STOPPED, "shutdown" if self.exit_code == 0 else "gave_up"))
+            )
             steps.append(("status", lambda: events.bot_status_stopped(session_name=self.session_name)))
         steps.append(("buffered_writes", self.buffer.drain))
         return steps
@@ -53,8 +55,9 @@ class Stopping:
                             step()
                         except Exception as exc:
                             if not is_outage(exc):
-                                logger.exception("shutdown step failed", extra={"session": self.session_name,
-                                                                                 "step": name})
+                                logger.exception(
+                                    "shutdown step failed", extra={"session": self.session_name, "step": name}
+                                )
                             else:
                                 self.watch.failed(exc)
                                 return  # the rest needs the database too
@@ -74,6 +77,7 @@ class Stopping:
         deadline = asked + self.shutdown_grace - EXIT_MARGIN
         logger.info("supervisor stopping", extra={"session": self.session_name, "grace": self.shutdown_grace})
         owned = self.ownership.held  # a standby, or a holder that lost the lease, leaves the status to the owner
+        self.buffer.defer = True  # from here on only the bounded thread below talks to the database
         if self.child is not None:
             grace = min(self.child_stop_grace, deadline - self.clock() - BACKUP_RESERVE_SECONDS)
             self.terminate_child(grace=max(1.0, grace), hurry=self._hurry)

@@ -64,8 +64,9 @@ class PrivatePostgres:
     def start(self) -> None:
         # Unix sockets in the data dir (the default /var/run/postgresql may not be writable).
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.data} -c fsync=off"
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.logfile), "-o", options, "-w",
-                  "start")
+        self._run(
+            str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.logfile), "-o", options, "-w", "start"
+        )
 
     def stop(self) -> None:
         """A refusing outage: the server is gone, connections are reset, new ones are refused."""
