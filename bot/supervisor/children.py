@@ -105,6 +105,7 @@ class ChildHandling:
             child.state = beat.state
         self._child_totals = {"messages_in": beat.messages_in, "messages_out": beat.messages_out}
         self._beat_unwritten = (beat, timezone.now())
+        self._state_known = beat.state  # what record() assumes while the database is away
 
     def write_heartbeat(self) -> None:
         """The newest beat into ``BotStatus`` (one write however many beats came meanwhile)."""
