@@ -159,11 +159,13 @@ def install(sender: Any = None, *, connection: Any, **kwargs: Any) -> None:
     """
     from django.conf import settings
 
+    if settings.DB_STATEMENT_BOUND is None:  # `manage.py migrate`: see settings.py
+        return
     if any(isinstance(w, _StatementBound) for w in connection.execute_wrappers):
         return
     with _lock:
         _wrappers.add(connection)
-    seconds = settings.DB_STATEMENT_TIMEOUT + MARGIN
+    seconds = settings.DB_STATEMENT_BOUND + MARGIN
     connection.execute_wrappers.append(_StatementBound(connection, seconds))
     for name in ("is_usable", "_commit", "_rollback"):
         setattr(connection, name, _bounded_call(connection, getattr(connection, name), seconds))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -116,6 +117,9 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, co
 DB_CONNECT_TIMEOUT: float = env("DB_CONNECT_TIMEOUT")
 DB_STATEMENT_TIMEOUT: float = env("DB_STATEMENT_TIMEOUT")
 DB_TCP_TIMEOUT: float = env("DB_TCP_TIMEOUT")
+# A schema change may rightly run for minutes (an index on a big table): `manage.py migrate` (the
+# release phase) runs without the statement bound; the connect and TCP bounds stay.
+DB_STATEMENT_BOUND: float | None = None if sys.argv[1:2] == ["migrate"] else DB_STATEMENT_TIMEOUT
 _db_options = DATABASES["default"].setdefault("OPTIONS", {})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -131,8 +135,9 @@ else:
         keepalives_count=3,
         tcp_user_timeout=int(DB_TCP_TIMEOUT * 1000),  # unacknowledged sends, in ms
     )
-    _statement = f"-c statement_timeout={int(DB_STATEMENT_TIMEOUT * 1000)}"
-    _db_options["options"] = f"{_db_options['options']} {_statement}" if _db_options.get("options") else _statement
+    if DB_STATEMENT_BOUND is not None:
+        _statement = f"-c statement_timeout={int(DB_STATEMENT_BOUND * 1000)}"
+        _db_options["options"] = f"{_db_options['options']} {_statement}" if _db_options.get("options") else _statement
 DB_IS_POSTGRES: bool = DATABASES["default"]["ENGINE"].endswith("postgresql")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -87,3 +87,39 @@ def test_a_frozen_postgres_cuts_the_query_bounds_the_connect_and_the_process_rec
     assert connect["outcome"] == "OperationalError" and connect["seconds"] < 5, connect
     assert after["outcome"] == "ok", after
     print(f"FIGURE db_deadline cut_s={cut['seconds']} connect_s={connect['seconds']}")
+
+
+SHOW_OPTIONS = (
+    "import json, django; django.setup(); from django.conf import settings; "
+    "print(json.dumps([settings.DATABASES['default']['OPTIONS'], settings.DB_STATEMENT_BOUND]))"
+)
+
+
+@pytest.mark.parametrize(
+    ("argv", "statement"),
+    [(["runbot"], "-c statement_timeout=3000"), (["migrate"], None)],
+)
+def test_every_postgres_connection_has_its_bounds_and_migrate_runs_without_the_statement_one(
+    tmp_path, argv, statement
+) -> None:
+    env = base_env(tmp_path)
+    env.update(
+        DATABASE_URL="postgres://u@db.invalid:5432/x?options=-c%20search_path%3Dpublic",
+        DB_STATEMENT_TIMEOUT="3",
+        DB_CONNECT_TIMEOUT="4",
+        DB_TCP_TIMEOUT="12",
+    )
+    code = f"import sys; sys.argv = ['manage.py', *{argv!r}]; " + SHOW_OPTIONS
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    options, bound = json.loads(out.stdout.strip().splitlines()[-1])
+    assert {k: options[k] for k in ("connect_timeout", "keepalives", "keepalives_idle", "keepalives_count")} == {
+        "connect_timeout": 4,
+        "keepalives": 1,
+        "keepalives_idle": 3,
+        "keepalives_count": 3,
+    }
+    assert options["tcp_user_timeout"] == 12000
+    if statement is None:
+        assert bound is None and "statement_timeout" not in options.get("options", "")
+    else:
+        assert bound == 3.0 and options["options"] == f"-c search_path=public {statement}"
