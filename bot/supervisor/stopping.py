@@ -20,7 +20,7 @@ from bot.models import ConnectionState as State
 logger = logging.getLogger(__name__)
 
 BACKUP_RESERVE_SECONDS = 6.0  # of SHUTDOWN_GRACE kept for the final backup and the release
-EXIT_MARGIN = 1.0  # seconds of the grace kept for the interpreter's own exit
+EXIT_MARGIN = 2.0  # seconds of the grace kept for the scheduler's stop and the interpreter's exit
 
 
 class Stopping:
