@@ -17,7 +17,8 @@ from bot import db_buffer, events
 from bot.db_buffer import OutageWatch, WriteBuffer
 from bot.models import BotStatus, ConnectionEvent, ReconnectEvent
 
-pytestmark = pytest.mark.django_db
+# An outage drops the thread's connection (as a broken one must be): no test transaction around it.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 class Clock:
