@@ -51,6 +51,8 @@ class Stopping:
                 with db_deadline(seconds=max(0.0, deadline - self.clock())):
                     for name, step in steps:
                         current["step"] = name
+                        if self.watch.down:
+                            return  # a step just found the database away: the rest would wait for it too
                         try:
                             step()
                         except Exception as exc:

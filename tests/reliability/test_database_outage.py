@@ -136,8 +136,12 @@ class Worker:
             self.web.wait()
 
 
-def ride_through(worker: Worker, *, kind: str, seconds: float, n: int) -> dict[str, float]:
-    """One outage of ``seconds`` with traffic, a blip and /healthz inside it; checks what it left."""
+def ride_through(worker: Worker, *, kind: str, seconds: float, n: int, noticed: bool = True) -> dict[str, float]:
+    """One outage of ``seconds`` with traffic, a blip and /healthz inside it; checks what it left.
+
+    ``noticed``: the outage is long enough that both components must have seen it (their n-th
+    "database back" line); a shorter hang may pass as mere latency.
+    """
     bot, server = worker.bot, worker.server
     began = datetime.now(UTC)
     (server.stop if kind == "stop" else server.freeze)()
@@ -153,8 +157,9 @@ def ride_through(worker: Worker, *, kind: str, seconds: float, n: int) -> dict[s
     ended = datetime.now(UTC)
     (server.start if kind == "stop" else server.thaw)()
     restored = time.monotonic()
-    for component in ("supervisor", "child"):
-        bot.wait_for(rf"database back component={component} outage_s=", count=n, timeout=BACK_WITHIN + 10)
+    if noticed:
+        for component in ("supervisor", "child"):
+            bot.wait_for(rf"database back component={component} outage_s=", count=n, timeout=BACK_WITHIN + 10)
     back = time.monotonic() - restored
     healthy = worker.healthy_within(BACK_WITHIN + 10)
     deadline = time.monotonic() + BACK_WITHIN
@@ -182,12 +187,14 @@ def ride_through(worker: Worker, *, kind: str, seconds: float, n: int) -> dict[s
     return {"back_s": round(back, 1), "healthz_200_after_s": round(healthy, 1), "healthz_503_s": during["seconds"]}
 
 
-def check_log(worker: Worker, outages: int) -> str:
+def check_log(worker: Worker, outages: int, short: int = 0) -> str:
+    """No trace, no restart; per component one line pair per outage (``short`` ones may pass unseen)."""
     log = worker.bot.log
     assert "Traceback" not in log, log[-4000:]
     for component in ("supervisor", "child"):
-        assert len(re.findall(rf"database unreachable component={component}\b", log)) == outages, log[-4000:]
-        assert len(re.findall(rf"database back component={component} outage_s=", log)) == outages
+        seen = len(re.findall(rf"database unreachable component={component}\b", log))
+        assert outages <= seen <= outages + short, log[-4000:]
+        assert len(re.findall(rf"database back component={component} outage_s=", log)) == seen
     assert len(worker.bot.child_pids()) == 1, "the child was restarted"
     assert "restarting the bot child" not in log and "crash loop" not in log
     return log
@@ -251,12 +258,12 @@ def test_a_frozen_database_is_an_outage_too_and_sigterm_during_a_freeze_ends_wit
         worker.bot.wait_for(rf"connection state session={SESSION} from=connecting to=connected", timeout=60)
         worker.messages(2)
         worker.healthy_within(20)
-        figures = {
-            seconds: ride_through(worker, kind="freeze", seconds=seconds, n=n)
-            for n, seconds in enumerate((5, 20), start=1)
-        }
+        # 20 s: an outage both components see. 5 s: shorter than a cut plus the next call may take
+        # (2 s + 1 s, then up to a beat interval), so it may pass as latency; nothing may be lost.
+        figures = {20: ride_through(worker, kind="freeze", seconds=20, n=1)}
+        figures[5] = ride_through(worker, kind="freeze", seconds=5, n=2, noticed=False)
         assert wait_counted(worker) == worker.sent
-        check_log(worker, outages=2)
+        check_log(worker, outages=1, short=1)
         took = sigterm_during_a_freeze(worker)
         for seconds, figure in figures.items():
             report("database_frozen", outage_s=seconds, **figure)
