@@ -8,155 +8,33 @@ naming the variable and what was expected, so start-up fails with one readable s
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
-_TRUE = {"1", "true", "yes", "on", "y", "t"}
-_FALSE = {"0", "false", "no", "off", "n", "f", ""}
-
-
-def parse_bool(raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ValueError("a boolean (true/false, 1/0, yes/no, on/off)")
-
-
-def parse_int(raw: str) -> int:
-    try:
-        return int(raw.strip())
-    except ValueError:
-        raise ValueError("a whole number") from None
-
-
-def parse_positive_int(raw: str) -> int:
-    value = parse_int(raw)
-    if value <= 0:
-        raise ValueError("a whole number greater than 0")
-    return value
-
-
-def parse_float(raw: str) -> float:
-    try:
-        return float(raw.strip())
-    except ValueError:
-        raise ValueError("a number") from None
-
-
-def parse_non_negative_float(raw: str) -> float:
-    value = parse_float(raw)
-    if value < 0:
-        raise ValueError("a number, 0 or more")
-    return value
-
-
-def parse_outbox_age(raw: str) -> int:
-    value = parse_int(raw)
-    if not 10 <= value <= 86400:
-        raise ValueError("a whole number of seconds from 10 to 86400")
-    return value
-
-
-def parse_str(raw: str) -> str:
-    return raw.strip()
-
-
-def parse_list(raw: str) -> list[str]:
-    return [item.strip() for item in raw.split(",") if item.strip()]
-
-
-def parse_digits_list(raw: str) -> list[str]:
-    """Phone numbers as digits only; '+', spaces and dashes are tolerated and stripped."""
-    numbers = []
-    for item in parse_list(raw):
-        digits = "".join(ch for ch in item if ch not in "+ -()")
-        if not digits.isdigit() or not 5 <= len(digits) <= 16:
-            raise ValueError("comma-separated phone numbers in international format, digits only")
-        numbers.append(digits)
-    return numbers
-
-
-def parse_url(raw: str) -> str:
-    value = raw.strip()
-    if not value:
-        return ""
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise ValueError("an http:// or https:// URL")
-    return value
-
-
-def parse_proxy_url(raw: str) -> str:
-    value = raw.strip()
-    if not value:
-        return ""
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https", "socks5"} or not parts.netloc:
-        raise ValueError("an http://, https:// or socks5:// proxy URL")
-    return value
-
-
-def parse_database_url(raw: str) -> str:
-    value = raw.strip()
-    scheme = urlsplit(value).scheme
-    if scheme not in {"sqlite", "postgres", "postgresql", "pgsql"}:
-        raise ValueError("a sqlite:///path or postgres://user@host:port/db URL")
-    return value
-
-
-def parse_redis_url(raw: str) -> str:
-    value = raw.strip()
-    if value and urlsplit(value).scheme not in {"redis", "rediss"}:
-        raise ValueError("a redis:// or rediss:// URL")
-    return value
-
-
-def parse_hhmm(raw: str) -> str:
-    value = raw.strip()
-    if not value:
-        return ""
-    try:
-        hours, minutes = value.split(":")
-        if len(hours) != 2 or len(minutes) != 2 or not 0 <= int(hours) <= 23 or not 0 <= int(minutes) <= 59:
-            raise ValueError
-    except ValueError:
-        raise ValueError("a time of day as HH:MM in UTC, e.g. 03:30") from None
-    return value
-
-
-def parse_b64_key(raw: str) -> str:
-    value = raw.strip()
-    if not value:
-        return ""
-    try:
-        normalized = value.replace("-", "+").replace("_", "/")
-        key = base64.b64decode(normalized + "=" * (-len(normalized) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("base64 of exactly 32 random bytes") from None
-    if len(key) != 32:
-        raise ValueError("base64 of exactly 32 random bytes")
-    return value
-
-
-def parse_b64_keys(raw: str) -> list[str]:
-    """Comma-separated base64 keys (previous SESSION_ENCRYPTION_KEY values, for key rotation)."""
-    return [parse_b64_key(item) for item in parse_list(raw)]
-
-
-def parse_log_level(raw: str) -> str:
-    value = raw.strip().upper()
-    if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-        raise ValueError("one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
-    return value
+from blacksky_site.config_parsers import (  # noqa: F401  re-exported: tests and settings import them from here
+    parse_b64_key,
+    parse_b64_keys,
+    parse_bool,
+    parse_database_url,
+    parse_digits_list,
+    parse_float,
+    parse_hhmm,
+    parse_int,
+    parse_list,
+    parse_log_level,
+    parse_non_negative_float,
+    parse_outbox_age,
+    parse_positive_int,
+    parse_proxy_url,
+    parse_redis_url,
+    parse_seconds,
+    parse_str,
+    parse_url,
+)
 
 
 @dataclass(frozen=True)
@@ -184,6 +62,14 @@ VARIABLES: tuple[Variable, ...] = (
         "Django signing key; required unless DEBUG=true. `make run` generates one into .env.",
         secret=True,
     ),
+    Variable("DB_CONNECT_TIMEOUT", parse_seconds(2, 60), "5", "Seconds a new database connection may take."),
+    Variable(
+        "DB_STATEMENT_TIMEOUT",
+        parse_seconds(1, 600),
+        "5",
+        "Seconds one database statement may take (server-side and client-side); SQLite: its busy timeout.",
+    ),
+    Variable("DB_TCP_TIMEOUT", parse_seconds(2, 120), "10", "Seconds of silence before a database TCP link is dead."),
     Variable("DEBUG", parse_bool, "false", "Development mode. Never true in production."),
     Variable(
         "ALLOWED_HOSTS",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -109,10 +110,34 @@ TEMPLATES = [
 # Database: persistent connections with health checks (Heroku Postgres drops idle ones).
 DATABASE_URL: str = env("DATABASE_URL")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)}
+# A database that refuses or hangs is an outage the bot rides through, never a thread stuck for
+# minutes: every connection gets a connect, statement and TCP bound of a few seconds. The
+# server-side statement_timeout covers a slow server; blacksky_site.db_deadline cuts a query whose
+# server stopped answering at all (the kernel still acknowledges, so no TCP timeout fires).
+DB_CONNECT_TIMEOUT: float = env("DB_CONNECT_TIMEOUT")
+DB_STATEMENT_TIMEOUT: float = env("DB_STATEMENT_TIMEOUT")
+DB_TCP_TIMEOUT: float = env("DB_TCP_TIMEOUT")
+# A schema change may rightly run for minutes (an index on a big table): `manage.py migrate` (the
+# release phase) runs without the statement bound; the connect and TCP bounds stay.
+DB_STATEMENT_BOUND: float | None = None if sys.argv[1:2] == ["migrate"] else DB_STATEMENT_TIMEOUT
+_db_options = DATABASES["default"].setdefault("OPTIONS", {})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    # Several processes (web, worker, django-q2) share the file: wait for locks instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Several processes (web, worker, django-q2) share the file: wait for locks, but boundedly.
+    _db_options["timeout"] = DB_STATEMENT_TIMEOUT
+else:
+    _keepalive = max(1, int(DB_TCP_TIMEOUT // 4))  # idle + 3 probes ~ DB_TCP_TIMEOUT
+    _db_options.update(
+        connect_timeout=max(2, int(DB_CONNECT_TIMEOUT)),  # libpq's minimum is 2 s
+        keepalives=1,
+        keepalives_idle=_keepalive,
+        keepalives_interval=_keepalive,
+        keepalives_count=3,
+        tcp_user_timeout=int(DB_TCP_TIMEOUT * 1000),  # unacknowledged sends, in ms
+    )
+    if DB_STATEMENT_BOUND is not None:
+        _statement = f"-c statement_timeout={int(DB_STATEMENT_BOUND * 1000)}"
+        _db_options["options"] = f"{_db_options['options']} {_statement}" if _db_options.get("options") else _statement
 DB_IS_POSTGRES: bool = DATABASES["default"]["ENGINE"].endswith("postgresql")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -3,6 +3,11 @@
 The child records what its state machine decides; the supervisor records its own lifecycle steps
 (restore, restarts, stop) and the heartbeats it receives. Both go through these functions so the
 ``BotStatus`` row always agrees with the newest ``ConnectionEvent``.
+
+During a database outage the event writes wait in this process's :mod:`bot.db_buffer` and are
+written, in order and with the time they happened, when it is back; the functions then return the
+unsaved row (its ``at`` and fields set; its ``pk`` once written). Status samples (heartbeats) are not
+kept: the next one replaces them.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from bot.db_buffer import write_buffer
 from bot.models import BotStatus, ConnectionEvent, ConnectionState, ReconnectEvent
 from sessions_store.lease import StaleFencing, lease_fence_check
 
@@ -39,48 +45,50 @@ def connection_event_record(
 ) -> ConnectionEvent:
     """One transition: a ``ConnectionEvent`` row plus the matching ``BotStatus`` state.
 
-    With ``fencing`` (the writer's lease number) a writer whose lease moved on is *stale*: its event
-    is kept as history (``detail.stale_fencing``: what that process did, and when) but the live status
-    is left to the new owner, whom a paused holder waking up must never overwrite.
+    Written through the outage buffer (at once while the database answers). With ``fencing`` (the
+    writer's lease number) a writer whose lease moved on by the time the row is written is *stale*:
+    its event is kept as history (``detail.stale_fencing``: what that process did, and when) but the
+    live status is left to the new owner, whom a paused holder waking up must never overwrite.
     """
-    at = at or timezone.now()
-    detail = dict(detail or {})
+    event = ConnectionEvent(
+        session_name=session_name,
+        at=at or timezone.now(),
+        from_state=str(from_state),
+        to_state=str(to_state),
+        reason=reason[:64],
+        detail=dict(detail or {}),
+    )
+    logger.info(
+        "connection state",
+        extra={"session": session_name, "from": str(from_state), "to": str(to_state), "reason": reason},
+    )
+    write_buffer().submit("connection_event", lambda: _connection_event_write(event, fencing=fencing))
+    return event
+
+
+def _connection_event_write(event: ConnectionEvent, *, fencing: int | None = None) -> None:
+    at = event.at
     with transaction.atomic():
-        stale = False
         if fencing is not None:
             try:
-                lease_fence_check(session_name=session_name, fencing=fencing)
+                lease_fence_check(session_name=event.session_name, fencing=fencing)
             except StaleFencing:
-                stale = True
-                detail["stale_fencing"] = fencing
-        event = ConnectionEvent.objects.create(
-            session_name=session_name,
-            at=at,
-            from_state=str(from_state),
-            to_state=str(to_state),
-            reason=reason[:64],
-            detail=detail,
-        )
-        if not stale:
-            _status(session_name)
-            fields: dict[str, Any] = {"state": str(to_state), "state_since": at, "reason": reason[:64]}
-            if str(to_state) == ConnectionState.CONNECTED:
-                if str(from_state) != ConnectionState.CONNECTED:
-                    fields["connected_since"] = at
-            else:
-                fields["connected_since"] = None
-            BotStatus.objects.filter(session_name=session_name).update(**fields, updated_at=timezone.now())
-    if stale:
-        logger.warning(
-            "stale writer: the status is left to the lease's new owner",
-            extra={"session": session_name, "to": str(to_state), "fencing": fencing},
-        )
-    else:
-        logger.info(
-            "connection state",
-            extra={"session": session_name, "from": str(from_state), "to": str(to_state), "reason": reason},
-        )
-    return event
+                event.detail["stale_fencing"] = fencing
+                event.save(force_insert=True)
+                logger.warning(
+                    "stale writer: the status is left to the lease's new owner",
+                    extra={"session": event.session_name, "to": event.to_state, "fencing": fencing},
+                )
+                return
+        event.save(force_insert=True)
+        _status(event.session_name)
+        fields: dict[str, Any] = {"state": event.to_state, "state_since": at, "reason": event.reason}
+        if event.to_state == ConnectionState.CONNECTED:
+            if event.from_state != ConnectionState.CONNECTED:
+                fields["connected_since"] = at
+        else:
+            fields["connected_since"] = None
+        BotStatus.objects.filter(session_name=event.session_name).update(**fields, updated_at=timezone.now())
 
 
 def transition_record(
@@ -116,14 +124,16 @@ def reconnect_event_open(
     reason: str,
     detail: dict[str, Any] | None = None,
 ) -> ReconnectEvent:
-    """A reconnect attempt starts (outcome pending until it is closed)."""
-    event = ReconnectEvent.objects.create(
+    """A reconnect attempt starts (outcome pending until it is closed); keep the row to close it."""
+    event = ReconnectEvent(
         session_name=session_name,
+        at=timezone.now(),
         attempt=attempt,
         delay_seconds=round(float(delay_seconds), 3),
         reason=reason[:64],
         detail=detail or {},
     )
+    write_buffer().submit("reconnect_event", lambda: event.save(force_insert=True))
     logger.info(
         "reconnect attempt",
         extra={"session": session_name, "attempt": attempt, "delay": round(delay_seconds, 3), "reason": reason},
@@ -131,9 +141,40 @@ def reconnect_event_open(
     return event
 
 
-def reconnect_event_close(*, event_id: int, outcome: str) -> None:
-    """Set the outcome (succeeded, failed, gave_up) of an attempt that is still pending."""
-    ReconnectEvent.objects.filter(pk=event_id, outcome=ReconnectEvent.Outcome.PENDING).update(outcome=outcome)
+def reconnect_event_close(*, outcome: str, event: ReconnectEvent | None = None, event_id: int | None = None) -> None:
+    """Set the outcome (succeeded, failed, gave_up) of an attempt that is still pending.
+
+    Pass the row ``reconnect_event_open`` returned: when its write still waits for the database, the
+    close waits behind it and finds its id then.
+    """
+
+    def close() -> None:
+        pk = event.pk if event is not None else event_id
+        if pk is not None:
+            ReconnectEvent.objects.filter(pk=pk, outcome=ReconnectEvent.Outcome.PENDING).update(outcome=outcome)
+
+    write_buffer().submit("reconnect_close", close)
+
+
+def reconnect_events_close_left(*, session_name: str, reason: str, child_pid: int | None = None) -> int:
+    """Close the attempts a process that is gone left pending (killed, or ended mid-attempt).
+
+    With ``child_pid``, only that child's (its rows carry its pid); else every pending row of the
+    session (at start-up, when no other process of ours can own them). Returns how many.
+    """
+    rows = ReconnectEvent.objects.filter(session_name=session_name, outcome=ReconnectEvent.Outcome.PENDING)
+    if child_pid is not None:
+        rows = rows.filter(detail__pid=child_pid)
+    closed = 0
+    for row in rows.only("pk", "detail"):
+        closed += ReconnectEvent.objects.filter(pk=row.pk, outcome=ReconnectEvent.Outcome.PENDING).update(
+            outcome=ReconnectEvent.Outcome.GAVE_UP, detail={**(row.detail or {}), "closed_because": reason}
+        )
+    if closed:
+        logger.info(
+            "pending reconnect attempts closed", extra={"session": session_name, "closed": closed, "reason": reason}
+        )
+    return closed
 
 
 def bot_status_process_started(*, session_name: str, pid: int, at: datetime | None = None) -> None:
@@ -146,11 +187,17 @@ def bot_status_process_started(*, session_name: str, pid: int, at: datetime | No
 
 
 def bot_status_child_started(*, session_name: str, child_pid: int, restarted: bool) -> None:
-    _status(session_name)
-    update: dict[str, Any] = {"child_pid": child_pid, "updated_at": timezone.now()}
-    if restarted:
-        update["child_restarts"] = F("child_restarts") + 1
-    BotStatus.objects.filter(session_name=session_name).update(**update)
+    """Kept through an outage: the restart count must stay true."""
+    at = timezone.now()
+
+    def write() -> None:
+        _status(session_name)
+        update: dict[str, Any] = {"child_pid": child_pid, "updated_at": at}
+        if restarted:
+            update["child_restarts"] = F("child_restarts") + 1
+        BotStatus.objects.filter(session_name=session_name).update(**update)
+
+    write_buffer().submit("child_started", write)
 
 
 def bot_status_heartbeat(

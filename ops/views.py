@@ -64,8 +64,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"status": "ok", "check": "live"})
     try:
         health = health_check()  # one small query: it also proves the database answers
-    except Exception as exc:  # any database failure is a 503, never a 500
-        return JsonResponse({"status": "error", "reason": f"database unavailable: {type(exc).__name__}"}, status=503)
+    except Exception as exc:  # any failure the selector did not expect is a 503 too, never a 500
+        return JsonResponse({"status": "error", "reason": "database", "error": type(exc).__name__}, status=503)
     if not health.ok:
         return JsonResponse({"status": "error", "reason": health.reason, "sessions": health.sessions}, status=503)
     return JsonResponse({"status": "ok", "sessions": health.sessions})

@@ -1,19 +1,22 @@
-"""The child's heartbeat thread: judge progress, sample memory, beat to the supervisor, flush stats.
+"""The child's heartbeat thread (judge progress, sample memory, beat to the supervisor) and its
+database writer thread (flush the stats, write what an outage held back).
 
 A mixin of :class:`bot.child.runtime.BotRuntime`. A beat the supervisor cannot read means it is
-gone: the child stops rather than stay connected as an orphan beside a standby's child.
+gone: the child stops rather than stay connected as an orphan beside a standby's child. The beats
+never wait for the database: a database that hangs must not make a healthy child look hung.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import time
+import threading
 
 from django.db import connection
 
 from blacksky_site.tempfiles import dir_usage, process_temp_dir
 from bot.child.memory import rss_bytes
+from bot.db_buffer import drop_connection, outage_watch, write_buffer
 from bot.heartbeat import Beat, ChildExit
 from bot.models import ConnectionState as State
 
@@ -54,11 +57,29 @@ class Beating:
                 "queued": self.inbox.qsize(),
                 "failures": self.machine.failures,
                 "temp_bytes": dir_usage(process_temp_dir()),
+                # writes an outage cost (buffer overflow, minute buckets dropped): /stats shows them
+                "db_lost": write_buffer().lost + self.stats.lost_minutes,
+                "db_down": outage_watch().down,
             },
         )
 
+    def _db_writer_loop(self) -> None:
+        """Every ``flush_interval``: the buffered writes (in order), then the stats; a probe while away."""
+        buffer, watch = write_buffer(), outage_watch()
+        try:
+            while not self._stop.wait(self.flush_interval):
+                try:
+                    buffer.tick()
+                    if not watch.down:
+                        self.stats.flush()
+                except Exception:
+                    logger.exception("database writer tick failed", extra={"session": self.session_name})
+                    drop_connection()
+        finally:
+            connection.close()
+
     def _heartbeat_loop(self) -> None:
-        last_flush = time.monotonic()
+        threading.Thread(target=self._db_writer_loop, name="db-writer", daemon=True).start()
         try:
             while True:
                 try:
@@ -73,9 +94,6 @@ class Beating:
                             extra={"session": self.session_name, "rss": beat.rss_bytes},
                         )
                         self.request_stop(exit_code=ChildExit.MEMORY, reason="memory")
-                    if time.monotonic() - last_flush >= self.flush_interval:
-                        last_flush = time.monotonic()
-                        self.stats.flush()
                 except Exception:
                     logger.exception("heartbeat tick failed", extra={"session": self.session_name})
                 if self._stop.wait(self.heartbeat_interval):

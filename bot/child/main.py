@@ -96,4 +96,21 @@ def child_run(
             webhooks.close(timeout=2.0)
         if beats is not None:
             beats.close()
+        _write_what_waits(session_name=session_name)
         connection.close()
+
+
+def _write_what_waits(*, session_name: str) -> None:
+    """The writes an outage held back, once more before exit (briefly); what stays unwritten is said."""
+    from blacksky_site.db_deadline import db_deadline
+    from bot.db_buffer import outage_watch, write_buffer
+
+    buffer = write_buffer()
+    if buffer.pending and not outage_watch().down:
+        with db_deadline(seconds=3.0):
+            buffer.drain()
+    if buffer.pending or buffer.lost:
+        logger.warning(
+            "bot child exits with database writes lost",
+            extra={"session": session_name, "unwritten": buffer.pending, "lost": buffer.lost},
+        )

@@ -154,7 +154,7 @@ class BotRuntime(Dispatching, Beating, Stopping):
         self._connector: threading.Thread | None = None
         self._dispatchers: list[threading.Thread] = []
         self._heartbeat: threading.Thread | None = None
-        self._open_attempt: int | None = None  # ReconnectEvent id still pending
+        self._open_attempt: Any = None  # the ReconnectEvent still pending
         self._in_flight = 0
         self._in_flight_lock = threading.Lock()
         self._transport_stopped = False
@@ -337,7 +337,7 @@ class BotRuntime(Dispatching, Beating, Stopping):
         detail["pid"] = os.getpid()  # which child wrote it: tells two workers' events apart
         try:
             if decision.closes_attempt and self._open_attempt is not None:
-                events.reconnect_event_close(event_id=self._open_attempt, outcome=decision.closes_attempt)
+                events.reconnect_event_close(event=self._open_attempt, outcome=decision.closes_attempt)
                 self._open_attempt = None
             if decision.changed:
                 events.transition_record(
@@ -361,6 +361,6 @@ class BotRuntime(Dispatching, Beating, Stopping):
                     reason=decision.reason,
                     detail=detail,
                 )
-                self._open_attempt = attempt.pk
+                self._open_attempt = attempt  # the row itself: its id is known only once written
         except Exception:
             logger.exception("recording a connection event failed", extra={"session": self.session_name})

@@ -60,7 +60,7 @@ class Stopping:
             self._connector.join(1.0)
         if self._open_attempt is not None:
             try:
-                events.reconnect_event_close(event_id=self._open_attempt, outcome="gave_up")
+                events.reconnect_event_close(event=self._open_attempt, outcome="gave_up")
             except Exception:
                 logger.exception("closing the open reconnect attempt failed")
             self._open_attempt = None

@@ -5,7 +5,9 @@ counts what only it sees (sends, send failures, a full inbox) into the same coll
 heartbeat reports and ``.stats`` reads: every message is counted once.
 
 Counting is a lock and an integer add on the dispatcher threads; the database sees one upsert per
-minute bucket per flush, never one write per message. A failed flush keeps the counts for the next.
+minute bucket per flush, never one write per message. A failed flush keeps the counts for the next
+(a database outage is noted once by this process's ``bot.db_buffer`` watch, without a trace); at
+most ``MAX_PENDING_MINUTES`` buckets wait, older ones are counted in ``lost_minutes``.
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ from datetime import UTC, datetime
 
 from django.db import IntegrityError, transaction
 
+from bot.db_buffer import is_outage, outage_watch
 from bot.models import MessageStat
 
 logger = logging.getLogger(__name__)
+
+MAX_PENDING_MINUTES = 24 * 60  # unflushed minute buckets kept through an outage
 
 
 @dataclass
@@ -58,6 +63,7 @@ class StatsCollector:
         self._lock = threading.Lock()
         self._pending: dict[int, Bucket] = {}
         self.totals = Bucket()
+        self.lost_minutes = 0  # buckets dropped because the database stayed away too long
 
     def _bucket(self) -> Bucket:
         key = self._minute()
@@ -99,20 +105,45 @@ class StatsCollector:
             self.totals.rss_max_bytes = max(self.totals.rss_max_bytes, rss_bytes)
 
     def flush(self) -> int:
-        """Write the pending buckets; returns how many rows were touched. Failures keep the counts."""
+        """Write the pending buckets; returns how many rows were touched. Failures keep the counts.
+
+        While this process knows the database is away nothing is tried (each try could wait for a
+        timeout): its watch probes and says when it is back.
+        """
+        watch = outage_watch()
+        if watch.down:
+            return 0
         with self._lock:
             pending, self._pending = self._pending, {}
         written = 0
-        for key, bucket in sorted(pending.items()):
+        ordered = sorted(pending.items())
+        for n, (key, bucket) in enumerate(ordered):
             minute = datetime.fromtimestamp(key * 60, tz=UTC)
             try:
                 _upsert(self.session_name, minute, bucket)
                 written += 1
-            except Exception:
-                logger.exception("stats flush failed; counts kept for the next flush", extra={"bucket": minute})
-                with self._lock:
-                    self._pending.setdefault(key, Bucket()).merge(bucket)
+                watch.ok()
+            except Exception as exc:
+                if is_outage(exc):
+                    watch.failed(exc)
+                else:
+                    logger.exception("stats flush failed; counts kept for the next flush", extra={"bucket": minute})
+                self._keep(ordered[n:])  # this bucket and the ones after it: the next flush writes them
+                break
         return written
+
+    def _keep(self, buckets: list[tuple[int, Bucket]]) -> None:
+        with self._lock:
+            for key, bucket in buckets:
+                self._pending.setdefault(key, Bucket()).merge(bucket)
+            while len(self._pending) > MAX_PENDING_MINUTES:
+                del self._pending[min(self._pending)]
+                self.lost_minutes += 1
+
+    @property
+    def unflushed(self) -> int:
+        """Minute buckets waiting for the database."""
+        return len(self._pending)
 
 
 def _upsert(session_name: str, minute: datetime, bucket: Bucket) -> None:

@@ -2,6 +2,9 @@
 
 A mixin of :class:`bot.supervisor.loop.Supervisor`; the child is a fresh ``manage.py runbot
 --child`` subprocess (never a fork: neonize must not be loaded in a process that forks).
+
+The beat reader thread only notes each beat: the status row is written by the supervisor's
+database thread, so a database that hangs can never make a healthy child look hung.
 """
 
 from __future__ import annotations
@@ -13,10 +16,10 @@ import subprocess
 import threading
 import time
 
-from django.db import close_old_connections
 from django.utils import timezone
 
 from bot import events
+from bot.db_buffer import drop_connection, is_outage
 from bot.fencing import FenceWriter
 from bot.heartbeat import Beat, BeatReader
 from bot.models import ConnectionState as State
@@ -103,9 +106,7 @@ class ChildHandling:
         self.starts += 1
         self._child_totals = {"messages_in": 0, "messages_out": 0}
         try:
-            events.bot_status_child_started(
-                session_name=self.session_name, child_pid=process.pid, restarted=restarted
-            )
+            events.bot_status_child_started(session_name=self.session_name, child_pid=process.pid, restarted=restarted)
         except Exception:
             logger.exception("recording the child start failed")
         logger.info(
@@ -114,18 +115,26 @@ class ChildHandling:
         return self.child
 
     def on_beat(self, beat: Beat) -> None:
-        """Runs on the heartbeat reader thread: note the state, write BotStatus."""
+        """Runs on the heartbeat reader thread: note the state and the beat, never touch the database."""
         child = self.child
         if child is not None:
             child.state = beat.state
+        self._child_totals = {"messages_in": beat.messages_in, "messages_out": beat.messages_out}
+        self._beat_unwritten = (beat, timezone.now())
+        self._state_known = beat.state  # what record() assumes while the database is away
+
+    def write_heartbeat(self) -> None:
+        """The newest beat into ``BotStatus`` (one write however many beats came meanwhile)."""
+        pending, self._beat_unwritten = self._beat_unwritten, None
+        if pending is None:
+            return
+        beat, at = pending
         if beat.state == State.CONNECTED and self._restart_attempt is not None:
             self._close_restart_attempt("succeeded")
-        self._child_totals = {"messages_in": beat.messages_in, "messages_out": beat.messages_out}
         try:
-            close_old_connections()
             events.bot_status_heartbeat(
                 session_name=self.session_name,
-                at=timezone.now(),
+                at=at,
                 child_pid=beat.pid,
                 rss_bytes=beat.rss_bytes,
                 messages_in=self._totals["messages_in"] + beat.messages_in,
@@ -136,11 +145,32 @@ class ChildHandling:
                     "commands": beat.commands,
                     "errors": beat.errors,
                     **beat.detail,
+                    "db_lost": beat.detail.get("db_lost", 0) + self.buffer.lost,
                 },
                 fencing=self.ownership.fencing,
             )
-        except Exception:
-            logger.exception("recording a heartbeat failed", extra={"session": self.session_name})
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            self.watch.failed(exc)  # the next beat replaces this one: nothing to keep
+
+    def start_db_writer(self) -> None:
+        """A thread for the writes that may wait (status, buffered events): the loop never blocks on them."""
+        self._db_thread = threading.Thread(target=self._db_loop, name="supervisor-db", daemon=True)
+        self._db_thread.start()
+
+    def _db_loop(self) -> None:
+        while not self._stop.wait(1.0):
+            try:
+                self.buffer.tick()  # buffered writes first (in order), or a probe while away
+                if not self.watch.down:
+                    self.write_heartbeat()
+            except Exception as exc:
+                if is_outage(exc):
+                    self.watch.failed(exc)
+                else:
+                    logger.exception("supervisor database writer failed", extra={"session": self.session_name})
+                    drop_connection()
 
     def check_hung(self, now: float) -> bool:
         """Beats stopped, or they say the child made no progress for longer than HEARTBEAT_TIMEOUT."""

@@ -11,8 +11,10 @@ can hang where only SIGKILL helps), so everything Go-related lives in the child,
    back-off inside a restart budget, renews the lease (losing it stops the child at once), and runs
    the operators' control requests;
 5. on SIGTERM/SIGINT: stops the child (which drains its handlers), takes the final backup
-   (``reason=shutdown``), releases the lease and exits 0 within ``SHUTDOWN_GRACE``. A second signal
-   kills the child at once but still lets the backup finish: a backup is never left half-written.
+   (``reason=shutdown``), releases the lease and exits 0 within ``SHUTDOWN_GRACE`` (``stopping.py``).
+
+A database outage is not a crash: the loop notes it once (``bot.db_buffer``), skips what needs the
+database, keeps the child running, and a child that dies meanwhile costs no restart budget.
 """
 
 from __future__ import annotations
@@ -28,11 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections
 from django.utils import timezone
 
 from bot import events
 from bot.backoff import BackoffPolicy
+from bot.db_buffer import component_set, drop_connection, is_outage, outage_watch, write_buffer
 from bot.links import pairing_page_url
 from bot.models import ConnectionState as State
 from bot.models import ReconnectEvent
@@ -44,18 +46,18 @@ from bot.supervisor.planned_restart import PlannedRestart, planned_restart_perfo
 from bot.supervisor.policy import ExitFacts, Verdict, decide_exit
 from bot.supervisor.scheduler import scheduler_start, scheduler_stop
 from bot.supervisor.session import SessionCalls, temp_sweep_at_start
+from bot.supervisor.stopping import BACKUP_RESERVE_SECONDS, Stopping
 from bot.transport.base import SESSION_TRANSPORTS
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["Child", "NoOwnership", "Supervisor"]
 
-BACKUP_RESERVE_SECONDS = 6.0  # of SHUTDOWN_GRACE kept for the final backup and the release
 RESTART_WINDOW = 600.0  # CHILD_RESTART_LIMIT automatic child restarts allowed within this many seconds
 HEALTHY_AFTER = 120.0  # a child that ran this long without dying resets the restart back-off
 
 
-class Supervisor(ChildHandling, SessionCalls, OperatorRequests):
+class Supervisor(ChildHandling, SessionCalls, OperatorRequests, Stopping):
     """One session's supervisor; ``run()`` returns the process exit code."""
 
     def __init__(
@@ -115,7 +117,13 @@ class Supervisor(ChildHandling, SessionCalls, OperatorRequests):
         self._signals = 0
         self._next_start: float | None = None
         self._next_control = 0.0
-        self._restart_attempt: int | None = None  # ReconnectEvent id of the restart in progress
+        self._restart_attempt: Any = None  # the ReconnectEvent of the restart in progress
+        self._stop_asked_at: float | None = None  # SHUTDOWN_GRACE counts from the signal
+        component_set("supervisor")
+        self.watch = outage_watch()
+        self.buffer = write_buffer()
+        self._beat_unwritten: Any = None  # the newest beat, for the status row (written off the reader thread)
+        self._db_thread: threading.Thread | None = None
         self._totals = {"messages_in": 0, "messages_out": 0}
         self._child_totals = {"messages_in": 0, "messages_out": 0}
         self.planned_restart: Any = None  # bot.supervisor.planned_restart.PlannedRestart, once running
@@ -135,9 +143,11 @@ class Supervisor(ChildHandling, SessionCalls, OperatorRequests):
         self._signals += 1
         if self._signals > 1:
             self._hurry.set()
-        self._stop.set()
+        self.request_stop()
 
     def request_stop(self) -> None:
+        if self._stop_asked_at is None:
+            self._stop_asked_at = self.clock()
         self._stop.set()
 
     # -- main loop ------------------------------------------------------------------------------------
@@ -151,7 +161,12 @@ class Supervisor(ChildHandling, SessionCalls, OperatorRequests):
                 logger.info("stopped while standing by", extra={"session": self.session_name})
                 return 0
             # Only the owner says who runs the session: a standby must not overwrite the holder's pid.
-            events.bot_status_process_started(session_name=self.session_name, pid=os.getpid())
+            self.watch.call(lambda: events.bot_status_process_started(session_name=self.session_name, pid=os.getpid()))
+            # A killed predecessor's attempts would stay "pending" for good.
+            self.watch.call(
+                lambda: events.reconnect_events_close_left(session_name=self.session_name, reason="process_restarted")
+            )
+            self.start_db_writer()
             temp_sweep_at_start()
             if self.uses_session and not self._stop.is_set():
                 self.restore()
@@ -162,10 +177,13 @@ class Supervisor(ChildHandling, SessionCalls, OperatorRequests):
             while not self._stop.is_set():
                 try:
                     self.step()
-                except Exception:  # one bad pass (a database blip) must not end the worker
-                    logger.exception("supervisor step failed", extra={"session": self.session_name})
-                    close_old_connections()
-                    self._stop.wait(1.0)  # no log flood while the database is away
+                except Exception as exc:  # one bad pass must not end the worker
+                    if is_outage(exc):
+                        self.watch.failed(exc)  # one warning per outage, no trace
+                    else:
+                        logger.exception("supervisor step failed", extra={"session": self.session_name})
+                        drop_connection()
+                    self._stop.wait(1.0)
                 self._stop.wait(self.tick)
         except Exception:
             logger.exception("supervisor loop failed; shutting down", extra={"session": self.session_name})
@@ -190,7 +208,9 @@ class Supervisor(ChildHandling, SessionCalls, OperatorRequests):
                 self.on_child_exit(code)
             else:
                 self.check_hung(now)
-        if now >= self._next_control:
+        # While the database is away the control table and the planned restart wait; the
+        # database writer thread probes it and says when it is back.
+        if now >= self._next_control and not self.watch.down:
             self._next_control = now + self.control_interval
             self.poll_control()
             self.check_planned_restart()
@@ -238,6 +258,15 @@ class Supervisor(ChildHandling, SessionCalls, OperatorRequests):
             stopping=self._stop.is_set(),
             uses_session=self.uses_session,
             run_once=self.run_once,
+            database_down=self.watch.down,
+        )
+        # Its attempt rows it could not close (killed mid-attempt) are closed for it, after its
+        # buffered writes if any are waiting.
+        self.buffer.submit(
+            "child_attempts",
+            lambda: events.reconnect_events_close_left(
+                session_name=self.session_name, reason="child_exited", child_pid=child.pid
+            ),
         )
         decision = decide_exit(facts)
         verdict = decision.verdict
@@ -298,7 +327,7 @@ class Supervisor(ChildHandling, SessionCalls, OperatorRequests):
         self._next_start = self.clock() + delay
 
     def _record_restart_attempt(self, reason: str, delay: float, outcome: str = "") -> None:
-        try:
+        try:  # an outage only delays these writes (bot.events buffers them)
             event = events.reconnect_event_open(
                 session_name=self.session_name,
                 attempt=max(1, self.consecutive),
@@ -306,9 +335,9 @@ class Supervisor(ChildHandling, SessionCalls, OperatorRequests):
                 reason=f"child_{reason}",
             )
             if outcome:
-                events.reconnect_event_close(event_id=event.pk, outcome=outcome)
+                events.reconnect_event_close(event=event, outcome=outcome)
             else:
-                self._restart_attempt = event.pk
+                self._restart_attempt = event
         except Exception:
             logger.exception("recording a restart failed")
 
@@ -316,7 +345,7 @@ class Supervisor(ChildHandling, SessionCalls, OperatorRequests):
         attempt, self._restart_attempt = self._restart_attempt, None
         if attempt is not None:
             try:
-                events.reconnect_event_close(event_id=attempt, outcome=outcome)
+                events.reconnect_event_close(event=attempt, outcome=outcome)
             except Exception:
                 logger.exception("closing a restart attempt failed")
 
@@ -360,39 +389,3 @@ class Supervisor(ChildHandling, SessionCalls, OperatorRequests):
     def stop_scheduler(self, timeout: float) -> None:
         cluster, self.cluster = self.cluster, None
         scheduler_stop(cluster, timeout=timeout)
-
-    # -- shutdown ---------------------------------------------------------------------------------------
-    def shutdown(self) -> None:
-        """Child first (it drains), then the final backup, the lease, the scheduler: all within the grace."""
-        begun = self.clock()
-        deadline = begun + self.shutdown_grace
-        logger.info("supervisor stopping", extra={"session": self.session_name, "grace": self.shutdown_grace})
-        owned = self.ownership.held  # a standby, or a holder that lost the lease, leaves the status to the owner
-        if self.child is not None:
-            self.terminate_child(grace=self.child_stop_grace, hurry=self._hurry)
-        self._close_restart_attempt("gave_up")
-        if self.uses_session and self.ownership.held and self.starts > 0:
-            try:
-                self.backup("shutdown")  # never interrupted: a second signal only hurried the child
-            except Exception:
-                logger.exception("final backup failed", extra={"session": self.session_name})
-        self.ownership.release()
-        self.stop_scheduler(timeout=max(0.5, deadline - self.clock() - 0.5))
-        if owned:
-            self.record(State.STOPPED, "shutdown" if self.exit_code == 0 else "gave_up")
-        if self.webhooks is not None:
-            self.webhooks.close(timeout=max(0.5, min(3.0, deadline - self.clock())))
-        try:
-            if owned:
-                events.bot_status_stopped(session_name=self.session_name)
-        except Exception:
-            logger.exception("recording the stop failed")
-        logger.info(
-            "supervisor stopped",
-            extra={
-                "session": self.session_name,
-                "exit_code": self.exit_code,
-                "seconds": round(self.clock() - begun, 3),
-                "neonize_loaded": "neonize" in sys.modules,
-            },
-        )

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 
 from bot.control import ControlError, control_run_pending, pair_phone_parse
+from bot.db_buffer import is_outage
 from bot.models import ControlCommand
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,9 @@ class OperatorRequests:
     def poll_control(self) -> int:
         try:
             return control_run_pending(session_name=self.session_name, actions=self.control_actions())
-        except Exception:
-            logger.exception("polling the control table failed", extra={"session": self.session_name})
+        except Exception as exc:
+            if is_outage(exc):
+                self.watch.failed(exc)  # one warning per outage, from the watch
+            else:
+                logger.exception("polling the control table failed", extra={"session": self.session_name})
             return 0

@@ -31,6 +31,7 @@ class ExitFacts:
     stopping: bool = False  # the supervisor itself is shutting down
     uses_session: bool = True
     run_once: bool = False
+    database_down: bool = False  # the supervisor saw the database away when the child ended
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,11 @@ def decide_exit(facts: ExitFacts) -> ExitDecision:
     reason = reason_for(facts)
     if facts.run_once:
         return ExitDecision(Verdict.ONCE_ENDED, reason=reason, exit_code=0 if facts.code == 0 else 1)
+    # A child that died or hung while the database was away is a casualty of the outage (a write that
+    # hung, a thread that waited), not a crash loop: restarted without spending the budget, for as
+    # long as the outage lasts. Memory restarts still count: a buffer that grows is ours to fix.
+    if facts.database_down and reason in {"crash", "hung", "exited"}:
+        return ExitDecision(Verdict.RESTART, reason="database_outage", budgeted=False)
     # A child that used up its reconnect attempts did not crash: the network is away. It gets a fresh
     # child after a growing, capped delay for as long as the outage lasts; only crashes, hangs and
     # memory restarts spend the budget that stops a crash loop.

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from blacksky_site.tempfiles import is_disk_full
 from bot import events
+from bot.db_buffer import is_outage
 from bot.links import pairing_page_url
 from bot.models import BotStatus
 from bot.models import ConnectionState as State
@@ -38,13 +39,27 @@ class SessionCalls:
 
     session_name: str
 
-    def record(self, to_state: State, reason: str, detail: dict[str, Any] | None = None) -> None:
+    def _state_now(self) -> str:
+        """The session's state as the status row says; while the database is away, the last one we knew."""
+        known = getattr(self, "_state_known", "") or State.STARTING
+        if self.watch.down:
+            return known
         try:
             status = BotStatus.objects.filter(session_name=self.session_name).values_list("state", flat=True)
-            previous = status.first() or State.STARTING
+            known = status.first() or State.STARTING
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            self.watch.failed(exc)
+        return known
+
+    def record(self, to_state: State, reason: str, detail: dict[str, Any] | None = None) -> None:
+        try:
+            previous = self._state_now()
             if previous == to_state:
                 return
-            events.transition_record(
+            self._state_known = str(to_state)
+            events.transition_record(  # kept in order through an outage (bot.events buffers it)
                 session_name=self.session_name,
                 from_state=previous,
                 to_state=to_state,
@@ -60,8 +75,7 @@ class SessionCalls:
         """An operator alert that is not a state change (a full disk): the webhook and one log line."""
         logger.error("alert", extra={"session": self.session_name, "reason": reason, "detail": detail})
         if self.webhooks is not None:
-            state = BotStatus.objects.filter(session_name=self.session_name).values_list("state", flat=True).first()
-            state = state or State.STARTING
+            state = self._state_now()
             self.webhooks.notify(
                 session_name=self.session_name, from_state=state, to_state=state, reason=reason, at=timezone.now()
             )
@@ -79,8 +93,19 @@ class SessionCalls:
                 self.exit_code = 1
                 self._stop.set()
                 return None
-            logger.exception("restore chain failed; starting with the live store", extra={"session": self.session_name})
-            session_origin_record(session_name=self.session_name, outcome=None, error=f"{type(exc).__name__}: {exc}")
+            if is_outage(exc):
+                self.watch.failed(exc)
+                logger.warning(
+                    "restore chain skipped: database unreachable; starting with the live store",
+                    extra={"session": self.session_name},
+                )
+            else:
+                logger.exception(
+                    "restore chain failed; starting with the live store", extra={"session": self.session_name}
+                )
+                session_origin_record(
+                    session_name=self.session_name, outcome=None, error=f"{type(exc).__name__}: {exc}"
+                )
             return None
         logger.info(
             "session restore",

@@ -6,10 +6,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
+from blacksky_site.db_deadline import db_deadline
 from bot.models import BotStatus, ConnectionState
 from sessions_store.models import WhatsAppSession
+
+#: Seconds the health read may wait for the database. A server that refuses answers at once; one
+#: that hangs has its query cut here (a new connection is bounded by DB_CONNECT_TIMEOUT instead).
+DATABASE_BUDGET = 2.0
 
 
 @dataclass(frozen=True)
@@ -22,17 +28,24 @@ class Health:
 def health_check(*, now: datetime | None = None) -> Health:
     """Database answers, and every known session's bot is connected with a fresh heartbeat.
 
-    One ``SELECT`` on the small ``BotStatus`` table (one row per session). A database error
-    propagates: the view turns it into a 503.
+    One ``SELECT`` on the small ``BotStatus`` table (one row per session), within
+    ``DATABASE_BUDGET``: a database that refuses, hangs or drops the link gives reason ``database``.
     """
     now = now or timezone.now()
     timeout = timedelta(seconds=settings.HEARTBEAT_TIMEOUT)
-    trials = WhatsAppSession.objects.filter(trial=True).values("name")  # console trials are nobody's bot
-    rows = list(
-        BotStatus.objects.exclude(session_name__in=trials)
-        .order_by("session_name")
-        .values_list("session_name", "state", "last_heartbeat_at")
-    )
+    try:
+        with db_deadline(seconds=DATABASE_BUDGET):
+            trials = WhatsAppSession.objects.filter(trial=True).values("name")  # console trials are nobody's bot
+            rows = list(
+                BotStatus.objects.exclude(session_name__in=trials)
+                .order_by("session_name")
+                .values_list("session_name", "state", "last_heartbeat_at")
+            )
+    except (OperationalError, InterfaceError):
+        from django.db import connection
+
+        connection.close()  # broken or cut: the next request opens a fresh one
+        return Health(ok=False, reason="database", sessions={})
     if not rows:
         return Health(ok=False, reason="no bot has reported a heartbeat yet", sessions={})
     problems: list[str] = []

@@ -329,6 +329,8 @@ def session_stats(*, session_name: str, now: datetime | None = None) -> dict:
         "pid": status.pid if status else None,
         "child_pid": status.child_pid if status else None,
         "child_restarts": status.child_restarts if status else 0,
+        # writes a database outage cost (buffer overflow, stats minutes dropped), from the heartbeat
+        "database_writes_lost": int((status.detail or {}).get("db_lost", 0)) if status else 0,
         "process_uptime_seconds": _age(now, status.process_started_at) if status else None,
         "connection_uptime_seconds": _age(now, status.connected_since) if connected else None,
         "messages": {

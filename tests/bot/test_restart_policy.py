@@ -30,6 +30,15 @@ ROWS = [
     (ExitFacts(code=ChildExit.MEMORY), ExitDecision(Verdict.RESTART, "memory", budgeted=True)),
     (ExitFacts(code=KILLED, kill_reason="hung"), ExitDecision(Verdict.RESTART, "hung", budgeted=True)),
     (ExitFacts(code=CRASH), ExitDecision(Verdict.RESTART, "crash", budgeted=True)),
+    # the database was away: an outage, not a crash loop; memory still counts, the rest as before
+    (ExitFacts(code=CRASH, database_down=True), ExitDecision(Verdict.RESTART, "database_outage", budgeted=False)),
+    (ExitFacts(code=KILLED, kill_reason="hung", database_down=True), ExitDecision(Verdict.RESTART, "database_outage")),
+    (ExitFacts(code=ChildExit.DONE, database_down=True), ExitDecision(Verdict.RESTART, "database_outage")),
+    (ExitFacts(code=ChildExit.MEMORY, database_down=True), ExitDecision(Verdict.RESTART, "memory", budgeted=True)),
+    (ExitFacts(code=ChildExit.FRESH, database_down=True), ExitDecision(Verdict.RESTART, "reconnect_exhausted")),
+    (ExitFacts(code=ChildExit.TERMINAL, database_down=True), ExitDecision(Verdict.IDLE, "terminal")),
+    (ExitFacts(code=CRASH, stopping=True, database_down=True), ExitDecision(Verdict.STOPPED)),
+    (ExitFacts(code=CRASH, run_once=True, database_down=True), ExitDecision(Verdict.ONCE_ENDED, "crash", exit_code=1)),
     # --run-once reports the outcome and stops
     (ExitFacts(code=CRASH, run_once=True), ExitDecision(Verdict.ONCE_ENDED, "crash", exit_code=1)),
     (ExitFacts(code=0, run_once=True), ExitDecision(Verdict.ONCE_ENDED, "exited", exit_code=0)),

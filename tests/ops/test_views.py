@@ -192,7 +192,7 @@ def test_healthz_is_503_when_the_database_is_down(client: Client, monkeypatch) -
     monkeypatch.setattr("ops.views.health_check", broken)
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json()["reason"] == "database unavailable: OperationalError"
+    assert response.json()["reason"] == "database"
 
 
 @pytest.mark.parametrize("url", ["/stats", "/metrics"])
@@ -452,3 +452,11 @@ def test_pair_post_needs_a_csrf_token() -> None:
     client.force_login(user)
     assert client.post("/pair/", {"session": "default"}).status_code == 403
     assert ControlCommand.objects.count() == 0
+
+
+def test_stats_reports_the_writes_a_database_outage_cost(client: Client, token: str, frozen) -> None:
+    make_status(detail={"db_lost": 7, "db_down": False})  # as the supervisor writes the child's beat
+    make_status(session_name="other")
+    data = client.get("/stats", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    lost = {s["session"]: s["database_writes_lost"] for s in data["sessions"]}
+    assert lost == {"default": 7, "other": 0}
