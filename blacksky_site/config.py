@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from blacksky_site.public_url import parse_host_name, parse_origin_url
+
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
 _FALSE = {"0", "false", "no", "off", "n", "f", ""}
 
@@ -185,6 +187,12 @@ VARIABLES: tuple[Variable, ...] = (
         "Comma-separated host names the web app answers to.",
     ),
     Variable(
+        "PUBLIC_URL",
+        parse_origin_url,
+        "",
+        "The web app's address for the host check and every link; empty = Heroku's app domain, else 127.0.0.1:$PORT.",
+    ),
+    Variable(
         "CSRF_TRUSTED_ORIGINS",
         parse_list,
         "",
@@ -237,6 +245,12 @@ VARIABLES: tuple[Variable, ...] = (
         secret=True,
     ),
     Variable("HEROKU_APP_NAME", parse_str, "", "Heroku app name for the Platform API calls."),
+    Variable(
+        "HEROKU_APP_DEFAULT_DOMAIN_NAME",
+        parse_host_name,
+        "",
+        "Set by Heroku's dyno metadata (heroku labs:enable runtime-dyno-metadata); derives PUBLIC_URL.",
+    ),
     Variable(
         "HEROKU_API_URL", parse_url, "https://api.heroku.com", "Heroku Platform API base URL (overridable for tests)."
     ),

@@ -15,7 +15,7 @@ import dj_database_url
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from blacksky_site import config
+from blacksky_site import config, public_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -41,8 +41,13 @@ if not SECRET_KEY:
         _dev_key.chmod(0o600)
     SECRET_KEY = _dev_key.read_text().strip()
 
-ALLOWED_HOSTS: list[str] = env("ALLOWED_HOSTS")
-CSRF_TRUSTED_ORIGINS: list[str] = env("CSRF_TRUSTED_ORIGINS")
+# One public address for the host check, the CSRF origins and every link the bot prints: PUBLIC_URL,
+# else Heroku's app domain from the dyno metadata (random suffix included), else 127.0.0.1:$PORT.
+PUBLIC_URL: str = public_url.public_url_from_env()
+ALLOWED_HOSTS: list[str] = list(dict.fromkeys([*env("ALLOWED_HOSTS"), public_url.public_host(PUBLIC_URL)]))
+CSRF_TRUSTED_ORIGINS: list[str] = list(
+    dict.fromkeys([*env("CSRF_TRUSTED_ORIGINS"), public_url.public_origin(PUBLIC_URL)])
+)
 
 # CLOUD_MODE: explicit value wins; otherwise on when running on a Heroku dyno.
 _cloud = os.environ.get("CLOUD_MODE", "").strip()
@@ -193,6 +198,7 @@ WA_CREDENTIALS: str = env("WA_CREDENTIALS")
 WA_AUTH_STATE: str = env("WA_AUTH_STATE")
 HEROKU_API_KEY: str = env("HEROKU_API_KEY")
 HEROKU_APP_NAME: str = env("HEROKU_APP_NAME")
+HEROKU_APP_DEFAULT_DOMAIN_NAME: str = env("HEROKU_APP_DEFAULT_DOMAIN_NAME")
 HEROKU_API_URL: str = env("HEROKU_API_URL")
 BOT_NAME: str = env("BOT_NAME")
 BOT_PREFIX: str = env("BOT_PREFIX") or "."
