@@ -176,7 +176,7 @@ VARIABLES: tuple[Variable, ...] = (
         "SECRET_KEY",
         parse_str,
         "",
-        "Django signing key; required unless DEBUG=true. `make run` generates one into .env.",
+        "Django signing key; gunicorn and runbot need it (a build does not). `make run` generates one into .env.",
         secret=True,
     ),
     Variable("DEBUG", parse_bool, "false", "Development mode. Never true in production."),

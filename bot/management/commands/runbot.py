@@ -52,6 +52,9 @@ class Command(BaseCommand):
         parser.add_argument("--heartbeat-interval", type=float, default=5.0, help=argparse_hidden())
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from blacksky_site.secret_key import secret_key_require
+
+        secret_key_require()  # backups are encrypted with a key derived from it: no key, no bot
         transport = options["transport"]
         if transport == "console":
             logs_to_stderr()
