@@ -112,8 +112,17 @@ DATABASE_URL: str = env("DATABASE_URL")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    # Several processes (web, worker, django-q2) share the file: wait for locks instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Several writer processes (web, worker, bot child, django-q2) share the file. IMMEDIATE: a
+    # transaction takes the write lock when it begins, so it waits up to `timeout` s for it; a
+    # deferred one that reads first and then writes gets "database is locked" at once, the busy
+    # timeout never applied. WAL: readers never block the writer, nor the writer them.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
+    )
 DB_IS_POSTGRES: bool = DATABASES["default"]["ENGINE"].endswith("postgresql")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

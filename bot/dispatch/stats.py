@@ -108,8 +108,13 @@ class StatsCollector:
             try:
                 _upsert(self.session_name, minute, bucket)
                 written += 1
-            except Exception:
-                logger.exception("stats flush failed; counts kept for the next flush", extra={"bucket": minute})
+            except Exception as exc:
+                # One line, no traceback: a locked or unreachable database is an operating condition,
+                # and the counts are not lost.
+                logger.warning(
+                    "stats flush failed; counts kept for the next flush",
+                    extra={"bucket": minute, "error": f"{type(exc).__name__}: {exc}"[:300]},
+                )
                 with self._lock:
                     self._pending.setdefault(key, Bucket()).merge(bucket)
         return written
