@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from bot.models import BotStatus, ConnectionState
+from ops.selectors.connection import state_label
 
 
 @dataclass(frozen=True)
@@ -26,18 +27,21 @@ def health_check(*, now: datetime | None = None) -> Health:
     """
     now = now or timezone.now()
     timeout = timedelta(seconds=settings.HEARTBEAT_TIMEOUT)
-    rows = list(BotStatus.objects.order_by("session_name").values_list("session_name", "state", "last_heartbeat_at"))
+    rows = list(
+        BotStatus.objects.order_by("session_name").values_list("session_name", "state", "reason", "last_heartbeat_at")
+    )
     if not rows:
         return Health(ok=False, reason="no bot has reported a heartbeat yet", sessions={})
     problems: list[str] = []
     sessions: dict[str, str] = {}
-    for name, state, beat in rows:
+    for name, state, reason, beat in rows:
         if beat is None:
             problem = "no heartbeat yet"
         elif now - beat > timeout:
             problem = f"heartbeat stale for {int((now - beat).total_seconds())}s (limit {settings.HEARTBEAT_TIMEOUT}s)"
         elif state != ConnectionState.CONNECTED:
-            problem = f"state is {state}"
+            # The reason in words, never the raw error: /healthz is public.
+            problem = f"state is {state_label(state=state, reason=reason)}"
         else:
             problem = ""
         sessions[name] = problem or "ok"

@@ -119,7 +119,11 @@
     banner.className = "banner " + (stale ? "state-bad" : stateClass(s.state));
     setField(el2, "state", s.session + ": " + (s.state || "not reporting") + (stale ? " (stale)" : ""));
     setField(el2, "since", s.state_since ? "for " + fmtDuration(sinceSeconds(s.state_since, now)) : "");
-    setField(el2, "reason", s.state_reason ? "(" + s.state_reason + ")" : "");
+    var label = s.state_label && s.state ? s.state_label.slice(s.state.length).trim() : "";
+    setField(el2, "reason", label || (s.state_reason ? "(" + s.state_reason + ")" : ""));
+    var p = s.connection_problem;  // the last failed dial and when the bot tries again, as the worker logs it
+    setField(el2, "problem", p ? p.label + ": last try " + fmtTime(p.failed_at) + (p.error ? " failed with " + p.error : " failed") +
+      (p.next_try_at ? "; next try " + fmtTime(p.next_try_at) : "") : "");
     setField(el2, "heartbeat", s.heartbeat_age_seconds === null ? "no heartbeat" :
       "heartbeat " + fmtDuration(s.heartbeat_age_seconds) + " ago" + (s.heartbeat_fresh ? "" : " (STALE)"));
 
