@@ -300,7 +300,10 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("RECONNECT_BASE_SECONDS", parse_float, "1.0", "Base delay of the reconnect backoff."),
     Variable("RECONNECT_CAP_SECONDS", parse_float, "120.0", "Largest reconnect delay."),
     Variable(
-        "MEMORY_LIMIT_MB", parse_positive_int, "512", "Memory limit of the bot process: shed at 80%, restart at 95%."
+        "MEMORY_LIMIT_MB",
+        parse_positive_int,
+        "512",
+        "Memory of a dyno: the bot sheds at 80% and restarts at 95%; a web worker retires past 85% / WEB_CONCURRENCY.",
     ),
     Variable(
         "CHILD_RESTART_LIMIT",
