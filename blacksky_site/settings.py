@@ -113,16 +113,13 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, co
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # Several writer processes (web, worker, bot child, django-q2) share the file. IMMEDIATE: a
-    # transaction takes the write lock when it begins, so it waits up to `timeout` s for it; a
-    # deferred one that reads first and then writes gets "database is locked" at once, the busy
-    # timeout never applied. WAL: readers never block the writer, nor the writer them.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {
-            "timeout": 20,
-            "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
-        }
-    )
+    # transaction takes the write lock when it begins, so it waits up to `timeout` s (the busy
+    # timeout) for it; a deferred one that read first and then writes gets "database is locked" at
+    # once, because waiting could deadlock, and the busy timeout never applies. Not WAL: with it the
+    # file cannot even be opened on a full disk (the -shm file cannot be created), where the
+    # rollback journal still reads and fails a write with "database or disk is full", which the
+    # backup and restore paths recognise; writers queue either way.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
 DB_IS_POSTGRES: bool = DATABASES["default"]["ENGINE"].endswith("postgresql")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
