@@ -307,6 +307,26 @@ def _pairing(*, session: WhatsAppSession | None, now: datetime) -> dict:
     }
 
 
+def _process_end(*, status: BotStatus, now: datetime) -> datetime:
+    """Until when the bot process is known to have run: now while it beats, else its last sign of life.
+
+    A supervisor that stopped cleared its pid (``updated_at`` is when); one that was killed stops
+    beating, and its uptime ends at the last heartbeat, not at the moment someone looks.
+    """
+    if status.process_started_at is None:
+        return now
+    if status.pid is None:
+        return max(status.process_started_at, status.updated_at)
+    beat = status.last_heartbeat_at
+    if (
+        beat is not None
+        and beat >= status.process_started_at
+        and (now - beat).total_seconds() > settings.HEARTBEAT_TIMEOUT
+    ):
+        return beat
+    return now
+
+
 def _problem(*, status: BotStatus | None, now: datetime) -> dict | None:
     problem = connection_problem(status=status, now=now)
     if problem is None:
@@ -327,6 +347,7 @@ def session_stats(*, session_name: str, now: datetime | None = None) -> dict:
     rates, minutes = _minute_rows(session_name=session_name, now=now)
     hourly = _hourly(session_name=session_name, now=now)
     heartbeat_age = _age(now, status.last_heartbeat_at) if status else None
+    ran_until = _process_end(status=status, now=now) if status else now  # the uptimes stop when the process did
     connected = bool(status and status.state == ConnectionState.CONNECTED)
     return {
         "session": session_name,
@@ -342,8 +363,9 @@ def session_stats(*, session_name: str, now: datetime | None = None) -> dict:
         "pid": status.pid if status else None,
         "child_pid": status.child_pid if status else None,
         "child_restarts": status.child_restarts if status else 0,
-        "process_uptime_seconds": _age(now, status.process_started_at) if status else None,
-        "connection_uptime_seconds": _age(now, status.connected_since) if connected else None,
+        "process_running": bool(status and status.process_started_at and ran_until == now),
+        "process_uptime_seconds": _age(ran_until, status.process_started_at) if status else None,
+        "connection_uptime_seconds": _age(ran_until, status.connected_since) if connected else None,
         "messages": {
             "total_in": status.messages_in if status else 0,
             "total_out": status.messages_out if status else 0,

@@ -36,7 +36,9 @@ print(json.dumps({"health": [health.status_code, health.json()], "pair": pair.co
 
 def _pages(env: dict[str, str]) -> dict:
     env = {**env, "DJANGO_SETTINGS_MODULE": "tests.settings"}  # static files from the finders, no collectstatic
-    result = subprocess.run([sys.executable, "-c", PAGES], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", PAGES], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 

@@ -39,7 +39,12 @@ def main() -> int:
             failed += 1
         if n % 5 == 0:
             bot_status_heartbeat(
-                session_name="shared", at=timezone.now(), child_pid=os.getpid(), rss_bytes=1, messages_in=n, messages_out=0
+                session_name="shared",
+                at=timezone.now(),
+                child_pid=os.getpid(),
+                rss_bytes=1,
+                messages_in=n,
+                messages_out=0,
             )
     while stats._pending and time.monotonic() < deadline:  # what a failure kept goes out now
         stats.flush()

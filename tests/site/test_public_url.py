@@ -27,7 +27,10 @@ SUFFIXED = "my-bot-1a2b3c4d5e6f.herokuapp.com"
         # the dyno metadata sets both: the default domain carries the real suffix
         ({"HEROKU_APP_NAME": "my-bot", "HEROKU_APP_DEFAULT_DOMAIN_NAME": SUFFIXED}, f"https://{SUFFIXED}"),
         ({"HEROKU_APP_DEFAULT_DOMAIN_NAME": SUFFIXED.upper() + "."}, f"https://{SUFFIXED}"),
-        ({"PUBLIC_URL": "https://bot.example.com/", "HEROKU_APP_DEFAULT_DOMAIN_NAME": SUFFIXED}, "https://bot.example.com"),
+        (
+            {"PUBLIC_URL": "https://bot.example.com/", "HEROKU_APP_DEFAULT_DOMAIN_NAME": SUFFIXED},
+            "https://bot.example.com",
+        ),
         ({"PUBLIC_URL": "http://10.0.0.5:8000", "PORT": "9000"}, "http://10.0.0.5:8000"),
     ],
 )

@@ -136,7 +136,7 @@
     setField(el2, "memory_detail", (mem.percent_of_limit === null ? "" : mem.percent_of_limit + "% of " + mem.limit_mb + " MB") +
       (mem.trend_mb_per_hour === null ? "" : " · trend " + (mem.trend_mb_per_hour >= 0 ? "+" : "") + mem.trend_mb_per_hour + " MB/h"));
     setField(el2, "conn_uptime", s.connection_uptime_seconds === null ? "not connected" : fmtDuration(s.connection_uptime_seconds));
-    setField(el2, "proc_uptime", "process " + fmtDuration(s.process_uptime_seconds) + " · child restarts " + s.child_restarts +
+    setField(el2, "proc_uptime", "process " + fmtDuration(s.process_uptime_seconds) + (s.process_running ? "" : " (not running)") + " · child restarts " + s.child_restarts +
       (s.host ? " · " + s.host + (s.pid ? ":" + s.pid : "") : ""));
     setField(el2, "reconnects", String(s.reconnects.last_24h_total));
     setField(el2, "reconnect_reasons", Object.keys(s.reconnects.last_24h_by_reason).map(function (k) {
