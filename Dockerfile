@@ -14,8 +14,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends libmagic1 && rm
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 COPY . .
-# collectstatic needs a key only to import settings; the real one comes from the environment at run time.
-RUN SECRET_KEY=build-only python manage.py collectstatic --noinput -v 0
+# A build needs no configuration: the real SECRET_KEY comes from the environment at run time.
+RUN python manage.py collectstatic --noinput -v 0
 RUN useradd --create-home --uid 10001 bot && mkdir -p /app/var && chown -R bot /app/var
 USER bot
 EXPOSE 8000

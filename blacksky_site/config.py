@@ -35,6 +35,7 @@ from blacksky_site.config_parsers import (  # noqa: F401  re-exported: tests and
     parse_str,
     parse_url,
 )
+from blacksky_site.public_url import parse_host_name, parse_origin_url
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ VARIABLES: tuple[Variable, ...] = (
         "SECRET_KEY",
         parse_str,
         "",
-        "Django signing key; required unless DEBUG=true. `make run` generates one into .env.",
+        "Django signing key; gunicorn and runbot need it (a build does not). `make run` generates one into .env.",
         secret=True,
     ),
     Variable("DB_CONNECT_TIMEOUT", parse_seconds(2, 60), "5", "Seconds a new database connection may take."),
@@ -76,6 +77,12 @@ VARIABLES: tuple[Variable, ...] = (
         parse_list,
         "localhost,127.0.0.1,.herokuapp.com",
         "Comma-separated host names the web app answers to.",
+    ),
+    Variable(
+        "PUBLIC_URL",
+        parse_origin_url,
+        "",
+        "The web app's address for the host check and every link; empty = Heroku's app domain, else 127.0.0.1:$PORT.",
     ),
     Variable(
         "CSRF_TRUSTED_ORIGINS",
@@ -131,6 +138,12 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("HEROKU_APP_NAME", parse_str, "", "Heroku app name for the Platform API calls."),
     Variable(
+        "HEROKU_APP_DEFAULT_DOMAIN_NAME",
+        parse_host_name,
+        "",
+        "Set by Heroku's dyno metadata (heroku labs:enable runtime-dyno-metadata); derives PUBLIC_URL.",
+    ),
+    Variable(
         "HEROKU_API_URL", parse_url, "https://api.heroku.com", "Heroku Platform API base URL (overridable for tests)."
     ),
     # runtime
@@ -185,7 +198,10 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("RECONNECT_BASE_SECONDS", parse_float, "1.0", "Base delay of the reconnect backoff."),
     Variable("RECONNECT_CAP_SECONDS", parse_float, "120.0", "Largest reconnect delay."),
     Variable(
-        "MEMORY_LIMIT_MB", parse_positive_int, "512", "Memory limit of the bot process: shed at 80%, restart at 95%."
+        "MEMORY_LIMIT_MB",
+        parse_positive_int,
+        "512",
+        "Memory of a dyno: the bot sheds at 80% and restarts at 95%; a web worker retires past 85% / WEB_CONCURRENCY.",
     ),
     Variable(
         "CHILD_RESTART_LIMIT",

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import dj_database_url
 import environ
-from django.core.exceptions import ImproperlyConfigured
 
-from blacksky_site import config
+from blacksky_site import config, public_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -27,12 +26,9 @@ env = config.get
 
 DEBUG: bool = env("DEBUG")
 SECRET_KEY: str = env("SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set: set it to a long random string (`make run` writes one into .env), "
-            "or set DEBUG=true for local development."
-        )
+# Without a key the settings still load, so a build (collectstatic, before Heroku's config vars
+# exist) works; gunicorn and runbot stop at start with one sentence (blacksky_site/secret_key.py).
+if not SECRET_KEY and DEBUG:
     # Local development without a key: one generated for this checkout and kept out of git (var/
     # is ignored), stable across restarts so sessions and SECRET_KEY-derived backup keys survive.
     _dev_key = BASE_DIR / "var" / "dev-secret-key"
@@ -42,8 +38,13 @@ if not SECRET_KEY:
         _dev_key.chmod(0o600)
     SECRET_KEY = _dev_key.read_text().strip()
 
-ALLOWED_HOSTS: list[str] = env("ALLOWED_HOSTS")
-CSRF_TRUSTED_ORIGINS: list[str] = env("CSRF_TRUSTED_ORIGINS")
+# One public address for the host check, the CSRF origins and every link the bot prints: PUBLIC_URL,
+# else Heroku's app domain from the dyno metadata (random suffix included), else 127.0.0.1:$PORT.
+PUBLIC_URL: str = public_url.public_url_from_env()
+ALLOWED_HOSTS: list[str] = list(dict.fromkeys([*env("ALLOWED_HOSTS"), public_url.public_host(PUBLIC_URL)]))
+CSRF_TRUSTED_ORIGINS: list[str] = list(
+    dict.fromkeys([*env("CSRF_TRUSTED_ORIGINS"), public_url.public_origin(PUBLIC_URL)])
+)
 
 # CLOUD_MODE: explicit value wins; otherwise on when running on a Heroku dyno.
 _cloud = os.environ.get("CLOUD_MODE", "").strip()
@@ -123,8 +124,14 @@ DB_STATEMENT_BOUND: float | None = None if sys.argv[1:2] == ["migrate"] else DB_
 _db_options = DATABASES["default"].setdefault("OPTIONS", {})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    # Several processes (web, worker, django-q2) share the file: wait for locks, but boundedly.
-    _db_options["timeout"] = DB_STATEMENT_TIMEOUT
+    # Several writer processes (web, worker, bot child, django-q2) share the file. IMMEDIATE: a
+    # transaction takes the write lock when it begins, so it waits up to `timeout` s (the busy
+    # timeout, bounded like a statement) for it; a deferred one that read first and then writes gets
+    # "database is locked" at once, because waiting could deadlock, and the busy timeout never applies.
+    # Not WAL: with it the file cannot even be opened on a full disk (the -shm file cannot be
+    # created), where the rollback journal still reads and fails a write with "database or disk is
+    # full", which the backup and restore paths recognise; writers queue either way.
+    _db_options.update({"timeout": DB_STATEMENT_TIMEOUT, "transaction_mode": "IMMEDIATE"})
 else:
     _keepalive = max(1, int(DB_TCP_TIMEOUT // 4))  # idle + 3 probes ~ DB_TCP_TIMEOUT
     _db_options.update(
@@ -218,6 +225,7 @@ WA_CREDENTIALS: str = env("WA_CREDENTIALS")
 WA_AUTH_STATE: str = env("WA_AUTH_STATE")
 HEROKU_API_KEY: str = env("HEROKU_API_KEY")
 HEROKU_APP_NAME: str = env("HEROKU_APP_NAME")
+HEROKU_APP_DEFAULT_DOMAIN_NAME: str = env("HEROKU_APP_DEFAULT_DOMAIN_NAME")
 HEROKU_API_URL: str = env("HEROKU_API_URL")
 BOT_NAME: str = env("BOT_NAME")
 BOT_PREFIX: str = env("BOT_PREFIX") or "."

@@ -234,4 +234,5 @@ def bot_status_heartbeat(
 
 
 def bot_status_stopped(*, session_name: str) -> None:
-    BotStatus.objects.filter(session_name=session_name).update(child_pid=None, updated_at=timezone.now())
+    """The supervisor exited: no pid, and ``updated_at`` is when (the uptime figures stop there)."""
+    BotStatus.objects.filter(session_name=session_name).update(pid=None, child_pid=None, updated_at=timezone.now())

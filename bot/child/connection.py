@@ -21,6 +21,7 @@ from typing import Any
 
 from bot.backoff import BackoffPolicy
 from bot.models import ConnectionState as State
+from bot.reasons import REASON_LABELS, WHATSAPP_UNREACHABLE
 from bot.transport.base import ConnectionSignal
 
 TERMINAL_STATES = frozenset({State.LOGGED_OUT, State.REPLACED, State.OUTDATED, State.STOPPED})
@@ -31,6 +32,42 @@ OUTDATED_REASONS = frozenset({"client_outdated", "bad_user_agent"})
 BAN_REASONS = frozenset({"temp_banned"})
 SERVER_REASONS = frozenset({"internal_server_error", "service_unavailable"})  # whatsmeow reconnects itself
 MAX_BAN_SECONDS = 30 * 24 * 3600.0  # WhatsApp's temporary bans last hours to days
+# Words of a failed dial in whatsmeow's and Go's net errors: the network, DNS or the proxy, never
+# the store (a store error says "failed to upgrade database" and is not fixed by waiting).
+UNREACHABLE_WORDS = (
+    "dial",
+    "websocket",
+    "no such host",
+    "connection refused",
+    "network is unreachable",
+    "i/o timeout",
+    "timed out",
+    "proxy",
+    "eof",
+)
+
+
+def connect_error_reason(*, reason: str, error: str) -> str:
+    """The reason code of a failed connect of ours: ``whatsapp_unreachable`` when it is the network."""
+    text = error.lower()
+    if reason != "connect_returned" and any(word in text for word in UNREACHABLE_WORDS):
+        return WHATSAPP_UNREACHABLE
+    return reason or "connect_error"
+
+
+def connect_error_line(decision: Decision, *, error: str, attempts: int) -> str:
+    """The log line of a failed connect, in the operator's words: what failed, why, and what happens next."""
+    what = REASON_LABELS.get(decision.reason, f"connect failed: {decision.reason}")
+    line = f"{what} ({error})" if error else what
+    if decision.action == Action.RETRY:
+        return f"{line}, retrying in {_seconds(decision.delay)} s"
+    if decision.action == Action.FRESH_CHILD:
+        return f"{line}, giving up after {attempts} attempts in a row; a fresh bot child takes over"
+    return line
+
+
+def _seconds(delay: float) -> str:
+    return f"{delay:.1f}" if delay < 10 else f"{delay:.0f}"
 
 
 class Action(StrEnum):
@@ -123,7 +160,8 @@ class ConnectionMachine:
 
     def _on_connect_error(self, signal: ConnectionSignal) -> Decision:
         """Our own connect() failed or returned by itself: whatsmeow will not retry, we do."""
-        return self._retry(signal.reason or "connect_error", dict(signal.detail))
+        detail = dict(signal.detail)
+        return self._retry(connect_error_reason(reason=signal.reason, error=str(detail.get("error", ""))), detail)
 
     def _on_connect_failure(self, signal: ConnectionSignal) -> Decision:
         reason = signal.reason or "unknown"

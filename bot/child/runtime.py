@@ -30,7 +30,7 @@ from django.db import connection
 from bot import events
 from bot.backoff import BackoffPolicy
 from bot.child.beating import Beating
-from bot.child.connection import Action, ConnectionMachine, Decision
+from bot.child.connection import Action, ConnectionMachine, Decision, connect_error_line
 from bot.child.dispatching import Dispatching
 from bot.child.memory import release_memory
 from bot.child.sending import OutboxSender
@@ -263,13 +263,12 @@ class BotRuntime(Dispatching, Beating, Stopping):
             logger.info("transport input finished; draining", extra={"session": self.session_name})
             self.request_stop(exit_code=ChildExit.DONE, reason="input_finished")
             return
-        if signal.kind == "connect_error":
-            logger.warning(
-                "connect failed",
-                extra={"session": self.session_name, "reason": signal.reason, "error": signal.detail.get("error", "")},
-            )
         self._forward_to_outbound(signal)
         decision = self.machine.handle(signal)
+        if signal.kind == "connect_error":
+            error = str(signal.detail.get("error", ""))
+            line = connect_error_line(decision, error=error, attempts=self.machine.failures - 1)
+            logger.warning(line, extra={"session": self.session_name, "reason": decision.reason})
         self._record(decision)
         self._act(decision, signal)
 

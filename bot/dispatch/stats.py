@@ -127,7 +127,12 @@ class StatsCollector:
                 if is_outage(exc):
                     watch.failed(exc)
                 else:
-                    logger.exception("stats flush failed; counts kept for the next flush", extra={"bucket": minute})
+                    # One line, no traceback: a locked database is an operating condition, and the
+                    # counts are not lost.
+                    logger.warning(
+                        "stats flush failed; counts kept for the next flush",
+                        extra={"bucket": minute, "error": f"{type(exc).__name__}: {exc}"[:300]},
+                    )
                 self._keep(ordered[n:])  # this bucket and the ones after it: the next flush writes them
                 break
         return written

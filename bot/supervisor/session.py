@@ -132,8 +132,10 @@ class SessionCalls:
         session_origin_record(session_name=self.session_name, outcome=outcome)
         if getattr(outcome, "needs_pairing", False):
             print(
-                f"No paired WhatsApp session '{self.session_name}': scan the QR code the bot prints below, "
-                f"or open the pairing page {pairing_page_url()} (staff login).",
+                # Only a promise the bot can keep: the QR comes once WhatsApp answers (offline, the
+                # log says "cannot reach WhatsApp" instead).
+                f"No paired WhatsApp session '{self.session_name}' yet: once the bot reaches WhatsApp it prints "
+                f"a QR code below, and the pairing page {pairing_page_url()} (staff login) shows it too.",
                 file=sys.stderr if self.transport == "console" else sys.stdout,
                 flush=True,
             )

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from blacksky_site.db_deadline import db_deadline
 from bot.models import BotStatus, ConnectionState
+from ops.selectors.connection import state_label
 from sessions_store.models import WhatsAppSession
 
 #: Seconds the health read may wait for the database. A server that refuses answers at once; one
@@ -39,7 +40,7 @@ def health_check(*, now: datetime | None = None) -> Health:
             rows = list(
                 BotStatus.objects.exclude(session_name__in=trials)
                 .order_by("session_name")
-                .values_list("session_name", "state", "last_heartbeat_at")
+                .values_list("session_name", "state", "reason", "last_heartbeat_at")
             )
     except (OperationalError, InterfaceError):
         from django.db import connection
@@ -50,13 +51,14 @@ def health_check(*, now: datetime | None = None) -> Health:
         return Health(ok=False, reason="no bot has reported a heartbeat yet", sessions={})
     problems: list[str] = []
     sessions: dict[str, str] = {}
-    for name, state, beat in rows:
+    for name, state, reason, beat in rows:
         if beat is None:
             problem = "no heartbeat yet"
         elif now - beat > timeout:
             problem = f"heartbeat stale for {int((now - beat).total_seconds())}s (limit {settings.HEARTBEAT_TIMEOUT}s)"
         elif state != ConnectionState.CONNECTED:
-            problem = f"state is {state}"
+            # The reason in words, never the raw error: /healthz is public.
+            problem = f"state is {state_label(state=state, reason=reason)}"
         else:
             problem = ""
         sessions[name] = problem or "ok"

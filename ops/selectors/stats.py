@@ -28,6 +28,7 @@ from bot.models import (
     ReconnectEvent,
     WebhookDelivery,
 )
+from ops.selectors.connection import connection_problem, state_label
 from ops.selectors.origin import session_origin
 from ops.selectors.outbox import outbox_figures
 from sessions_store.models import SessionBackup, SessionLease, WhatsAppSession
@@ -308,6 +309,38 @@ def _pairing(*, session: WhatsAppSession | None, now: datetime) -> dict:
     }
 
 
+def _process_end(*, status: BotStatus, now: datetime) -> datetime:
+    """Until when the bot process is known to have run: now while it beats, else its last sign of life.
+
+    A supervisor that stopped cleared its pid (``updated_at`` is when); one that was killed stops
+    beating, and its uptime ends at the last heartbeat, not at the moment someone looks.
+    """
+    if status.process_started_at is None:
+        return now
+    if status.pid is None:
+        return max(status.process_started_at, status.updated_at)
+    beat = status.last_heartbeat_at
+    if (
+        beat is not None
+        and beat >= status.process_started_at
+        and (now - beat).total_seconds() > settings.HEARTBEAT_TIMEOUT
+    ):
+        return beat
+    return now
+
+
+def _problem(*, status: BotStatus | None, now: datetime) -> dict | None:
+    problem = connection_problem(status=status, now=now)
+    if problem is None:
+        return None
+    return {
+        "label": problem.label,
+        "error": problem.error,
+        "failed_at": _iso(problem.failed_at),
+        "next_try_at": _iso(problem.next_try_at) if problem.next_try_at else None,
+    }
+
+
 def session_stats(*, session_name: str, now: datetime | None = None) -> dict:
     """Everything /stats says about one session (see the README for the fields)."""
     now = now or timezone.now()
@@ -316,12 +349,15 @@ def session_stats(*, session_name: str, now: datetime | None = None) -> dict:
     rates, minutes = _minute_rows(session_name=session_name, now=now)
     hourly = _hourly(session_name=session_name, now=now)
     heartbeat_age = _age(now, status.last_heartbeat_at) if status else None
+    ran_until = _process_end(status=status, now=now) if status else now  # the uptimes stop when the process did
     connected = bool(status and status.state == ConnectionState.CONNECTED)
     return {
         "session": session_name,
         "state": status.state if status else None,
         "state_since": _iso(status.state_since) if status else None,
         "state_reason": status.reason if status else "",
+        "state_label": state_label(state=status.state, reason=status.reason) if status else None,
+        "connection_problem": _problem(status=status, now=now),
         "heartbeat_at": _iso(status.last_heartbeat_at) if status else None,
         "heartbeat_age_seconds": heartbeat_age,
         "heartbeat_fresh": heartbeat_age is not None and heartbeat_age <= settings.HEARTBEAT_TIMEOUT,
@@ -331,8 +367,9 @@ def session_stats(*, session_name: str, now: datetime | None = None) -> dict:
         "child_restarts": status.child_restarts if status else 0,
         # writes a database outage cost (buffer overflow, stats minutes dropped), from the heartbeat
         "database_writes_lost": int((status.detail or {}).get("db_lost", 0)) if status else 0,
-        "process_uptime_seconds": _age(now, status.process_started_at) if status else None,
-        "connection_uptime_seconds": _age(now, status.connected_since) if connected else None,
+        "process_running": bool(status and status.process_started_at and ran_until == now),
+        "process_uptime_seconds": _age(ran_until, status.process_started_at) if status else None,
+        "connection_uptime_seconds": _age(ran_until, status.connected_since) if connected else None,
         "messages": {
             "total_in": status.messages_in if status else 0,
             "total_out": status.messages_out if status else 0,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.backoff import BackoffPolicy
-from bot.child.connection import Action, ConnectionMachine
+from bot.child.connection import Action, ConnectionMachine, connect_error_line, connect_error_reason
 from bot.models import ConnectionState as S
 from bot.transport.base import ConnectionSignal
 
@@ -145,3 +145,42 @@ def test_begin_records_lifecycle_steps():
     assert m.begin(S.RESTORING).state == S.RESTORING
     d = m.begin(S.CONNECTING, reason="restored_from_backup")
     assert (d.previous, d.state, d.reason) == (S.RESTORING, S.CONNECTING, "restored_from_backup")
+
+
+DIAL_DNS = (
+    'failed to dial whatsapp web websocket: failed to WebSocket dial: failed to send handshake request: Get '
+    '"https://web.whatsapp.com/ws/chat": dial tcp: lookup web.whatsapp.com on 10.255.255.53:53: no such host'
+)
+
+
+@pytest.mark.parametrize(
+    ("reason", "error", "expected"),
+    [
+        ("TransportError", DIAL_DNS, "whatsapp_unreachable"),
+        ("TransportError", "proxyconnect tcp: dial tcp 127.0.0.1:9: connect: connection refused", "whatsapp_unreachable"),
+        ("TransportError", "websocket: read tcp: i/o timeout", "whatsapp_unreachable"),
+        ("TransportError", "failed to upgrade database: unable to open database file", "TransportError"),
+        ("connect_returned", "", "connect_returned"),
+        ("", "", "connect_error"),
+    ],
+)
+def test_a_failed_dial_is_told_apart_from_other_connect_errors(reason, error, expected):
+    assert connect_error_reason(reason=reason, error=error) == expected
+
+
+def test_an_unreachable_whatsapp_is_said_in_words_with_the_error_and_the_wait():
+    m = machine(S.CONNECTING, max_attempts=2)
+    first = m.handle(sig("connect_error", "TransportError", error=DIAL_DNS))
+    assert (first.state, first.reason, first.detail["error"]) == (S.RECONNECTING, "whatsapp_unreachable", DIAL_DNS)
+    assert connect_error_line(first, error="no such host", attempts=0) == (
+        "cannot reach WhatsApp (no such host), retrying in 1.0 s"
+    )
+    m.handle(sig("connect_error", "TransportError", error=DIAL_DNS))
+    last = m.handle(sig("connect_error", "TransportError", error=DIAL_DNS))
+    assert connect_error_line(last, error="no such host", attempts=2) == (
+        "cannot reach WhatsApp (no such host), giving up after 2 attempts in a row; a fresh bot child takes over"
+    )
+    store = m.handle(sig("connect_error", "TransportError", error="failed to upgrade database"))
+    assert connect_error_line(store, error="failed to upgrade database", attempts=0).startswith(
+        "connect failed: TransportError (failed to upgrade database)"
+    )

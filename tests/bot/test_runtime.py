@@ -84,7 +84,7 @@ def test_failed_dials_are_retried_with_growing_delays_then_a_fresh_child_is_aske
     assert [a.attempt for a in attempts] == [1, 2, 3]
     assert [a.delay_seconds for a in attempts] == [0.01, 0.02, 0.04]
     assert {a.outcome for a in attempts} == {"failed"}
-    assert attempts[0].reason == "TransportError"
+    assert attempts[0].reason == "whatsapp_unreachable"
 
 
 def test_a_logout_stops_for_good_and_never_reconnects():

@@ -442,6 +442,6 @@ def test_real_offline_dials_produce_reconnect_events_with_growing_delays(tmp_pat
     assert out["code"] == ChildExit.FRESH
     attempts = list(ReconnectEvent.objects.filter(session_name="offline2").order_by("attempt"))
     assert [a.delay_seconds for a in attempts] == [0.05, 0.1, 0.2]
-    assert all(a.outcome == "failed" and a.reason == "TransportError" for a in attempts)
+    assert all(a.outcome == "failed" and a.reason == "whatsapp_unreachable" for a in attempts)
     assert "dial" in attempts[0].detail["error"].lower() or "proxy" in attempts[0].detail["error"].lower()
     assert EMPTY.IsEmpty

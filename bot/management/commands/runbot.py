@@ -54,6 +54,9 @@ class Command(BaseCommand):
         parser.add_argument("--fencing", type=int, default=None, help=argparse_hidden())
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from blacksky_site.secret_key import secret_key_require
+
+        secret_key_require()  # backups are encrypted with a key derived from it: no key, no bot
         transport = options["transport"]
         if transport == "console":
             logs_to_stderr()

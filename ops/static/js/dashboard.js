@@ -119,7 +119,11 @@
     banner.className = "banner " + (stale ? "state-bad" : stateClass(s.state));
     setField(el2, "state", s.session + ": " + (s.state || "not reporting") + (stale ? " (stale)" : ""));
     setField(el2, "since", s.state_since ? "for " + fmtDuration(sinceSeconds(s.state_since, now)) : "");
-    setField(el2, "reason", s.state_reason ? "(" + s.state_reason + ")" : "");
+    var label = s.state_label && s.state ? s.state_label.slice(s.state.length).trim() : "";
+    setField(el2, "reason", label || (s.state_reason ? "(" + s.state_reason + ")" : ""));
+    var p = s.connection_problem;  // the last failed dial and when the bot tries again, as the worker logs it
+    setField(el2, "problem", p ? p.label + ": last try " + fmtTime(p.failed_at) + (p.error ? " failed with " + p.error : " failed") +
+      (p.next_try_at ? "; next try " + fmtTime(p.next_try_at) : "") : "");
     setField(el2, "heartbeat", s.heartbeat_age_seconds === null ? "no heartbeat" :
       "heartbeat " + fmtDuration(s.heartbeat_age_seconds) + " ago" + (s.heartbeat_fresh ? "" : " (STALE)"));
 
@@ -132,7 +136,7 @@
     setField(el2, "memory_detail", (mem.percent_of_limit === null ? "" : mem.percent_of_limit + "% of " + mem.limit_mb + " MB") +
       (mem.trend_mb_per_hour === null ? "" : " · trend " + (mem.trend_mb_per_hour >= 0 ? "+" : "") + mem.trend_mb_per_hour + " MB/h"));
     setField(el2, "conn_uptime", s.connection_uptime_seconds === null ? "not connected" : fmtDuration(s.connection_uptime_seconds));
-    setField(el2, "proc_uptime", "process " + fmtDuration(s.process_uptime_seconds) + " · child restarts " + s.child_restarts +
+    setField(el2, "proc_uptime", "process " + fmtDuration(s.process_uptime_seconds) + (s.process_running ? "" : " (not running)") + " · child restarts " + s.child_restarts +
       (s.host ? " · " + s.host + (s.pid ? ":" + s.pid : "") : ""));
     setField(el2, "reconnects", String(s.reconnects.last_24h_total));
     setField(el2, "reconnect_reasons", Object.keys(s.reconnects.last_24h_by_reason).map(function (k) {

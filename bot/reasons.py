@@ -1,0 +1,13 @@
+"""Reason codes of connection transitions that one process writes and another reads.
+
+The bot child (``bot/child/connection.py``) records them; the web dyno (``ops/selectors``) turns
+them into what operators read. Both import them from here, so neither imports the other.
+"""
+
+from __future__ import annotations
+
+#: The first dial (or a re-dial we make ourselves) failed: no network, DNS, a refused or dead proxy.
+WHATSAPP_UNREACHABLE = "whatsapp_unreachable"
+
+#: What an operator reads for a reason code (the raw code stays in the events table).
+REASON_LABELS = {WHATSAPP_UNREACHABLE: "cannot reach WhatsApp"}
