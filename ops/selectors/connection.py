@@ -62,3 +62,16 @@ def state_label(*, state: str, reason: str) -> str:
     """``reconnecting (cannot reach WhatsApp)``: the state and its reason in words."""
     words = REASON_LABELS.get(reason, reason)
     return f"{state} ({words})" if words else state
+
+
+def connection_problem_fields(*, status: BotStatus | None, now: datetime) -> dict | None:
+    """:func:`connection_problem` as the JSON ``/stats`` serves (times in ISO 8601)."""
+    problem = connection_problem(status=status, now=now)
+    if problem is None:
+        return None
+    return {
+        "label": problem.label,
+        "error": problem.error,
+        "failed_at": problem.failed_at.isoformat(),
+        "next_try_at": problem.next_try_at.isoformat() if problem.next_try_at else None,
+    }

@@ -28,7 +28,7 @@ from bot.models import (
     ReconnectEvent,
     WebhookDelivery,
 )
-from ops.selectors.connection import connection_problem, state_label
+from ops.selectors.connection import connection_problem_fields, state_label
 from ops.selectors.origin import session_origin
 from ops.selectors.outbox import outbox_figures
 from sessions_store.models import SessionBackup, SessionLease, WhatsAppSession
@@ -329,18 +329,6 @@ def _process_end(*, status: BotStatus, now: datetime) -> datetime:
     return now
 
 
-def _problem(*, status: BotStatus | None, now: datetime) -> dict | None:
-    problem = connection_problem(status=status, now=now)
-    if problem is None:
-        return None
-    return {
-        "label": problem.label,
-        "error": problem.error,
-        "failed_at": _iso(problem.failed_at),
-        "next_try_at": _iso(problem.next_try_at) if problem.next_try_at else None,
-    }
-
-
 def session_stats(*, session_name: str, now: datetime | None = None) -> dict:
     """Everything /stats says about one session (see the README for the fields)."""
     now = now or timezone.now()
@@ -357,7 +345,7 @@ def session_stats(*, session_name: str, now: datetime | None = None) -> dict:
         "state_since": _iso(status.state_since) if status else None,
         "state_reason": status.reason if status else "",
         "state_label": state_label(state=status.state, reason=status.reason) if status else None,
-        "connection_problem": _problem(status=status, now=now),
+        "connection_problem": connection_problem_fields(status=status, now=now),
         "heartbeat_at": _iso(status.last_heartbeat_at) if status else None,
         "heartbeat_age_seconds": heartbeat_age,
         "heartbeat_fresh": heartbeat_age is not None and heartbeat_age <= settings.HEARTBEAT_TIMEOUT,
