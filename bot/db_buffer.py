@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from django.db import InterfaceError, OperationalError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +32,15 @@ OUTAGE_ERRORS = (OperationalError, InterfaceError)
 BUFFER_SIZE = 500  # writes kept per process: a 60 s outage writes a few dozen at most
 
 
+#: A connection whose socket was cut mid-transaction (``db_deadline``) is left "in transaction" by
+#: psycopg, and Django's next use of it fails with this ProgrammingError: a broken link, not a bug.
+_CUT_MID_TRANSACTION = "can't change 'autocommit' now"
+
+
 def is_outage(exc: BaseException) -> bool:
-    return isinstance(exc, OUTAGE_ERRORS)
+    if isinstance(exc, OUTAGE_ERRORS):
+        return True
+    return isinstance(exc, DatabaseError) and _CUT_MID_TRANSACTION in str(exc)
 
 
 def drop_connection() -> None:
@@ -61,6 +68,9 @@ class OutageWatch:
 
     def failed(self, exc: BaseException) -> None:
         """A call failed with an outage error: the first one of an outage logs the warning."""
+        if _CUT_MID_TRANSACTION in str(exc) and self.down_since is None:
+            drop_connection()  # this thread's link was cut in an earlier outage: dead, but the database answers
+            return
         with self._lock:
             starting = self.down_since is None
             if starting:
@@ -93,7 +103,9 @@ class OutageWatch:
         """Run ``fn``; an outage error is noted (no trace) and ``default`` returned instead."""
         try:
             result = fn()
-        except OUTAGE_ERRORS as exc:
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
             self.failed(exc)
             return default
         self.ok()
@@ -155,7 +167,9 @@ class WriteBuffer:
             return None
         try:
             result = write()
-        except OUTAGE_ERRORS as exc:
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
             self.watch.failed(exc)
             self._keep(label, write, first=True)  # it happened before anything queued meanwhile
             return None
@@ -177,10 +191,10 @@ class WriteBuffer:
                     label, write = self._queue[0]
                 try:
                     write()
-                except OUTAGE_ERRORS as exc:
-                    self.watch.failed(exc)
-                    break
-                except Exception:
+                except Exception as exc:
+                    if is_outage(exc):
+                        self.watch.failed(exc)
+                        break
                     logger.exception("a buffered database write failed; dropped", extra={"what": label})
                     self.lost += 1
                 else:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import queue
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import close_old_connections, connection
 
 from bot.child.outage_notice import outage_last, outage_message
+from bot.db_buffer import is_outage, outage_watch
 from bot.outbox import outbox_enqueue, outbox_enqueue_many
 from bot.transport.base import GroupChange, IncomingMessage, Reply
 
@@ -78,21 +80,18 @@ class Dispatching:
         close_old_connections()
         prefetch = getattr(getattr(self.router, "answered_before", None), "prefetch", None)
         if prefetch is not None:
-            try:
-                prefetch([item.id for item in work if isinstance(item, IncomingMessage)])
-            except Exception:
-                logger.exception("reading handled message ids failed", extra={"session": self.session_name})
+            ids = [item.id for item in work if isinstance(item, IncomingMessage)]
+            if not self._through_outage(lambda: prefetch(ids), what="reading handled message ids"):
+                self._outage_abandon(len(work), what="messages")
+                return
         entries = [entry for entry in map(self._dispatch, work) if entry is not None]
         if not entries:
             return
-        try:
-            outbox_enqueue_many(session_name=self.session_name, entries=entries)
-        except Exception:
-            self.stats.error()
-            logger.exception(
-                "queueing replies failed",
-                extra={"session": self.session_name, "replies": sum(len(r) for _, r in entries)},
-            )
+        replies = sum(len(r) for _, r in entries)
+        if not self._through_outage(
+            lambda: outbox_enqueue_many(session_name=self.session_name, entries=entries), what="queueing replies"
+        ):
+            self._outage_abandon(replies, what="replies")
             return
         if any(replies for _, replies in entries):
             self.sender.wake()
@@ -140,3 +139,32 @@ class Dispatching:
             return
         if replies:
             self.sender.wake()
+
+    def _through_outage(self, call: Callable[[], object], *, what: str) -> bool:
+        """Run ``call``; while the database is away, hold the work in hand and try again until it is
+        back or the child stops (one warning per outage, no traces). False: not done."""
+        watch = outage_watch()
+        wait = 0.25
+        while True:
+            try:
+                call()
+            except Exception as exc:
+                if not is_outage(exc):
+                    self.stats.error()
+                    logger.exception("database call failed", extra={"session": self.session_name, "what": what})
+                    return False
+                watch.failed(exc)
+                if self._stop.wait(wait):
+                    return False
+                wait = min(2.0, wait * 2)
+                continue
+            watch.ok()
+            return True
+
+    def _outage_abandon(self, count: int, *, what: str) -> None:
+        """The child stops while the database is still away: say what was not kept, and count it."""
+        self.stats.error()
+        logger.warning(
+            "database unreachable while stopping: not kept",
+            extra={"session": self.session_name, "what": what, "count": count},
+        )

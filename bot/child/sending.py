@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from bot import outbox
 from bot.backoff import BackoffPolicy
+from bot.db_buffer import is_outage, outage_watch
 from bot.dispatch.outbound import Outbound
 from bot.dispatch.stats import StatsCollector
 from bot.models import OutboxItem
@@ -211,9 +212,12 @@ class OutboxSender:
                 wake.clear()  # before the step: a wake during it makes the wait below return at once
                 close_old_connections()
                 try:
-                    did = self.step()
-                except Exception:
-                    logger.exception("outbox sender step failed", extra={"session": self.session_name})
+                    did = self.step()  # a step may not touch the database: only failures speak to the watch
+                except Exception as exc:
+                    if is_outage(exc):
+                        outage_watch().failed(exc)  # one warning per outage; the items wait, queued
+                    else:
+                        logger.exception("outbox sender step failed", extra={"session": self.session_name})
                     did = False
                 if not did and not self._stop.is_set():
                     wake.wait(IDLE_WAIT)

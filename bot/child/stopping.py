@@ -13,6 +13,7 @@ import time
 
 from bot import events
 from bot.child.dispatching import STOP
+from bot.db_buffer import is_outage, outage_watch
 from bot.heartbeat import ChildExit
 from bot.models import ConnectionState as State
 
@@ -46,8 +47,12 @@ class Stopping:
         try:
             self.sender.drain(deadline=send_deadline)
             outbox_report = self.sender.report()
-        except Exception:
-            logger.exception("outbox drain failed", extra={"session": self.session_name})
+        except Exception as exc:
+            if is_outage(exc):  # the rows stay queued for the next owner; no trace for an outage
+                outage_watch().failed(exc)
+                logger.warning("outbox drain stopped: database unreachable", extra={"session": self.session_name})
+            else:
+                logger.exception("outbox drain failed", extra={"session": self.session_name})
         self._stop_transport()
         for _ in self._dispatchers:
             try:

@@ -75,6 +75,21 @@ class Worker:
         subprocess.run(
             [sys.executable, MANAGE, "migrate", "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True, timeout=120
         )
+        # The session exists before the run: the blip console plays a real bot whose /healthz counts,
+        # not a console trial (a run that creates its session under a test transport marks it a trial).
+        subprocess.run(
+            [
+                sys.executable,
+                MANAGE,
+                "shell",
+                "-c",
+                f"from sessions_store.models import WhatsAppSession as W; W.objects.get_or_create(name={SESSION!r})",
+            ],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            timeout=120,
+        )
         self.bot = Runbot(
             ["--transport", "tests.support.blip_console:BlipConsole", "--session", SESSION, "--no-scheduler"],
             env,
