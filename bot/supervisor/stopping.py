@@ -28,6 +28,8 @@ class Stopping:
 
     def _database_steps(self, owned: bool) -> list[tuple[str, Callable[[], object]]]:
         steps: list[tuple[str, Callable[[], object]]] = [("buffered_writes", self.buffer.drain)]
+        if owned:
+            steps.append(("last_beat", self.write_heartbeat))  # the child's last beat, not one from a second ago
         if self.uses_session and self.ownership.held and self.starts > 0:
             steps.append(("final_backup", lambda: self.backup("shutdown")))
         steps.append(("lease_release", self.ownership.release))
