@@ -77,6 +77,7 @@ class CommandContext:
     bot_is_admin: bool = False
     group: GroupInfo | None = None
     rng: random.Random = field(default_factory=random.Random)
+    wrong_usage: bool = field(default=False, init=False)  # set by usage(): this run did no work
 
     # -- shortcuts ------------------------------------------------------------------------------------
     @property
@@ -122,6 +123,8 @@ class CommandContext:
         return mention(jid)
 
     def usage(self) -> str:
+        """The command's usage line; asking for it marks this run as wrong usage (it spends no cooldown)."""
+        self.wrong_usage = True
         spec = self.registry.lookup(self.command)
         usage = spec.usage if spec else ""
         return f"Usage: {self.prefix}{self.command}{' ' + usage if usage else ''}"

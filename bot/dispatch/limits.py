@@ -123,6 +123,11 @@ class UserLimits:
         self._max_keys = max_keys
         self._lock = threading.Lock()
 
+    def cooldown_clear(self, user: str, command: str) -> None:
+        """Give a run back: a wrong usage or a crash did no work, so it must not make the user wait."""
+        with self._lock:
+            self._cooldown_until.pop((user, command), None)
+
     def check(self, user: str, command: str, cooldown: float) -> Verdict:
         """Decide for one command run; a run that is allowed consumes a token and starts the cooldown."""
         if not self.enabled and cooldown <= 0:

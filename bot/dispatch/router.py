@@ -57,6 +57,7 @@ class DispatchResult:
     error: bool = False  # the handler raised; replies hold the apology
     reason: str = ""  # why no handler ran: duplicate, own, no_prefix, banned, maintenance, unknown, ...
     matched: str | None = None  # the command the text named, even when it was refused
+    wrong_usage: bool = False  # the handler answered with its usage line: no work done
 
 
 class Router:
@@ -187,7 +188,10 @@ class Router:
                     text = f"You're sending commands too fast. Please wait {wait}s."
                 return DispatchResult(replies=[self._text(message, text)], matched=spec.name, reason=verdict.reason)
 
-        return self._run(message, spec, parsed, owner=owner, group=group)
+        result = self._run(message, spec, parsed, owner=owner, group=group)
+        if not owner and (result.error or result.wrong_usage):
+            self.limits.cooldown_clear(user, spec.name)  # only a run that did its work counts
+        return result
 
     def _check_place_and_permission(
         self, message: IncomingMessage, spec: CommandSpec, parsed: ParsedCommand, owner: bool
@@ -317,7 +321,7 @@ class Router:
                     "replies": len(replies),
                 },
             )
-        return DispatchResult(replies=replies, command=spec.name, matched=spec.name)
+        return DispatchResult(replies=replies, command=spec.name, matched=spec.name, wrong_usage=ctx.wrong_usage)
 
     # -- antilink ---------------------------------------------------------------------------------------
     def _antilink(self, message: IncomingMessage) -> list[Reply]:

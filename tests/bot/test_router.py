@@ -62,6 +62,16 @@ def kit_registry() -> Registry:
     def slow(ctx):
         return ctx.reply("slow ok")
 
+    @reg.command("rename", category="test", help="Cooldown; needs a name.", usage="<name>", cooldown=10)
+    def rename(ctx):
+        if not ctx.args:
+            return ctx.reply(ctx.usage())
+        return ctx.reply(f"renamed to {ctx.arg_text}")
+
+    @reg.command("fragile", category="test", help="Cooldown; crashes.", cooldown=10)
+    def fragile(ctx):
+        raise RuntimeError("boom")
+
     @reg.command("nothing", category="test", help="Returns None.")
     def nothing(ctx):
         return None
@@ -330,6 +340,14 @@ def test_a_cooldown_gets_one_polite_notice_then_silence(bot):
     assert only_text(bot.say(".echo other")) == "other#other#"  # per command
     bot.clock.advance(10)
     assert only_text(bot.say(".slow")) == "slow ok"
+
+
+def test_wrong_usage_or_a_crash_spends_no_cooldown_and_a_run_that_worked_does(bot):
+    assert only_text(bot.say(".rename")) == "Usage: .rename <name>"
+    assert only_text(bot.say(".rename Ada")) == "renamed to Ada", "the usage answer did no work"
+    assert bot.say(".rename Bob").reason == "cooldown", "the run that renamed starts the cooldown"
+    assert bot.say(".fragile").error
+    assert bot.say(".fragile").error, "a crash did no work either: no 'please wait'"
 
 
 def test_the_per_user_rate_limit_answers_once_and_recovers(settings):
