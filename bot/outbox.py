@@ -268,16 +268,15 @@ def outbox_attempt_begin(
     if message_id:
         changes["message_id"] = message_id
     with transaction.atomic():
-        if fencing is not None:
-            session_name = OutboxItem.objects.filter(pk=item_id).values_list("session_name", flat=True).first()
-            try:
-                lease_fence_check(session_name=session_name or "", fencing=fencing)
-            except StaleFencing:
-                logger.warning("send refused: the lease moved on", extra={"item": item_id, "fencing": fencing})
-                return None
         item = OutboxItem.objects.select_for_update().filter(pk=item_id, state=State.QUEUED).first()
         if item is None:
             return None
+        if fencing is not None:  # the locked row names its session: no second read of it
+            try:
+                lease_fence_check(session_name=item.session_name, fencing=fencing)
+            except StaleFencing:
+                logger.warning("send refused: the lease moved on", extra={"item": item_id, "fencing": fencing})
+                return None
         if item.message_id:  # fixed by an earlier attempt: a resend must reuse it
             changes.pop("message_id", None)
         item.attempts += 1

@@ -29,18 +29,10 @@ from tests.reliability.runbot_cluster import (
     report,
     start_bot,
 )
+from tests.reliability.test_runbot_lease import _alive
 from tests.sessions_store.factories import make_paired_store
 
 pytestmark = pytest.mark.slow
-
-
-def _gone(pid: int) -> bool:
-    """Exited: no process, or a zombie its (stopped) parent has not reaped yet."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ", 1)[1][0] in "ZX"
-    except FileNotFoundError:
-        return True
 
 
 class GoneWatch:
@@ -55,7 +47,7 @@ class GoneWatch:
     def _run(self) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if _gone(self.pid):
+            if not _alive(self.pid):
                 self.gone_at = time.time()
                 return
             time.sleep(0.005)
