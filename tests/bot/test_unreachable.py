@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -54,7 +55,11 @@ def test_an_unreachable_whatsapp_is_said_in_the_log_and_on_every_page(runbot_env
     assert "once the bot reaches WhatsApp it prints a QR code" in log
     assert "Scan this QR code" not in log  # and no QR came
 
-    pages = _pages(runbot_env)
+    # The supervisor writes the child's beats every few seconds: the first may trail the first retry.
+    deadline = time.monotonic() + 20
+    while (pages := _pages(runbot_env))["health"][1]["reason"].endswith("no heartbeat yet"):
+        assert time.monotonic() < deadline, pages["health"]
+        time.sleep(0.5)
     status, health = pages["health"]
     assert status == 503
     assert health["reason"] == "session offline3: state is reconnecting (cannot reach WhatsApp)"
