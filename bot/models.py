@@ -199,6 +199,31 @@ class BotSetting(models.Model):
         return f"{self.session_name}.{self.key}={self.value!r}"
 
 
+class ReactionCommand(models.Model):
+    """A reaction command an operator declared for an imported GIF (``.boing @bob``), no code needed.
+
+    Read by the bot child's registry (``bot.dispatch.gif_commands``) every few seconds, so a GIF
+    imported while the bot runs answers without a restart. The captions are templates with
+    ``{actor}`` and ``{target}`` (the mentions), checked by ``bot.reaction_commands`` before saving.
+    """
+
+    name = models.CharField(max_length=40, unique=True, help_text="The command word, without the prefix.")
+    aliases = models.JSONField(default=list, blank=True, help_text="Other words for the same command.")
+    asset = models.ForeignKey("media_cdn.GifAsset", on_delete=models.CASCADE, related_name="commands")
+    caption_target = models.CharField(max_length=200, help_text="With someone: '{actor} boings {target}'.")
+    caption_alone = models.CharField(max_length=200, help_text="With nobody: '{actor} boings around'.")
+    emoji = models.CharField(max_length=16, blank=True, default="")
+    help = models.CharField(max_length=120, blank=True, default="", help_text="The line shown in .menu.")  # noqa: A003
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class BannedUser(models.Model):
     """A user the bot ignores (owners are never blocked)."""
 

@@ -10,7 +10,7 @@ what they share. The site's header and title are set here, once.
 
 from django.contrib import admin
 
-from bot.admin import outbox, sessions, status  # noqa: F401  importing them registers the admins
+from bot.admin import outbox, reactions, sessions, status  # noqa: F401  importing them registers the admins
 
 admin.site.site_header = "BLACKSKY-MD administration"
 admin.site.site_title = "BLACKSKY-MD admin"

@@ -13,22 +13,12 @@ without importing the module (progressive loading).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from bot.commands._reacting import Reaction, caption_for, react_with
 from bot.dispatch.context import CommandContext
 from bot.dispatch.registry import command
-from bot.transport.base import Reply, jid_user
+from bot.transport.base import Reply
 
 CATEGORY = "reactions"
-MAX_TARGETS = 5
-
-
-@dataclass(frozen=True)
-class Reaction:
-    with_target: str  # "{actor} hugs {target}"
-    alone: str  # "{actor} wants a hug"
-    emoji: str
-
 
 REACTIONS: dict[str, Reaction] = {
     "hug": Reaction("{actor} hugs {target}", "{actor} wants a hug", "🤗"),
@@ -56,27 +46,14 @@ REACTIONS: dict[str, Reaction] = {
 }
 
 
-def _join(names: list[str]) -> str:
-    """['@a'] -> '@a'; ['@a', '@b'] -> '@a and @b'; ['@a', '@b', '@c'] -> '@a, @b and @c'."""
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-
-
 def reaction_caption(name: str, *, actor: str, targets: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
-    """The caption and the JIDs it mentions: the actor first, then each target once."""
-    reaction = REACTIONS[name]
-    me = jid_user(actor)
-    others = [t for t in dict.fromkeys(targets) if jid_user(t) != me][:MAX_TARGETS]
-    actor_text = f"@{me}"
-    if not others:
-        return f"{reaction.alone.format(actor=actor_text)} {reaction.emoji}", (actor,)
-    target_text = _join([f"@{jid_user(t)}" for t in others])
-    return f"{reaction.with_target.format(actor=actor_text, target=target_text)} {reaction.emoji}", (actor, *others)
+    """The caption of a built-in reaction and the JIDs it mentions."""
+    return caption_for(REACTIONS[name], actor=actor, targets=targets)
 
 
 def react(ctx: CommandContext, name: str) -> Reply:
-    """One video reply: the reaction's MP4 looping as a GIF, its caption and its mentions."""
-    caption, mentions = reaction_caption(name, actor=ctx.sender, targets=ctx.targets)
-    return ctx.media(name, kind="video", caption=caption, mentions=mentions, gif_playback=True)
+    """One video reply: the built-in reaction's MP4 (its asset has the command's name)."""
+    return react_with(ctx, REACTIONS[name], asset=name)
 
 
 @command("hug", category="reactions", help="Hug someone.", usage="[@user]", cooldown=3)

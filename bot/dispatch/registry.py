@@ -8,6 +8,10 @@ come from that table; a module is imported only when one of its commands runs. A
 commands cannot be read statically (for example ``command(...)`` called in a loop) is imported at
 discovery, so nothing is ever missing, just loaded earlier.
 
+Commands declared in rows (a reaction an operator declared for an imported GIF) come from the
+package's ``COMMAND_SOURCES``: each source's ``sync(registry)`` is asked on a lookup miss and for
+the menu, and rate-limits its own reads, so built-in commands never wait for the database.
+
 ``Registry.unload_idle`` forgets modules not used lately (the memory monitor calls it at the soft
 limit); their metadata stays, and the next use imports them again.
 """
@@ -124,6 +128,7 @@ class Registry:
         self._modules: dict[str, _ModuleState] = {}
         self._discovered = package is None
         self._lock = threading.RLock()
+        self.sources: list[Any] = []  # objects with sync(registry) -> bool (changed)
 
     # -- declaring ------------------------------------------------------------------------------
     def command(
@@ -196,6 +201,7 @@ class Registry:
                 return
             assert self.package is not None
             package = importlib.import_module(self.package)
+            self.sources = [make() for make in getattr(package, "COMMAND_SOURCES", ())]
             for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
                 if info.name.startswith("_") or info.ispkg:
                     continue
@@ -227,10 +233,13 @@ class Registry:
         if not self._discovered:
             self.discover()
         name = self._lookup.get(word)
+        if name is None and self._sources_sync():
+            name = self._lookup.get(word)
         return self._specs.get(name) if name is not None else None
 
     def specs(self) -> list[CommandSpec]:
         self.discover()
+        self._sources_sync()
         return sorted(self._specs.values(), key=lambda s: (s.category, s.name))
 
     def categories(self) -> dict[str, list[CommandSpec]]:
@@ -244,10 +253,6 @@ class Registry:
         handler = self._handlers.get(name)
         spec = self._specs[name]
         state = self._modules.get(spec.module) if spec.module else None
-        if handler is not None:
-            if state is not None:
-                state.last_used = time.monotonic() if now is None else now
-            return handler
         if handler is None:
             with self._lock:
                 handler = self._handlers.get(name)
@@ -258,10 +263,9 @@ class Registry:
                     handler = self._handlers.get(name)
                     if handler is None:
                         raise RegistryError(f"module {spec.module} does not define command {name!r}")
-        if spec.module:
-            state = self._modules.get(spec.module)
-            if state is not None:
-                state.last_used = time.monotonic() if now is None else now
+                    state = self._modules.get(spec.module)
+        if state is not None:
+            state.last_used = time.monotonic() if now is None else now
         return handler
 
     def _import(self, module: str) -> None:
@@ -281,6 +285,17 @@ class Registry:
             "command module loaded",
             extra={"module": module, "ms": round((time.perf_counter() - started) * 1000, 2)},
         )
+
+    def unregister(self, name: str) -> None:
+        """Forget a command declared without a module (a source's row was deleted)."""
+        with self._lock:
+            spec = self._specs.pop(name, None)
+            for word in spec.names() if spec else ():
+                self._lookup.pop(word, None)
+            self._handlers.pop(name, None)
+
+    def _sources_sync(self) -> bool:
+        return any([source.sync(self) for source in self.sources])  # a list: every source syncs
 
     def loaded_modules(self) -> list[str]:
         return sorted(m for m, s in self._modules.items() if s.loaded)
