@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from bot.models import ReactionCommand
+from media_cdn.models import NAME_PATTERN
 
-WORD = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+WORD = re.compile(NAME_PATTERN)  # a command word is spelled like a GIF asset name
 MAX_ALIASES = 5
 
 
@@ -38,17 +39,6 @@ class Declaration:
 
     def names(self) -> tuple[str, ...]:
         return (self.name, *self.aliases)
-
-    def filled(self) -> Declaration:
-        """The declaration with the default captions where none was given."""
-        return Declaration(
-            name=self.name,
-            aliases=self.aliases,
-            caption_target=self.caption_target or "{actor} sends {target} a " + self.name,
-            caption_alone=self.caption_alone or "{actor} sends a " + self.name,
-            emoji=self.emoji,
-            help=self.help or f"Send the {self.name} GIF (to someone).",
-        )
 
 
 def template_check(template: str, *, allowed: tuple[str, ...], label: str) -> None:
@@ -87,11 +77,11 @@ def declaration_check(declaration: Declaration) -> Declaration:
     filled = Declaration(
         name=name,
         aliases=aliases,
-        caption_target=declaration.caption_target,
-        caption_alone=declaration.caption_alone,
+        caption_target=declaration.caption_target or "{actor} sends {target} a " + name,
+        caption_alone=declaration.caption_alone or "{actor} sends a " + name,
         emoji=declaration.emoji.strip(),
-        help=declaration.help.strip(),
-    ).filled()
+        help=declaration.help.strip() or f"Send the {name} GIF (to someone).",
+    )
     template_check(filled.caption_target, allowed=("actor", "target"), label=f".{name}'s caption")
     template_check(filled.caption_alone, allowed=("actor",), label=f".{name}'s caption without a target")
     return filled
