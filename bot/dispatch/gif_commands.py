@@ -15,8 +15,6 @@ import logging
 import time
 from collections.abc import Callable
 
-from django.db import DatabaseError
-
 from bot.dispatch.context import CommandContext
 from bot.dispatch.registry import CommandSpec, Registry, RegistryError
 from bot.transport.base import Reply
@@ -55,7 +53,7 @@ class GifCommandSource:
         self._next = now + self.interval
         try:
             rows = self._rows()
-        except DatabaseError as exc:
+        except Exception as exc:  # noqa: BLE001 - rows that cannot be read must never take the menu down
             self._warn(("db",), "declared GIF commands unreadable; keeping the known ones", error=str(exc))
             return False
         changed = False
