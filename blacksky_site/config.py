@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -278,8 +279,50 @@ def get(name: str, environ: Mapping[str, str] | None = None) -> Any:
     try:
         return variable.parse(raw)
     except ValueError as exc:
-        shown = "(hidden)" if variable.secret else repr(raw)
+        shown = "(hidden)" if variable.secret else url_shown(raw) if name in URL_VARIABLES else repr(raw)
         raise ImproperlyConfigured(f"{name} is set to {shown}, but it must be {exc}.") from None
+
+
+# URL-valued settings: their password and token-like query values are secrets even though the
+# variable as a whole is not (the host is useful in a log line, the password never is).
+URL_VARIABLES: frozenset[str] = frozenset(
+    {"DATABASE_URL", "REDIS_URL", "MEDIA_CDN_URL", "WA_PROXY", "CONNECTION_WEBHOOK_URL", "HEROKU_API_URL"}
+)
+
+
+def url_credentials(raw: str) -> list[str]:
+    """The password of a URL (as written and decoded) and its query values of 8+ characters."""
+    try:
+        parts = urlsplit(raw.strip())
+        password = parts.password
+    except ValueError:  # a malformed port or bracket: fall back to the text between ':' and '@'
+        netloc = raw.split("://", 1)[-1].split("/", 1)[0]
+        userinfo = netloc.rpartition("@")[0]
+        password = userinfo.partition(":")[2] or None
+        parts = None
+    # Shorter values would mask common words all over the log; 4 characters is no password anyway.
+    found = [value for value in (password, unquote(password or "")) if value and len(value) >= 4]
+    if parts is not None:
+        queries = [value for _, value in parse_qsl(parts.query)] + [p.split("=", 1)[-1] for p in parts.query.split("&")]
+        found += [value for value in queries if len(value) >= 8]
+    return list(dict.fromkeys(found))
+
+
+def url_shown(raw: str) -> str:
+    """What an error may quote of a URL setting: its scheme and host, never user, password, path or query."""
+    text = raw.strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        return "a value that is not a URL" if text else "an empty value"
+    netloc = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    host = netloc.rpartition("@")[2]
+    if host.startswith("["):
+        host = host.split("]", 1)[0] + "]" if "]" in host else "["
+    else:
+        host = host.split(":", 1)[0]
+    if not scheme.isascii() or not scheme.replace("+", "").isalnum():
+        scheme = "?"
+    return repr(f"{scheme[:20]}://{host[:100]}") + (" (credentials and path not shown)" if rest != host else "")
 
 
 def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
@@ -290,4 +333,6 @@ def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
         raw = source.get(variable.name, "") if variable.secret else ""
         # A list of secrets (old keys) is also redacted item by item.
         values.extend(part.strip() for part in [raw, *raw.split(",")] if len(part.strip()) >= 8)
+        if variable.name in URL_VARIABLES:
+            values.extend(url_credentials(source.get(variable.name, "")))
     return list(dict.fromkeys(values))

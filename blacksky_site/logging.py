@@ -11,7 +11,13 @@ import time
 
 from blacksky_site import config
 
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+# Attributes every LogRecord has: an ``extra=`` key among them makes ``logger.info`` raise KeyError
+# ("Attempt to overwrite 'module' in LogRecord"), so tests/site/test_log_extras.py checks every call.
+RESERVED: frozenset[str] = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "taskName",
+}
 
 
 def _quote(value: object) -> str:
@@ -29,10 +35,12 @@ class KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(record.created))
         line = f"{stamp}.{int(record.msecs):03d}Z {record.levelname} {record.name} {record.getMessage()}"
-        extras = {k: v for k, v in record.__dict__.items() if k not in _STANDARD and not k.startswith("_")}
+        extras = {k: v for k, v in record.__dict__.items() if k not in RESERVED and not k.startswith("_")}
         if extras:
             line += " " + " ".join(f"{k}={_quote(v)}" for k, v in extras.items())
-        if record.exc_info:
+        if record.exc_text:  # already rendered (and redacted) by RedactSecretsFilter
+            line += "\n" + record.exc_text
+        elif record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         if record.stack_info:
             line += "\n" + self.formatStack(record.stack_info)
@@ -40,25 +48,41 @@ class KeyValueFormatter(logging.Formatter):
 
 
 class RedactSecretsFilter(logging.Filter):
-    """Masks the values of secret settings (tokens, keys, session data) wherever they appear."""
+    """Masks the values of secret settings (tokens, keys, session data) wherever they appear.
+
+    The message, every extra, the traceback and the stack: an exception's text often quotes the
+    value that broke (a URL with its password, a token in a request), so it is rendered here and
+    redacted before any formatter sees it.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.secrets = sorted(config.secret_values(), key=len, reverse=True)
 
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, "[redacted]")
+        return text
+
     def filter(self, record: logging.LogRecord) -> bool:
         if not self.secrets:
             return True
         message = record.getMessage()
-        redacted = message
-        for secret in self.secrets:
-            redacted = redacted.replace(secret, "[redacted]")
-        for key, value in list(record.__dict__.items()):
-            if key not in _STANDARD and isinstance(value, str):
-                clean = value
-                for secret in self.secrets:
-                    clean = clean.replace(secret, "[redacted]")
-                record.__dict__[key] = clean
+        redacted = self.redact(message)
         if redacted != message:
             record.msg, record.args = redacted, None
+        for key, value in list(record.__dict__.items()):
+            if key in RESERVED or key.startswith("_") or value is None or isinstance(value, (bool, int, float)):
+                continue
+            text = value if isinstance(value, str) else str(value)
+            clean = self.redact(text)
+            if clean != text:
+                record.__dict__[key] = clean
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
         return True

@@ -210,6 +210,10 @@ LOGGING = {
         # Renditions carry their duration and thumbnail from ingest: sending never runs ffprobe, so
         # neonize's "ffmpeg not found" warning on every child start is noise.
         "neonize.utils.ffmpeg": {"level": "ERROR"},
+        # httpx logs every request's full URL at INFO, and webhook receivers put tokens in the path or
+        # query: our own lines name the host only (bot/webhooks.py).
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }
 

@@ -217,7 +217,7 @@ class Registry:
             try:
                 declared = read_declarations(origin.read_text(encoding="utf-8"), module=module)
             except (OSError, SyntaxError, ValueError) as exc:
-                log.warning("command metadata unreadable", extra={"module": module, "error": str(exc)})
+                log.warning("command metadata unreadable", extra={"command_module": module, "error": str(exc)})
                 declared = None
         if declared is None:
             self._import(module)  # dynamic declarations: load now so the menu is complete
@@ -283,7 +283,7 @@ class Registry:
         state.error = ""
         log.debug(
             "command module loaded",
-            extra={"module": module, "ms": round((time.perf_counter() - started) * 1000, 2)},
+            extra={"command_module": module, "ms": round((time.perf_counter() - started) * 1000, 2)},
         )
 
     def unregister(self, name: str) -> None:

@@ -68,7 +68,7 @@ def store_leftovers_remove(*, store: LiveStore, min_age: float = LEFTOVER_MIN_AG
             store.leftover_remove(item)
         except Exception as exc:  # OSError, StoreError, psycopg's errors: one failure never stops the start
             logger.warning(
-                "leftover not removed", extra={"session": store.session_name, "name": item.name, "reason": str(exc)}
+                "leftover not removed", extra={"session": store.session_name, "leftover": item.name, "reason": str(exc)}
             )
             continue
         removed.append(item)

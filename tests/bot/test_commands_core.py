@@ -4,6 +4,7 @@ lazy loading checked in a fresh interpreter."""
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from datetime import timedelta
@@ -158,3 +159,14 @@ def test_command_modules_load_on_first_use_and_can_be_shed(subprocess_env):
     assert seen["after_ping"] == ["bot.commands.core"]
     assert seen["dropped"] == ["bot.commands.core"] and seen["after_unload"] == []
     assert seen["reloaded"] == ["bot.commands.core"]
+
+
+def test_with_the_root_logger_at_debug_a_command_s_first_use_answers(bot, caplog):
+    # LOG_LEVEL=DEBUG once made every first use answer "Sorry": the load's debug line passed a
+    # reserved LogRecord name as an extra (tests/site/test_log_extras.py checks every call).
+    registry.unload_idle(idle_seconds=0)
+    with caplog.at_level(logging.DEBUG):
+        reply = bot.run_text(".ping")
+    assert reply.startswith("pong ("), reply
+    [loaded] = [r for r in caplog.records if r.getMessage() == "command module loaded"]
+    assert loaded.command_module == "bot.commands.core" and loaded.ms >= 0

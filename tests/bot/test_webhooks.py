@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -265,3 +266,18 @@ def test_without_a_secret_it_sends_no_signature_header(serve) -> None:
     sender.close(timeout=10)
 
     assert SIGNATURE_HEADER not in server.requests[0].headers
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_at_info_logs_no_part_of_the_url_receivers_put_tokens_in(serve, caplog) -> None:
+    server = serve(ok)
+    token_url = server.url + "/hooks/T0KEN-in-the-path-1234?key=query-token-5678"
+    sender = WebhookSender(url=token_url, secret=SECRET, backoff=0)
+
+    with caplog.at_level(logging.INFO):
+        assert notify(sender) is True
+        assert sender.close(timeout=10) is True
+
+    assert server.requests[0].path == "/hooks/T0KEN-in-the-path-1234?key=query-token-5678"
+    logged = "\n".join(f"{r.name} {r.getMessage()} {vars(r)}" for r in caplog.records)
+    assert "T0KEN-in-the-path" not in logged and "query-token" not in logged, logged
