@@ -35,6 +35,7 @@ from blacksky_site.config_parsers import (  # noqa: F401  re-exported: tests and
     parse_seconds,
     parse_str,
     parse_url,
+    parse_whole_between,
 )
 from blacksky_site.public_url import parse_host_name, parse_origin_url
 
@@ -229,6 +230,30 @@ VARIABLES: tuple[Variable, ...] = (
         parse_positive_int,
         "3",
         "Minutes offline after which owners get one WhatsApp message when the bot is back.",
+    ),
+    Variable(
+        "LIVENESS_INTERVAL",
+        parse_whole_between(1, 1440, "minutes"),
+        "15",
+        "Minutes between round trips through WhatsApp that prove a connected bot still hears it.",
+    ),
+    Variable(
+        "LIVENESS_TIMEOUT",
+        parse_whole_between(5, 600, "seconds"),
+        "30",
+        "Seconds WhatsApp may take to answer one liveness round trip.",
+    ),
+    Variable(
+        "LIVENESS_FAILURES",
+        parse_whole_between(1, 20, "round trips"),
+        "3",
+        "Unanswered round trips in a row after which a connected bot counts as deaf and is restarted.",
+    ),
+    Variable(
+        "DEAF_RESTARTS",
+        parse_whole_between(0, 20, "restarts"),
+        "3",
+        "Deaf restarts in a row after which the bot alerts once and keeps its connection instead.",
     ),
     Variable(
         "CONNECTION_WEBHOOK_URL", parse_url, "", "URL that receives a signed POST on every connection state change."

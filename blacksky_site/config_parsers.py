@@ -57,6 +57,18 @@ def parse_outbox_age(raw: str) -> int:
     if not 10 <= value <= 86400:
         raise ValueError("a whole number of seconds from 10 to 86400")
     return value
+def parse_whole_between(low: int, high: int, unit: str) -> Callable[[str], int]:
+    """A whole number of ``unit`` within ``[low, high]``."""
+
+    def parse(raw: str) -> int:
+        text = raw.strip()
+        if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
+            raise ValueError(f"a whole number of {unit} from {low} to {high}")
+        return int(text)
+
+    return parse
+
+
 def parse_seconds(low: float, high: float) -> Callable[[str], float]:
     """A number of seconds within ``[low, high]`` (a bound the database driver or a deadline needs)."""
 

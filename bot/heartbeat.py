@@ -172,3 +172,4 @@ class ChildExit:
     MEMORY = 5  # over the hard memory limit: restart gracefully (reason=memory)
     USAGE = 2  # bad arguments or configuration: restarting would not help
     FENCED = 6  # the supervisor's lease proof ran out (it is paused or cut off): the lease decides what next
+    DEAF = 7  # connected, but WhatsApp stopped answering the liveness questions: restart (reason=deaf)

@@ -338,3 +338,22 @@ class HandledMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session_name} {self.message_id}"
+
+
+class PhoneWatch(models.Model):
+    """When the account's primary phone was last seen, and which unlink warnings went out.
+
+    WhatsApp unlinks a companion device (this bot) when the phone stays offline for about 14 days;
+    the bot warns its owners at 10, 12 and 13 days (``bot.phone_watch``). A row per session, kept in
+    the database because the age spans many dyno restarts.
+    """
+
+    session_name = models.CharField(max_length=64, unique=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of the phone (device 0).")
+    last_seen_how = models.CharField(max_length=16, blank=True, help_text="message, receipt or probe")
+    watched_since = models.DateTimeField(default=timezone.now, help_text="The age counts from here if never seen.")
+    warned_days = models.PositiveSmallIntegerField(default=0, help_text="Highest warning threshold already sent.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.session_name}: phone last seen {self.last_seen_at or 'never'}"

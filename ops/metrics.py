@@ -82,8 +82,41 @@ class SnapshotCollector(Collector):
             "Replies queued in the last 24 hours, by what became of them.",
             labels=["session", "state"],
         )
+        liveness_ok = GaugeMetricFamily(
+            "blacksky_liveness_last_ok_seconds",
+            "Seconds since WhatsApp last answered the liveness round trip (absent: never yet).",
+            labels=["session"],
+        )
+        liveness_unanswered = GaugeMetricFamily(
+            "blacksky_liveness_unanswered_in_a_row", "Liveness round trips unanswered in a row.", labels=["session"]
+        )
+        liveness_rounds = CounterMetricFamily(
+            "blacksky_liveness_round_trips",
+            "Liveness round trips of the running bot child, by outcome.",
+            labels=["session", "outcome"],
+        )
+        last_inbound = GaugeMetricFamily(
+            "blacksky_last_inbound_seconds", "Seconds since the last event of any kind from WhatsApp.", labels=["session"]
+        )
+        last_message = GaugeMetricFamily(
+            "blacksky_last_inbound_message_seconds", "Seconds since the last incoming message.", labels=["session"]
+        )
+        phone_age = GaugeMetricFamily(
+            "blacksky_primary_phone_last_seen_seconds",
+            "Seconds since the account's primary phone was last seen (WhatsApp unlinks at about 14 days).",
+            labels=["session"],
+        )
         for s in sessions:
             name = s["session"]
+            live = s.get("liveness") or {}
+            if live.get("watched"):
+                _maybe(liveness_ok, [name], live.get("last_ok_age_seconds"))
+                liveness_unanswered.add_metric([name], live.get("unanswered_in_a_row", 0))
+                liveness_rounds.add_metric([name, "answered"], live.get("answered", 0))
+                liveness_rounds.add_metric([name, "unanswered"], live.get("unanswered", 0))
+                _maybe(last_inbound, [name], live.get("last_inbound_age_seconds"))
+                _maybe(last_message, [name], live.get("last_message_age_seconds"))
+            _maybe(phone_age, [name], (s.get("primary_phone") or {}).get("last_seen_age_seconds"))
             outbox = s.get("outbox") or {}
             outbox_depth.add_metric([name], outbox.get("queued", 0))
             _maybe(outbox_age, [name], outbox.get("oldest_queued_age_seconds"))
@@ -129,6 +162,12 @@ class SnapshotCollector(Collector):
             outbox_depth,
             outbox_age,
             outbox_24h,
+            liveness_ok,
+            liveness_unanswered,
+            liveness_rounds,
+            last_inbound,
+            last_message,
+            phone_age,
         )
 
 

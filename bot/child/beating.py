@@ -60,6 +60,7 @@ class Beating:
                 # writes an outage cost (buffer overflow, minute buckets dropped): /stats shows them
                 "db_lost": write_buffer().lost + self.stats.lost_minutes,
                 "db_down": outage_watch().down,
+                **(self.liveness.snapshot() if self.liveness is not None else {}),
             },
         )
 
@@ -72,6 +73,7 @@ class Beating:
                     buffer.tick()
                     if not watch.down:
                         self.stats.flush()
+                        self._phone_tick()
                 except Exception:
                     logger.exception("database writer tick failed", extra={"session": self.session_name})
                     drop_connection()
@@ -94,6 +96,7 @@ class Beating:
                             extra={"session": self.session_name, "rss": beat.rss_bytes},
                         )
                         self.request_stop(exit_code=ChildExit.MEMORY, reason="memory")
+                    self._liveness_tick()
                 except Exception:
                     logger.exception("heartbeat tick failed", extra={"session": self.session_name})
                 if self._stop.wait(self.heartbeat_interval):

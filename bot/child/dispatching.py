@@ -18,7 +18,7 @@ from django.db import close_old_connections, connection
 from bot.child.outage_notice import outage_last, outage_message
 from bot.db_buffer import is_outage, outage_watch
 from bot.outbox import outbox_enqueue, outbox_enqueue_many
-from bot.transport.base import GroupChange, IncomingMessage, Reply
+from bot.transport.base import GroupChange, IncomingMessage, LivenessPong, PrimarySeen, Reply
 
 logger = logging.getLogger("bot.child.runtime")
 
@@ -103,6 +103,9 @@ class Dispatching:
                 if not self.router_counts:
                     self.stats.incoming()
                 result = self.router.handle(item)
+            elif isinstance(item, LivenessPong | PrimarySeen):
+                self._liveness_seen(item)
+                return None
             elif isinstance(item, GroupChange):
                 handler = getattr(self.router, "handle_group_change", None)
                 if handler is None:

@@ -38,6 +38,7 @@ def child_run(
     heartbeat_interval: float,
     fence_fd: int | None = None,
     fencing: int | None = None,
+    deaf_restarts: bool = True,
 ) -> int:
     """Run one bot child until it stops; returns its exit code.
 
@@ -67,6 +68,7 @@ def child_run(
         on_paired=hooks.on_paired if hooks else None,
         on_connected=hooks.on_connected if hooks else None,
         on_terminal=hooks.on_terminal if hooks else None,
+        deaf_restarts=deaf_restarts,
     )
 
     watch = None

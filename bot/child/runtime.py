@@ -32,6 +32,8 @@ from bot.backoff import BackoffPolicy
 from bot.child.beating import Beating
 from bot.child.connection import Action, ConnectionMachine, Decision, connect_error_line
 from bot.child.dispatching import Dispatching
+from bot.child.listening import Listening, liveness_config
+from bot.child.liveness import LivenessWatch
 from bot.child.memory import release_memory
 from bot.child.sending import OutboxSender
 from bot.child.stopping import Stopping
@@ -73,7 +75,7 @@ def build_router(*, transport: Transport, session_name: str, stats: StatsCollect
 
 
 # -- the runtime ----------------------------------------------------------------------------------------
-class BotRuntime(Dispatching, Beating, Stopping):
+class BotRuntime(Dispatching, Beating, Listening, Stopping):
     """Runs one session's bot until stopped; ``run()`` returns a ``ChildExit`` code."""
 
     def __init__(
@@ -92,6 +94,8 @@ class BotRuntime(Dispatching, Beating, Stopping):
         on_paired: Callable[[ConnectionSignal], None] | None = None,
         on_connected: Callable[[Decision], None] | None = None,
         on_terminal: Callable[[Decision], None] | None = None,
+        liveness: LivenessWatch | None = None,
+        deaf_restarts: bool = True,
         workers: int = 2,
         inbox_size: int = 1000,
         heartbeat_interval: float = 5.0,
@@ -158,14 +162,20 @@ class BotRuntime(Dispatching, Beating, Stopping):
         self._in_flight = 0
         self._in_flight_lock = threading.Lock()
         self._transport_stopped = False
+        self._liveness_setup(liveness or LivenessWatch(liveness_config(restarts=deaf_restarts)))
 
         transport.set_handlers(
-            on_message=self._on_message, on_signal=self._on_signal, on_group_change=self._on_group_change
+            on_message=self._on_message,
+            on_signal=self._on_signal,
+            on_group_change=self._on_group_change,
+            on_liveness=self._on_liveness,
         )
 
     # -- called from the transport's thread: never block ----------------------------------------------
     def _on_message(self, message: IncomingMessage) -> None:
         self.progress.touch()
+        if self.liveness is not None:
+            self.liveness.inbound(message=True)
         if not self._accepting:
             self.dropped += 1
             return
@@ -178,6 +188,8 @@ class BotRuntime(Dispatching, Beating, Stopping):
 
     def _on_group_change(self, change: GroupChange) -> None:
         self.progress.touch()
+        if self.liveness is not None:
+            self.liveness.inbound(message=False)
         if self._accepting:
             try:
                 self.inbox.put_nowait(change)
@@ -339,6 +351,7 @@ class BotRuntime(Dispatching, Beating, Stopping):
                 events.reconnect_event_close(event=self._open_attempt, outcome=decision.closes_attempt)
                 self._open_attempt = None
             if decision.changed:
+                self._liveness_state(decision.state, decision.previous)
                 events.transition_record(
                     session_name=self.session_name,
                     from_state=decision.previous,

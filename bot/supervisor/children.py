@@ -16,12 +16,13 @@ import subprocess
 import threading
 import time
 
+from django.conf import settings
 from django.utils import timezone
 
 from bot import events
 from bot.db_buffer import drop_connection, is_outage
 from bot.fencing import FenceWriter
-from bot.heartbeat import Beat, BeatReader
+from bot.heartbeat import Beat, BeatReader, ChildExit
 from bot.models import ConnectionState as State
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,22 @@ class ChildHandling:
             argv += ["--pair-phone", self.pair_phone]
         if fence_fd is not None:
             argv += ["--fence-fd", str(fence_fd), "--fencing", str(fencing)]
+        if self.deaf_streak >= settings.DEAF_RESTARTS:
+            argv += ["--no-deaf-restart"]  # restarting did not help: the child alerts once and stays
         return argv
+
+    deaf_streak = 0  # children in a row that exited deaf; a liveness answer resets it
+
+    def deaf_exit(self, code: int) -> None:
+        """Count deaf exits in a row; at DEAF_RESTARTS the next child alerts instead of restarting."""
+        if code != ChildExit.DEAF:
+            return
+        self.deaf_streak += 1
+        if self.deaf_streak == settings.DEAF_RESTARTS:
+            logger.error(
+                "the connection stayed deaf after the allowed restarts; the next child keeps it and alerts",
+                extra={"session": self.session_name, "reason": "deaf_persistent", "restarts": self.deaf_streak},
+            )
 
     @property
     def heartbeat_interval(self) -> float:
@@ -120,6 +136,8 @@ class ChildHandling:
         if child is not None:
             child.state = beat.state
         self._child_totals = {"messages_in": beat.messages_in, "messages_out": beat.messages_out}
+        if beat.detail.get("liveness_answered"):
+            self.deaf_streak = 0  # WhatsApp answers this child: the connection hears again
         self._beat_unwritten = (beat, timezone.now())
         self._state_known = beat.state  # what record() assumes while the database is away
 

@@ -269,6 +269,7 @@ class Supervisor(ChildHandling, SessionCalls, OperatorRequests, Stopping):
             ),
         )
         decision = decide_exit(facts)
+        self.deaf_exit(code)
         verdict = decision.verdict
         if decision.exit_code is not None:
             self.exit_code = decision.exit_code

@@ -50,6 +50,8 @@ def reason_for(facts: ExitFacts) -> str:
         return "reconnect_exhausted"
     if facts.code == ChildExit.MEMORY:
         return "memory"
+    if facts.code == ChildExit.DEAF:
+        return "deaf"
     return facts.kill_reason or "crash"
 
 
@@ -80,4 +82,6 @@ def decide_exit(facts: ExitFacts) -> ExitDecision:
     # A child that used up its reconnect attempts did not crash: the network is away. It gets a fresh
     # child after a growing, capped delay for as long as the outage lasts; only crashes, hangs and
     # memory restarts spend the budget that stops a crash loop.
-    return ExitDecision(Verdict.RESTART, reason=reason, budgeted=reason != "reconnect_exhausted")
+    # Like exhausted reconnects, a deaf connection is WhatsApp's side (or the network's), not a crash
+    # loop; the supervisor counts deaf restarts in a row and stops asking for them (DEAF_RESTARTS).
+    return ExitDecision(Verdict.RESTART, reason=reason, budgeted=reason not in {"reconnect_exhausted", "deaf"})

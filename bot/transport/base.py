@@ -80,6 +80,28 @@ class ConnectionSignal:
 
 
 @dataclass(frozen=True)
+class LivenessPong:
+    """The answer to ``Transport.probe(token)``: WhatsApp's servers answered a query of ours.
+
+    It travels the path messages travel (the transport's thread, the inbox, a dispatcher), so an
+    answer proves the socket both ways and our own pipeline; ``primary_linked`` says whether the
+    account's primary phone (device 0) is still among its devices (None: unknown).
+    """
+
+    token: str
+    primary_linked: bool | None = None
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class PrimarySeen:
+    """The account's primary phone did something we saw (``how``: message, receipt, probe)."""
+
+    how: str
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True)
 class GroupChange:
     """Membership or metadata change of a group (join, leave, promote, demote, name, topic...)."""
 
@@ -178,6 +200,7 @@ class TransportError(Exception):
 MessageHandler = Callable[[IncomingMessage], None]
 SignalHandler = Callable[[ConnectionSignal], None]
 GroupHandler = Callable[[GroupChange], None]
+LivenessHandler = Callable[[LivenessPong | PrimarySeen], None]
 
 
 class Transport(abc.ABC):
@@ -189,11 +212,14 @@ class Transport(abc.ABC):
 
     # True when ``send`` delivers a reply under its ``message_id`` (a resend of the same id is one message).
     fixes_message_ids: bool = False
+    # True when ``probe`` makes a real round trip through WhatsApp (the runtime then watches liveness).
+    supports_liveness: bool = False
 
     def __init__(self) -> None:
         self.on_message: MessageHandler = lambda message: None
         self.on_signal: SignalHandler = lambda signal: None
         self.on_group_change: GroupHandler = lambda change: None
+        self.on_liveness: LivenessHandler = lambda item: None
 
     def set_handlers(
         self,
@@ -201,11 +227,20 @@ class Transport(abc.ABC):
         on_message: MessageHandler,
         on_signal: SignalHandler,
         on_group_change: GroupHandler | None = None,
+        on_liveness: LivenessHandler | None = None,
     ) -> None:
         self.on_message = on_message
         self.on_signal = on_signal
         if on_group_change is not None:
             self.on_group_change = on_group_change
+        if on_liveness is not None:
+            self.on_liveness = on_liveness
+
+    def probe(self, token: str) -> None:  # noqa: B027 - optional
+        """Start one round trip through WhatsApp; its answer arrives as ``on_liveness(LivenessPong(token))``.
+
+        Returns at once (the query runs elsewhere); no answer at all is the failure the runtime counts.
+        """
 
     @property
     def finished(self) -> bool:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from blacksky_site.db_deadline import db_deadline
 from bot.models import BotStatus, ConnectionState
 from ops.selectors.connection import state_label
+from ops.selectors.liveness import liveness_figures
 from sessions_store.models import WhatsAppSession
 
 #: Seconds the health read may wait for the database. A server that refuses answers at once; one
@@ -40,7 +41,7 @@ def health_check(*, now: datetime | None = None) -> Health:
             rows = list(
                 BotStatus.objects.exclude(session_name__in=trials)
                 .order_by("session_name")
-                .values_list("session_name", "state", "reason", "last_heartbeat_at")
+                .only("session_name", "state", "reason", "last_heartbeat_at", "connected_since", "detail")
             )
     except (OperationalError, InterfaceError):
         from django.db import connection
@@ -51,7 +52,8 @@ def health_check(*, now: datetime | None = None) -> Health:
         return Health(ok=False, reason="no bot has reported a heartbeat yet", sessions={})
     problems: list[str] = []
     sessions: dict[str, str] = {}
-    for name, state, reason, beat in rows:
+    for row in rows:
+        name, state, reason, beat = row.session_name, row.state, row.reason, row.last_heartbeat_at
         if beat is None:
             problem = "no heartbeat yet"
         elif now - beat > timeout:
@@ -60,7 +62,7 @@ def health_check(*, now: datetime | None = None) -> Health:
             # The reason in words, never the raw error: /healthz is public.
             problem = f"state is {state_label(state=state, reason=reason)}"
         else:
-            problem = ""
+            problem = liveness_figures(status=row, now=now)["problem"]
         sessions[name] = problem or "ok"
         if problem:
             problems.append(f"session {name}: {problem}")

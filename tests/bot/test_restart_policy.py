@@ -28,6 +28,7 @@ ROWS = [
     # failures: restarted after a back-off; only a network outage spares the crash-loop budget
     (ExitFacts(code=ChildExit.FRESH), ExitDecision(Verdict.RESTART, "reconnect_exhausted", budgeted=False)),
     (ExitFacts(code=ChildExit.MEMORY), ExitDecision(Verdict.RESTART, "memory", budgeted=True)),
+    (ExitFacts(code=ChildExit.DEAF), ExitDecision(Verdict.RESTART, "deaf", budgeted=False)),
     (ExitFacts(code=KILLED, kill_reason="hung"), ExitDecision(Verdict.RESTART, "hung", budgeted=True)),
     (ExitFacts(code=CRASH), ExitDecision(Verdict.RESTART, "crash", budgeted=True)),
     # the database was away: an outage, not a crash loop; memory still counts, the rest as before

@@ -10,6 +10,7 @@ from bot.transport.base import (
     GroupChange,
     GroupInfo,
     IncomingMessage,
+    LivenessPong,
     Reply,
     SendResult,
     Transport,
@@ -37,6 +38,8 @@ class MemoryTransport(Transport):
         self._ids = itertools.count(1)
         self._stopped = threading.Event()
         self.connected = False
+        self.answering = True  # liveness questions get an answer (False: a socket that went deaf)
+        self.probes: list[str] = []
 
     # -- driving it from a test -------------------------------------------------------------
     def deliver(self, message: IncomingMessage) -> None:
@@ -47,6 +50,19 @@ class MemoryTransport(Transport):
 
     def group_change(self, change: GroupChange) -> None:
         self.on_group_change(change)
+
+    def answer_probes(self, answering: bool, *, primary_linked: bool | None = True) -> None:
+        self.answering = answering
+        self.primary_linked = primary_linked
+
+    primary_linked: bool | None = True
+
+    def probe(self, token: str) -> None:
+        """Answers on its own thread, as a real transport's event thread would (when ``answering``)."""
+        self.probes.append(token)
+        if self.answering:
+            pong = LivenessPong(token=token, primary_linked=self.primary_linked)
+            threading.Thread(target=self.on_liveness, args=(pong,), daemon=True).start()
 
     # -- Transport ----------------------------------------------------------------------------
     def connect(self) -> None:

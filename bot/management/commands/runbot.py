@@ -52,6 +52,7 @@ class Command(BaseCommand):
         parser.add_argument("--heartbeat-interval", type=float, default=5.0, help=argparse_hidden())
         parser.add_argument("--fence-fd", type=int, default=None, help=argparse_hidden())
         parser.add_argument("--fencing", type=int, default=None, help=argparse_hidden())
+        parser.add_argument("--no-deaf-restart", action="store_true", help=argparse_hidden())
 
     def handle(self, *args: Any, **options: Any) -> None:
         from blacksky_site.secret_key import secret_key_require
@@ -79,6 +80,7 @@ class Command(BaseCommand):
                 heartbeat_interval=options["heartbeat_interval"],
                 fence_fd=options["fence_fd"],
                 fencing=options["fencing"],
+                deaf_restarts=not options["no_deaf_restart"],
             )
             logging.shutdown()
             sys.stdout.flush()

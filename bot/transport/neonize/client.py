@@ -42,6 +42,7 @@ from neonize.events import (
     LoggedOutEv,
     MessageEv,
     PairStatusEv,
+    ReceiptEv,
     StreamErrorEv,
     StreamReplacedEv,
     TemporaryBanEv,
@@ -65,6 +66,8 @@ from bot.transport.base import (
     ConnectionSignal,
     GroupChange,
     GroupInfo,
+    LivenessPong,
+    PrimarySeen,
     Reply,
     SendResult,
     Transport,
@@ -84,6 +87,7 @@ from bot.transport.neonize.translate import (
 
 logger = logging.getLogger(__name__)
 
+PRIMARY_SEEN_EVERY = 60.0  # seconds: signs of the phone (device 0) are handed on at most this often
 RECENT_MESSAGES = 512  # incoming events kept to quote them in replies
 _MENTION = re.compile(r"@(\d{5,16})\b")
 _GROUP_ACTIONS = {
@@ -98,6 +102,8 @@ _GO_LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.W
 # -- the transport ------------------------------------------------------------------------------------------
 class NeonizeTransport(Transport):
     """One WhatsApp session through neonize; ``connect()`` blocks until ``stop()`` or a failed dial."""
+
+    supports_liveness = True
 
     def __init__(
         self,
@@ -127,6 +133,10 @@ class NeonizeTransport(Transport):
         self._raw: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._translator = threading.Thread(target=self._translate_loop, name="neonize-translate", daemon=True)
         self._translator.start()
+        self._primary_seen_at = -PRIMARY_SEEN_EVERY
+        from bot.transport.neonize.liveness import Prober
+
+        self._prober = Prober(self.client, me=self.me, deliver=self._raw.put)
         self._register_handlers()
 
     # -- handlers: translate, hand over, never raise, never wait ------------------------------------------
@@ -148,6 +158,7 @@ class NeonizeTransport(Transport):
         self.client.event(MessageEv)(self._handle_message_event)
         self.client.event(GroupInfoEv)(self._handle_group_event)
         self.client.event(JoinedGroupEv)(self._handle_joined_group)
+        self.client.event(ReceiptEv)(self._handle_receipt)
         self.client.qr(self._handle_qr)
 
     def _handle_connection_event(self, client: Any, ev: Any) -> None:
@@ -164,6 +175,24 @@ class NeonizeTransport(Transport):
     def _handle_group_event(self, client: Any, ev: Any) -> None:
         self._raw.put(ev)
 
+    def _handle_receipt(self, client: Any, ev: Any) -> None:
+        """Our own primary phone's receipts (it read or played something) are signs that it is online."""
+        try:
+            source = ev.MessageSource
+            if source.IsFromMe and source.Sender.Device == 0:
+                self._primary_sign("receipt")
+        except Exception:
+            logger.exception("reading a receipt failed", extra={"session": self.session_name})
+
+    def _primary_sign(self, how: str) -> None:
+        now = time.monotonic()
+        if now - self._primary_seen_at >= PRIMARY_SEEN_EVERY:
+            self._primary_seen_at = now
+            self._raw.put(PrimarySeen(how=how))
+
+    def probe(self, token: str) -> None:
+        self._prober.probe(token)
+
     def _translate_loop(self) -> None:
         while True:
             item = self._raw.get()
@@ -171,10 +200,16 @@ class NeonizeTransport(Transport):
                 item.set()
                 continue
             try:
+                if isinstance(item, LivenessPong | PrimarySeen):
+                    self.on_liveness(item)
+                    continue
                 if isinstance(item, GroupInfoEv):
                     self.on_group_change(translate_group_event(item))
                     continue
                 message = translate_message(item)
+                source = item.Info.MessageSource
+                if source.IsFromMe and source.Sender.Device == 0:  # typed on the primary phone
+                    self._primary_sign("message")
                 with self._recent_lock:
                     self._recent[message.id] = item
                     while len(self._recent) > RECENT_MESSAGES:

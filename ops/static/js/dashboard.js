@@ -157,6 +157,19 @@
       "oldest " + fmtDuration(ob.oldest_queued_age_seconds)) + " · 24 h: sent " + ob.last_24h.sent + ", failed " +
       ob.last_24h.failed + ", expired " + ob.last_24h.expired + ", discarded " + ob.last_24h.discarded);
 
+    var lv = s.liveness || {watched: false};  // the round trip through WhatsApp (ops/selectors/liveness.py)
+    setField(el2, "liveness", !lv.watched ? "not measured" : lv.problem ? "NOT ANSWERING" :
+      lv.last_ok_age_seconds === null ? "no answer yet" : fmtDuration(lv.last_ok_age_seconds) + " ago");
+    setField(el2, "liveness_detail", !lv.watched ? "this transport has no round trip" : (lv.problem ? lv.problem + " · " : "") +
+      "answered " + lv.answered + ", unanswered " + lv.unanswered + (lv.round_trip_ms === null ? "" : " · " + lv.round_trip_ms + " ms") +
+      " · last event " + (lv.last_inbound_age_seconds === null ? "never" : fmtDuration(lv.last_inbound_age_seconds) + " ago") +
+      " · last message " + (lv.last_message_age_seconds === null ? "never" : fmtDuration(lv.last_message_age_seconds) + " ago"));
+    var ph = s.primary_phone || {last_seen_age_seconds: null};
+    setField(el2, "phone_age", ph.last_seen_age_seconds === null ? "not watched" :
+      fmtDuration(ph.last_seen_age_seconds) + (ph.ever_seen ? " ago" : " (not seen yet)"));
+    setField(el2, "phone_detail", ph.unlink_in_days === null ? "" : "WhatsApp unlinks this bot in about " + ph.unlink_in_days +
+      " days without the phone" + (ph.warned_days ? " · owners warned at " + ph.warned_days + " days" : ""));
+
     fillTable(el2, "events", s.connection_events.map(function (e) { return [fmtTime(e.at), e.from_state, e.to_state, e.reason]; }));
     fillTable(el2, "reconnects", s.reconnects.last.map(function (e) {
       return [fmtTime(e.at), e.attempt, e.delay_seconds.toFixed(1) + " s", e.reason, e.outcome];
