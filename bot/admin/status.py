@@ -25,6 +25,7 @@ from bot.models import (
     ControlCommand,
     GroupSettings,
     MessageStat,
+    PhoneWatch,
     ReconnectEvent,
     Warning,
     WebhookDelivery,
@@ -143,6 +144,14 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_filter = ("ok", "session_name")
     search_fields = ("error", "session_name")
     date_hierarchy = "at"
+
+
+@admin.register(PhoneWatch)
+class PhoneWatchAdmin(ReadOnlyAdmin):
+    """When each account's primary phone was last seen (the bot writes it; WhatsApp unlinks at ~14 days)."""
+
+    list_display = ("session_name", "last_seen_at", "last_seen_how", "warned_days", "watched_since")
+    search_fields = ("session_name",)
 
 
 @admin.register(BotSetting)

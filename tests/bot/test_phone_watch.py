@@ -79,3 +79,14 @@ def test_two_workers_asking_at_once_send_one_warning():
 def test_the_warning_says_what_to_do_and_how_long_is_left():
     assert "Open WhatsApp on the phone" in phone_warning_text(10) and "about 4 days" in phone_warning_text(10)
     assert "about 1 day." in phone_warning_text(13)
+
+
+def test_operators_see_the_phone_s_age_in_the_admin_and_cannot_edit_it(client):
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    PhoneWatch.objects.create(session_name="pwadmin", last_seen_at=T0, last_seen_how="receipt")
+    client.force_login(get_user_model().objects.create_superuser("root", password="pw"))
+    page = client.get(reverse("admin:bot_phonewatch_changelist"), {"q": "pwadmin"})
+    assert page.status_code == 200 and "pwadmin" in page.content.decode() and "receipt" in page.content.decode()
+    assert client.get(reverse("admin:bot_phonewatch_add")).status_code == 403

@@ -32,11 +32,22 @@ def _device_jid(session_name: str) -> str:
 
 
 class MemorySession(MemoryTransport):
-    """Connects when the store holds a device, else shows a QR and waits (as whatsmeow would)."""
+    """Connects when the store holds a device, else shows a QR and waits (as whatsmeow would).
+
+    ``RUNBOT_FAKE_LIVENESS=answer`` makes it answer liveness questions, ``=deaf`` makes it a socket
+    that stays "connected" and answers nothing (the failure the round trip exists for).
+    """
 
     def __init__(self, *, session_name: str) -> None:
         super().__init__()
         self.session_name = session_name
+        mode = os.environ.get("RUNBOT_FAKE_LIVENESS", "")
+        self.supports_liveness = mode in {"answer", "deaf"}
+        self.answer_probes(mode == "answer")
+
+    def probe(self, token: str) -> None:
+        logger.warning("fake neonize asked", extra={"token": token, "answering": self.answering, "pid": os.getpid()})
+        super().probe(token)
 
     def connect(self) -> None:
         jid = _device_jid(self.session_name)
