@@ -1,4 +1,4 @@
-"""The supervisor's shutdown: child first (it drains), then the final backup, the lease, the status.
+"""The supervisor's shutdown: child first (it drains), then the status, the lease and the final backup.
 
 A mixin of :class:`bot.supervisor.loop.Supervisor` (the ``runbot`` parent). ``SHUTDOWN_GRACE``
 counts from the signal, and nothing on this path may outlive it whatever the database does
@@ -26,18 +26,31 @@ EXIT_MARGIN = 2.0  # seconds of the grace kept for the scheduler's stop and the 
 class Stopping:
     """Needs the attributes :class:`bot.supervisor.loop.Supervisor` sets."""
 
-    def _database_steps(self, owned: bool) -> list[tuple[str, Callable[[], object]]]:
+    def _database_steps(self, owned: bool, *, shared_store: bool | None = None) -> list[tuple[str, Callable[[], object]]]:
+        """The shutdown's database writes, in order.
+
+        Where the live store is shared (PostgreSQL: every worker reads the same schema) the standby
+        needs no backup to go on, so the lease goes first and the final backup after it: the bot is
+        away for the handover, not for the backup. With SQLite (a file per machine) the standby can
+        only restore what was backed up, so the backup is visible before the lease is given up.
+        """
+        if shared_store is None:
+            from sessions_store.store import database_is_postgres
+
+            shared_store = database_is_postgres()
+        backup = self.uses_session and self.ownership.held and self.starts > 0
         steps: list[tuple[str, Callable[[], object]]] = [("buffered_writes", self.buffer.drain)]
         if owned:
             steps.append(("last_beat", self.write_heartbeat))  # the child's last beat, not one from a second ago
-        if self.uses_session and self.ownership.held and self.starts > 0:
-            steps.append(("final_backup", lambda: self.backup("shutdown")))
-        steps.append(("lease_release", self.ownership.release))
-        if owned:
             steps.append(
                 ("status", lambda: self.record(State.STOPPED, "shutdown" if self.exit_code == 0 else "gave_up"))
             )
             steps.append(("status", lambda: events.bot_status_stopped(session_name=self.session_name)))
+        if backup and not shared_store:
+            steps.append(("final_backup", lambda: self.backup("shutdown")))
+        steps.append(("lease_release", self.ownership.release))
+        if backup and shared_store:
+            steps.append(("final_backup", lambda: self.backup("shutdown")))
         steps.append(("buffered_writes", self.buffer.drain))
         return steps
 
