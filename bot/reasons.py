@@ -9,5 +9,15 @@ from __future__ import annotations
 #: The first dial (or a re-dial we make ourselves) failed: no network, DNS, a refused or dead proxy.
 WHATSAPP_UNREACHABLE = "whatsapp_unreachable"
 
+#: The command that fixes an outdated client (WhatsApp refuses the version neonize reports).
+NEONIZE_UPGRADE = "pip install -U neonize"
+
+_OUTDATED = f"neonize is too old for WhatsApp: upgrade it ({NEONIZE_UPGRADE}, then pin it in requirements.txt)"
+
 #: What an operator reads for a reason code (the raw code stays in the events table).
-REASON_LABELS = {WHATSAPP_UNREACHABLE: "cannot reach WhatsApp"}
+REASON_LABELS = {
+    WHATSAPP_UNREACHABLE: "cannot reach WhatsApp",
+    "client_outdated": _OUTDATED,
+    "connect_failure_client_outdated": _OUTDATED,
+    "connect_failure_bad_user_agent": f"WhatsApp refused neonize's user agent: upgrade neonize ({NEONIZE_UPGRADE})",
+}

@@ -21,7 +21,7 @@ from typing import Any
 
 from bot.backoff import BackoffPolicy
 from bot.models import ConnectionState as State
-from bot.reasons import REASON_LABELS, WHATSAPP_UNREACHABLE
+from bot.reasons import NEONIZE_UPGRADE, REASON_LABELS, WHATSAPP_UNREACHABLE
 from bot.transport.base import ConnectionSignal
 
 TERMINAL_STATES = frozenset({State.LOGGED_OUT, State.REPLACED, State.OUTDATED, State.STOPPED})
@@ -64,6 +64,17 @@ def connect_error_line(decision: Decision, *, error: str, attempts: int) -> str:
     if decision.action == Action.FRESH_CHILD:
         return f"{line}, giving up after {attempts} attempts in a row; a fresh bot child takes over"
     return line
+
+
+def terminal_line(decision: Decision) -> str:
+    """The one ERROR line of a connection that ended for good: for an outdated client, what to upgrade and how."""
+    if decision.state == State.OUTDATED:
+        version = decision.detail.get("neonize_version") or "of unknown version"
+        return (
+            f"WhatsApp refuses this client as outdated: neonize {version} must be upgraded "
+            f"(run `{NEONIZE_UPGRADE}` and pin the new version in requirements.txt); not reconnecting"
+        )
+    return "connection ended for good; not retrying"
 
 
 def _seconds(delay: float) -> str:

@@ -30,7 +30,7 @@ from django.db import connection
 from bot import events
 from bot.backoff import BackoffPolicy
 from bot.child.beating import Beating
-from bot.child.connection import Action, ConnectionMachine, Decision, connect_error_line
+from bot.child.connection import Action, ConnectionMachine, Decision, connect_error_line, terminal_line
 from bot.child.dispatching import Dispatching
 from bot.child.listening import Listening, liveness_config
 from bot.child.liveness import LivenessWatch
@@ -309,7 +309,7 @@ class BotRuntime(Dispatching, Beating, Listening, Stopping):
             )
         elif action == Action.STOP:
             logger.error(
-                "connection ended for good; not retrying",
+                terminal_line(decision),
                 extra={"session": self.session_name, "state": decision.state.value, "reason": decision.reason},
             )
             self._call_hook(self.on_terminal, decision)

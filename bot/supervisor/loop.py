@@ -43,7 +43,7 @@ from bot.supervisor.children import Child, ChildHandling
 from bot.supervisor.operator_requests import OperatorRequests
 from bot.supervisor.ownership import NoOwnership, Ownership, ownership_for
 from bot.supervisor.planned_restart import PlannedRestart, planned_restart_perform
-from bot.supervisor.policy import ExitFacts, Verdict, decide_exit
+from bot.supervisor.policy import ExitFacts, Verdict, decide_exit, idle_line
 from bot.supervisor.scheduler import scheduler_start, scheduler_stop
 from bot.supervisor.session import SessionCalls, temp_sweep_at_start
 from bot.supervisor.stopping import BACKUP_RESERVE_SECONDS, Stopping
@@ -283,11 +283,8 @@ class Supervisor(ChildHandling, SessionCalls, OperatorRequests, Stopping):
             self._stop.set()
         elif verdict == Verdict.IDLE:
             self.idle_reason = child.state or "terminal"
-            logger.error(
-                "the WhatsApp connection ended for good (logged out, replaced or outdated); not restarting. "
-                "Pair again from the pairing page or ask for a fresh QR.",
-                extra={**extra, "state": child.state, "pairing_page": pairing_page_url()},
-            )
+            level, line = idle_line(child.state)
+            logger.log(level, line, extra={**extra, "state": child.state, "pairing_page": pairing_page_url()})
             if self.run_once:
                 self._stop.set()
         elif verdict == Verdict.USAGE:

@@ -7,6 +7,7 @@ back-off, events); whether the budget is spent is the caller's state, not a rule
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -85,3 +86,17 @@ def decide_exit(facts: ExitFacts) -> ExitDecision:
     # Like exhausted reconnects, a deaf connection is WhatsApp's side (or the network's), not a crash
     # loop; the supervisor counts deaf restarts in a row and stops asking for them (DEAF_RESTARTS).
     return ExitDecision(Verdict.RESTART, reason=reason, budgeted=reason not in {"reconnect_exhausted", "deaf"})
+
+
+def idle_line(state: str) -> tuple[int, str]:
+    """The level and words of the supervisor's line when a child ended for good in ``state``.
+
+    An outdated client is no pairing matter: the child's one ERROR line said what to upgrade, so
+    this one only says why nothing restarts (a restart would be refused the same way).
+    """
+    if state == "outdated":
+        return logging.WARNING, "not restarting until neonize is upgraded (the bot child's error says how)"
+    return logging.ERROR, (
+        "the WhatsApp connection ended for good (logged out or replaced); not restarting. "
+        "Pair again from the pairing page or ask for a fresh QR."
+    )

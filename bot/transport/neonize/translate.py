@@ -7,6 +7,7 @@ past the transport's handlers. Fuzzed with real protobuf messages (tests/reliabi
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from importlib import metadata
 from typing import Any
 
 from neonize.events import (
@@ -40,6 +41,17 @@ from bot.transport.base import (
     jid_server,
 )
 
+
+def _installed_version() -> str:
+    try:
+        return metadata.version("neonize")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+#: The neonize in use: an outdated-client signal carries it, so the operator reads what to upgrade from.
+NEONIZE_VERSION = _installed_version()
+_OUTDATED_FAILURES = frozenset({"client_outdated", "bad_user_agent"})
 _RESTRICTED_MARKERS = ("rate-overlimit", "429", "463", "not-authorized", "temporarily banned")
 _WRAPPERS = (
     "ephemeralMessage",
@@ -272,11 +284,13 @@ def translate_signal(ev: Any) -> ConnectionSignal | None:
             code = f"code_{ev.Code}"
         return ConnectionSignal(kind="temporary_ban", reason=code, detail={"expire_seconds": ev.Expire})
     if isinstance(ev, ConnectFailureEv):
-        return ConnectionSignal(
-            kind="connect_failure", reason=_reason_name(ev.Reason), detail={"message": ev.Message[:200]}
-        )
+        reason = _reason_name(ev.Reason)
+        detail: dict[str, Any] = {"message": ev.Message[:200]}
+        if reason in _OUTDATED_FAILURES:
+            detail["neonize_version"] = NEONIZE_VERSION
+        return ConnectionSignal(kind="connect_failure", reason=reason, detail=detail)
     if isinstance(ev, ClientOutdatedEv):
-        return ConnectionSignal(kind="client_outdated")
+        return ConnectionSignal(kind="client_outdated", detail={"neonize_version": NEONIZE_VERSION})
     if isinstance(ev, StreamErrorEv):
         return ConnectionSignal(kind="stream_error", reason=ev.Code[:32])
     if isinstance(ev, PairStatusEv):
