@@ -136,6 +136,11 @@ class LeaseKeeper:
             self._thread.join(timeout)
 
 
+#: Seconds between a standby's tries. A released lease is taken at the next try, so this bounds the
+#: handover after a SIGTERM (the owner releases at once); one conditional UPDATE a second is cheap.
+STANDBY_POLL = 1.0
+
+
 def lease_wait(
     *,
     session_name: str,
@@ -153,7 +158,7 @@ def lease_wait(
     waits on nothing and never gives up. Returns the lease, or None when told to give up.
     """
     ttl = rows.lease_ttl(ttl)
-    poll = poll if poll is not None else min(ttl.total_seconds() / 3, 5.0)
+    poll = poll if poll is not None else min(ttl.total_seconds() / 3, STANDBY_POLL)
     if wait is None:
         never = threading.Event()
         wait = never.wait

@@ -339,6 +339,20 @@ def test_on_its_own_thread_it_renews_through_its_own_connection() -> None:
 
 
 class TestLeaseWait:
+    def test_a_released_lease_is_taken_within_a_second_whatever_the_ttl(self) -> None:
+        # A SIGTERM'd owner releases at once: the standby's poll, not the TTL, bounds the handover.
+        held = acquire("a")
+        waits: list[float] = []
+
+        def wait(seconds: float) -> bool:
+            waits.append(seconds)
+            lease_release(lease=held)
+            return False
+
+        lease = lease_wait(session_name="default", holder_host="standby", holder_pid=2, token="b", ttl=30, wait=wait)
+        assert lease is not None and lease.token == "b"
+        assert waits == [1.0]
+
     def test_it_stands_by_until_the_holder_lapses_then_takes_over(self, caplog) -> None:
         acquire("a")
         waits: list[float] = []
