@@ -69,6 +69,25 @@ def pair_phone_parse(value: str) -> str:
     return digits
 
 
+#: The permission each action needs, checked wherever a person asks (admin, /pair/, "ask again").
+ACTION_PERMISSIONS: dict[str, str] = {
+    ControlCommand.Action.BACKUP: "bot.request_backup",
+    ControlCommand.Action.VERIFY: "bot.verify_backups",
+    ControlCommand.Action.RESTORE: "bot.restore_backup",
+    ControlCommand.Action.RECONNECT: "bot.request_reconnect",
+    ControlCommand.Action.RESTART: "bot.request_restart",
+    ControlCommand.Action.REFRESH_QR: "sessions_store.pair_session",
+    ControlCommand.Action.PAIR_PHONE: "sessions_store.pair_session",
+}
+
+
+def control_allowed(user, action: str) -> bool:
+    """May ``user`` ask for ``action``? (``None``: the system itself, e.g. a schedule: always.)"""
+    if user is None:
+        return True
+    return bool(getattr(user, "is_active", False) and user.has_perm(ACTION_PERMISSIONS[action]))
+
+
 def control_request(*, session_name: str, action: str, args: dict | None = None, user=None) -> ControlCommand:
     """Queue ``action`` for the bot of ``session_name``; returns the pending row.
 
@@ -82,6 +101,8 @@ def control_request(*, session_name: str, action: str, args: dict | None = None,
         raise ControlError(f"unknown control action {action!r}; expected one of {', '.join(sorted(ACTIONS))}")
     if args is not None and not isinstance(args, dict):
         raise ControlError("control arguments must be a JSON object (a dict)")
+    if not control_allowed(user, action):
+        raise ControlError(f"You are not allowed to ask for {action} (it needs the {ACTION_PERMISSIONS[action]} permission).")
     if action == ControlCommand.Action.PAIR_PHONE:
         args = {**(args or {}), "phone": pair_phone_parse(str((args or {}).get("phone", "")))}
     requested_by = user if getattr(user, "is_authenticated", False) else None

@@ -160,6 +160,16 @@ class ControlCommand(models.Model):
     class Meta:
         ordering = ["-requested_at"]
         indexes = [models.Index(fields=["state", "session_name"], name="bot_control_pending")]
+        # One permission per operator action (bot.control.ACTION_PERMISSIONS): seeing the admin is not
+        # being allowed to act. Pairing (refresh_qr, pair_phone) is sessions_store.pair_session.
+        permissions = [
+            ("request_backup", "Can ask for a session backup now"),
+            ("verify_backups", "Can verify stored backups"),
+            ("restore_backup", "Can restore a backup into the live session"),
+            ("request_reconnect", "Can force a session's bot to reconnect"),
+            ("request_restart", "Can restart a session's bot"),
+            ("export_session", "Can export a session for env vars"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} on {self.session_name} ({self.state})"

@@ -56,6 +56,9 @@ class GifAssetAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).defer("thumbnail_jpeg")
 
+    def has_reconvert_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("media_cdn.reconvert_gifasset")
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # GIFs come in through `manage.py import_gifs`, which validates and converts them
 
@@ -75,7 +78,7 @@ class GifAssetAdmin(admin.ModelAdmin):
             mp4,
         )
 
-    @admin.action(description="Reconvert the selected GIFs (rebuild MP4 and sticker)")
+    @admin.action(description="Reconvert the selected GIFs (rebuild MP4 and sticker)", permissions=["reconvert"])
     def reconvert(self, request: HttpRequest, queryset: QuerySet[GifAsset]) -> None:
         done = 0
         for asset in queryset:

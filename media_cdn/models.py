@@ -37,6 +37,7 @@ class GifAsset(models.Model):
 
     class Meta:
         ordering = ["name"]
+        permissions = [("reconvert_gifasset", "Can reconvert GIF assets (rebuild MP4 and sticker)")]
 
     def __str__(self) -> str:
         return self.name

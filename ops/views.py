@@ -11,6 +11,7 @@ import logging
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -149,6 +150,7 @@ def _pair_phone_post(request: HttpRequest, session_name: str) -> PairPhoneForm |
 
 @never_cache
 @staff_member_required
+@permission_required("sessions_store.pair_session", raise_exception=True)  # a QR shown is a device linked
 @require_http_methods(["GET", "POST"])
 def pair(request: HttpRequest) -> HttpResponse:
     """The current QR (as SVG) or phone pairing code of a session; POST asks the bot for a fresh QR,

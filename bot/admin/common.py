@@ -32,6 +32,29 @@ def queue_for_sessions(request: HttpRequest, *, session_names: Iterable[str], ac
         messages.warning(request, f"{label} already waiting for {', '.join(waiting)}; not queued again.")
 
 
+class OperatorActionPermissions:
+    """``has_<permission>_permission`` for ``@admin.action(permissions=[...])``: each operator action
+    is offered (and accepted) only to users holding its own permission, never for "view"."""
+
+    def has_request_backup_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("bot.request_backup")
+
+    def has_verify_backups_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("bot.verify_backups")
+
+    def has_restore_backup_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("bot.restore_backup")
+
+    def has_request_reconnect_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("bot.request_reconnect")
+
+    def has_request_restart_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("bot.request_restart")
+
+    def has_export_session_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("bot.export_session")
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     """For rows the bot writes: look, filter, search; never edit by hand."""
 

@@ -21,7 +21,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from bot.admin.common import queue_for_sessions
+from bot.admin.common import OperatorActionPermissions, queue_for_sessions
 from bot.admin.session_lifecycle import (
     SessionAddForm,
     pair_by_phone,
@@ -52,31 +52,31 @@ def _verify_sessions(request: HttpRequest, names: list[str]) -> None:
         messages.add_message(request, level, f"Verify {name}: {command.state}. {command.result}")
 
 
-@admin.action(description="Back up now (through the control table)")
+@admin.action(description="Back up now (through the control table)", permissions=["request_backup"])
 def backup_now(modeladmin, request: HttpRequest, queryset: QuerySet[WhatsAppSession]) -> None:
     queue_for_sessions(request, session_names=queryset.values_list("name", flat=True), action="backup", label="Backup")
 
 
-@admin.action(description="Verify the stored backups")
+@admin.action(description="Verify the stored backups", permissions=["verify_backups"])
 def verify_backups(modeladmin, request: HttpRequest, queryset: QuerySet[WhatsAppSession]) -> None:
     _verify_sessions(request, list(queryset.values_list("name", flat=True)))
 
 
-@admin.action(description="Force reconnect (through the control table)")
+@admin.action(description="Force reconnect (through the control table)", permissions=["request_reconnect"])
 def force_reconnect(modeladmin, request: HttpRequest, queryset: QuerySet[WhatsAppSession]) -> None:
     queue_for_sessions(
         request, session_names=queryset.values_list("name", flat=True), action="reconnect", label="Reconnect"
     )
 
 
-@admin.action(description="Restart the bot (through the control table)")
+@admin.action(description="Restart the bot (through the control table)", permissions=["request_restart"])
 def restart_bot(modeladmin, request: HttpRequest, queryset: QuerySet[WhatsAppSession]) -> None:
     queue_for_sessions(
         request, session_names=queryset.values_list("name", flat=True), action="restart", label="Restart"
     )
 
 
-@admin.action(description="Export for env vars (WA_SESSION_DATA, WA_CREDENTIALS, WA_AUTH_STATE)")
+@admin.action(description="Export for env vars (WA_SESSION_DATA, WA_CREDENTIALS, WA_AUTH_STATE)", permissions=["export_session"])
 def export_env(modeladmin, request: HttpRequest, queryset: QuerySet[WhatsAppSession]):
     if queryset.count() != 1:
         messages.error(request, "Select exactly one session to export.")
@@ -110,12 +110,12 @@ def export_env(modeladmin, request: HttpRequest, queryset: QuerySet[WhatsAppSess
     return TemplateResponse(request, "admin/sessions_store/export_env.html", context)
 
 
-@admin.action(description="Verify these backups")
+@admin.action(description="Verify these backups", permissions=["verify_backups"])
 def verify_selected_backups(modeladmin, request: HttpRequest, queryset: QuerySet[SessionBackup]) -> None:
     _verify_sessions(request, list(queryset.values_list("session__name", flat=True)))
 
 
-@admin.action(description="Restore this backup into the live session…")
+@admin.action(description="Restore this backup into the live session…", permissions=["restore_backup"])
 def restore_backup(modeladmin, request: HttpRequest, queryset: QuerySet[SessionBackup]):
     """Asks for confirmation; on confirm, the supervisor restores it (after a pre-restore backup)."""
     if queryset.count() != 1:
@@ -155,7 +155,7 @@ def restore_backup(modeladmin, request: HttpRequest, queryset: QuerySet[SessionB
     return TemplateResponse(request, "admin/sessions_store/restore_confirm.html", context)
 
 
-class WhatsAppSessionOperatorAdmin(WhatsAppSessionAdmin):
+class WhatsAppSessionOperatorAdmin(OperatorActionPermissions, WhatsAppSessionAdmin):
     actions = [backup_now, verify_backups, force_reconnect, restart_bot, pair_by_phone, export_env, remove_sessions]
     list_display = (*WhatsAppSessionAdmin.list_display, "trial")
     list_filter = (*WhatsAppSessionAdmin.list_filter, "trial")
@@ -189,7 +189,7 @@ class WhatsAppSessionOperatorAdmin(WhatsAppSessionAdmin):
             pairing_after_add(request, obj, form)
 
 
-class SessionBackupOperatorAdmin(SessionBackupAdmin):
+class SessionBackupOperatorAdmin(OperatorActionPermissions, SessionBackupAdmin):
     actions = [verify_selected_backups, restore_backup]
 
 

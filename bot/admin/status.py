@@ -15,8 +15,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
-from bot.admin.common import ReadOnlyAdmin, queue_for_sessions
-from bot.control import control_request
+from bot.admin.common import OperatorActionPermissions, ReadOnlyAdmin, queue_for_sessions
+from bot.control import ACTION_PERMISSIONS, control_allowed, control_request
 from bot.models import (
     BannedUser,
     BotSetting,
@@ -35,7 +35,7 @@ MB = 1024 * 1024
 
 
 @admin.register(BotStatus)
-class BotStatusAdmin(ReadOnlyAdmin):
+class BotStatusAdmin(OperatorActionPermissions, ReadOnlyAdmin):
     list_display = (
         "session_name",
         "state",
@@ -70,7 +70,7 @@ class BotStatusAdmin(ReadOnlyAdmin):
     def rss(self, obj: BotStatus) -> str:
         return f"{obj.rss_bytes / MB:.0f} MB"
 
-    @admin.action(description="Force reconnect (through the control table)")
+    @admin.action(description="Force reconnect (through the control table)", permissions=["request_reconnect"])
     def force_reconnect(self, request: HttpRequest, queryset: QuerySet[BotStatus]) -> None:
         queue_for_sessions(
             request,
@@ -79,7 +79,7 @@ class BotStatusAdmin(ReadOnlyAdmin):
             label="Reconnect",
         )
 
-    @admin.action(description="Restart the bot (through the control table)")
+    @admin.action(description="Restart the bot (through the control table)", permissions=["request_restart"])
     def restart_bot(self, request: HttpRequest, queryset: QuerySet[BotStatus]) -> None:
         queue_for_sessions(
             request, session_names=queryset.values_list("session_name", flat=True), action="restart", label="Restart"
@@ -129,13 +129,25 @@ class ControlCommandAdmin(ReadOnlyAdmin):
     def short_result(self, obj: ControlCommand) -> str:
         return obj.result if len(obj.result) <= 80 else obj.result[:79] + "…"
 
-    @admin.action(description="Ask again (queue a new request with the same arguments)")
+    @admin.action(description="Ask again (queue a new request with the same arguments)", permissions=["ask_again"])
     def run_again(self, request: HttpRequest, queryset: QuerySet[ControlCommand]) -> None:
+        queued, refused = 0, set()
         for command in queryset.order_by("requested_at"):
+            if not control_allowed(request.user, command.action):  # each needs its own action's permission
+                refused.add(command.action)
+                continue
             control_request(
                 session_name=command.session_name, action=command.action, args=command.args, user=request.user
             )
-        messages.success(request, f"{queryset.count()} request(s) queued again.")
+            queued += 1
+        if queued:
+            messages.success(request, f"{queued} request(s) queued again.")
+        if refused:
+            messages.error(request, f"Not allowed to ask for: {', '.join(sorted(refused))}.")
+
+    def has_ask_again_permission(self, request: HttpRequest) -> bool:
+        """Any one action's permission offers the button; each row is then checked on its own."""
+        return any(control_allowed(request.user, action) for action in ACTION_PERMISSIONS)
 
 
 @admin.register(WebhookDelivery)

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import connection
 
 from bot.control import (
@@ -19,6 +18,7 @@ from bot.control import (
     control_run_pending,
 )
 from bot.models import ControlCommand
+from tests.support.operators import operator
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
 def test_it_records_the_request_with_who_asked() -> None:
-    user = get_user_model().objects.create_user("ops", password="x", is_staff=True)
+    user = operator("ops", "bot.request_backup")
     command = control_request(session_name="default", action="backup", args={"reason": "manual"}, user=user)
     command.refresh_from_db()
     assert command.state == ControlCommand.State.PENDING
@@ -186,7 +186,7 @@ def test_two_concurrent_pollers_on_postgresql_run_each_request_exactly_once() ->
 
 
 def test_control_record_runs_now_and_keeps_who_and_the_outcome() -> None:
-    user = get_user_model().objects.create_user("ops", password="x", is_staff=True)
+    user = operator("ops", "bot.verify_backups")
     done = control_record(session_name="default", action="verify", run=lambda: "3 verified", user=user)
     failed = control_record(
         session_name="default", action="verify", run=lambda: (_ for _ in ()).throw(OSError("disk gone")), user=user

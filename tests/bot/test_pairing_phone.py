@@ -9,7 +9,6 @@ import signal
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -20,13 +19,14 @@ from bot.models import ControlCommand
 from sessions_store.models import PairingCode, WhatsAppSession
 from sessions_store.pairing import pairing_code_store
 from tests.bot.fixtures.processes import ChildDb, Runbot, child_db, migrated_sqlite, runbot_env  # noqa: F401
+from tests.support.operators import operator
 
 FIXTURES = "tests.bot.fixtures.transports"
 
 
 def staff_client() -> Client:
     client = Client()
-    client.force_login(get_user_model().objects.create_user("op", password="pw", is_staff=True))
+    client.force_login(operator("op", "sessions_store.pair_session"))
     return client
 
 

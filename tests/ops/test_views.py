@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -24,6 +23,7 @@ from bot.models import (
 from ops.selectors.stats import session_stats, stats_snapshot
 from ops.stats_cache import STATS_CACHE_SECONDS, StatsCache, stats_cache
 from sessions_store.models import PairingCode, SessionBackup, SessionLease, WhatsAppSession
+from tests.support.operators import operator
 
 pytestmark = pytest.mark.django_db
 
@@ -40,8 +40,7 @@ def token(settings) -> str:
 
 @pytest.fixture
 def staff_client(client: Client) -> Client:
-    user = get_user_model().objects.create_user("ops", password="pw", is_staff=True)
-    client.force_login(user)
+    client.force_login(operator("ops", "sessions_store.pair_session"))
     return client
 
 
@@ -447,7 +446,7 @@ def test_pair_button_asks_the_bot_for_a_fresh_qr_through_the_control_table(staff
 
 
 def test_pair_post_needs_a_csrf_token() -> None:
-    user = get_user_model().objects.create_user("ops2", password="pw", is_staff=True)
+    user = operator("ops2", "sessions_store.pair_session")
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
     assert client.post("/pair/", {"session": "default"}).status_code == 403
