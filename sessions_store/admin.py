@@ -43,6 +43,7 @@ class SessionBackupAdmin(admin.ModelAdmin):
         "sha256",
         "content_sha256",
         "key_id",
+        "archive_id",
         "store_generation",
         "state",
         "state_reason",

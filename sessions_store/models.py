@@ -106,6 +106,14 @@ class SessionBackup(models.Model):
         max_length=64, blank=True, help_text="SHA-256 of the plain archive: unchanged stores are not backed up twice."
     )
     key_id = models.CharField(max_length=32, blank=True)
+    archive_id = models.UUIDField(
+        null=True,
+        blank=True,
+        unique=True,
+        editable=False,
+        help_text="The id bound into the archive's authenticated header with the session name; "
+        "empty for archives made before archives were bound (accepted with a warning).",
+    )
     store_generation = models.BigIntegerField(
         default=0, db_default=0, help_text="Generation of the live store it was taken from (0: unknown, before 0003)."
     )

@@ -2,7 +2,8 @@
 
 A restart of an ephemeral host must never cost a new QR scan. The work lives in small modules:
 ``sessions`` (status of a session), ``backups`` (made, verified before visible, rotated),
-``restore`` (the chain ``runbot`` runs at start, env-var import/export), ``credentials`` (the
+``restore`` (the chain ``runbot`` runs at start), ``env_sessions`` (env-var export and import,
+bound to the session), ``credentials`` (the
 Heroku config-var write after a pairing) and ``pairing`` (what a successful pairing writes).
 Callers import from here; ``sessions_store.tasks`` wraps some of them for django-q2.
 """
@@ -19,6 +20,7 @@ from .backups import (
     backups_verify,
 )
 from .credentials import CREDENTIALS_RESYNC_MIN_INTERVAL, session_credentials_sync
+from .env_sessions import session_export_env, session_import_env
 from .locks import (
     HeldLock,
     SessionLockBusy,
@@ -32,8 +34,6 @@ from .removal import SessionLeaseLive, SessionRemoval, session_mark_trial, sessi
 from .restore import (
     RestoreOutcome,
     session_archive_current,
-    session_export_env,
-    session_import_env,
     session_restore_chain,
     store_restore_archive,
 )

@@ -6,6 +6,7 @@ Made, verified before they are visible, checked again daily, rotated.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -103,9 +104,12 @@ def backup_create(*, session_name: str, reason: str, fencing: int | None = None)
                 WhatsAppSession.objects.filter(pk=session.pk).update(last_backup_at=now)
                 logger.info("backup skipped", extra={**log, "reason": f"unchanged since backup #{newest.pk}"})
                 return None
-            packed = crypto.pack(raw)
+            packed = crypto.pack(raw, session_name=session_name, archive_id=str(uuid.uuid4()))
             # Visible only when whole: open what will be stored before the row says "verified".
-            back = archive_decode(crypto.unpack(packed.stored, expected_sha256=packed.sha256), materialize=False)
+            opened = crypto.unpack(
+                packed.stored, expected_sha256=packed.sha256, owner=session_name, archive_id=packed.archive_id
+            )
+            back = archive_decode(opened, materialize=False)
             if back.extra["row_counts"] != archive.row_counts or back.device_jid != archive.device_jid:
                 raise ArchiveError("The archive read back differs from the snapshot.")
         except (StoreError, ArchiveError, crypto.CryptoError) as exc:
@@ -196,6 +200,7 @@ def _backup_store_row(
             sha256=packed.sha256,
             content_sha256=content,
             key_id=packed.key_id,
+            archive_id=packed.archive_id,
             store_generation=archive.store_generation,
             state=SessionBackup.State.VERIFIED,
             verified_at=now,
@@ -207,11 +212,28 @@ def _backup_store_row(
 
 
 def backup_open(*, backup: SessionBackup) -> Archive:
-    """Checksum, decrypt and parse one backup; raises ``ArchiveError``/``CryptoError`` with the reason."""
+    """Checksum, decrypt and parse one backup; raises ``ArchiveError``/``CryptoError`` with the reason.
+
+    The archive must be bound to the row's session and archive id (``crypto.ForeignArchiveError``
+    names the owner of one moved or swapped in). An unbound one (made before binding, the row has
+    no archive id) is accepted with a warning, so backups taken before an upgrade still restore.
+    """
     stored = backup_archive_bytes(backup_id=backup.pk)
     if not stored:
         raise ArchiveError("The backup has no stored bytes.")
-    archive = archive_decode(crypto.unpack(stored, expected_sha256=backup.sha256))
+    session_name = backup.session.name
+    archive_id = str(backup.archive_id) if backup.archive_id else None
+    opened = crypto.open_stored(stored, expected_sha256=backup.sha256, owner=session_name, archive_id=archive_id)
+    if opened.binding is None:
+        logger.warning(
+            "backup accepted unbound",
+            extra={
+                "session": session_name,
+                "backup_id": backup.pk,
+                "reason": "made before archives named their session; the next backup is bound",
+            },
+        )
+    archive = archive_decode(opened.raw)
     archive_check_restorable(archive)
     if backup.row_counts and archive.row_counts != backup.row_counts:
         raise ArchiveError("The row counts differ from those recorded when the backup was made.")

@@ -57,7 +57,7 @@ def session_credentials_sync(*, session_name: str, paired: bool = False, archive
     if recent and not paired:
         logger.info("credentials changed; config vars written recently, waiting", extra={"session": session_name})
         return False
-    export = env_export(archive=archive, credentials_only=True, budget=HEROKU_WRITE_BUDGET)
+    export = env_export(archive=archive, session_name=session_name, credentials_only=True, budget=HEROKU_WRITE_BUDGET)
     if export.total > HEROKU_WRITE_BUDGET:
         logger.error(
             "credentials too large for Heroku config vars",

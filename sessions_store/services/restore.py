@@ -1,6 +1,6 @@
-"""Putting a session's store back, for the supervisor at start and the import/export commands.
+"""Putting a session's store back, for the supervisor at start and ``restore_session``.
 
-From a backup, from the WA_* env vars, or by import.
+From a backup or from the WA_* env vars (``env_sessions.py`` imports them by command).
 
 ``session_restore_chain`` (called by ``runbot`` at start) removes leftovers, keeps a healthy live
 store unless a newer generation's backup exists, else restores the newest backup that verifies,
@@ -10,7 +10,7 @@ else the ``WA_*`` env vars, else reports that pairing is needed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -18,11 +18,9 @@ from django.conf import settings
 
 from sessions_store import crypto
 from sessions_store.envvars import (
-    EnvExport,
+    EXPORTED_FROM,
     EnvValueError,
     credentials_fingerprint,
-    env_archive,
-    env_export,
     env_value_decode,
 )
 from sessions_store.models import SessionBackup, SessionLock, WhatsAppSession
@@ -40,7 +38,7 @@ from sessions_store.store import ASIDE, CORRUPT, LiveStore, StoreHealth, store_f
 from .backups import backup_create, backup_mark, backup_open
 from .generations import FORCE, KEEP, REPLACE_STALE, session_generation_next, store_decision, store_generation_begin
 from .leftovers import store_leftovers_remove
-from .locks import SessionLockBusy, session_lock, session_lock_acquire, session_lock_release
+from .locks import SessionLockBusy, session_lock_acquire, session_lock_release
 from .sessions import SessionStoreError, session_get_or_create, session_record_store
 
 logger = logging.getLogger("sessions_store.services")
@@ -75,7 +73,8 @@ def store_restore_archive(*, store: LiveStore, archive: Archive, keep_old: bool,
     return health
 
 
-def _restored(session: WhatsAppSession, store: LiveStore, archive: Archive, **more: Any) -> None:
+def restored_record(session: WhatsAppSession, store: LiveStore, archive: Archive, **more: Any) -> None:
+    """What a restore writes on the session row: the store, the device and (from unpaired) ``paired``."""
     status = session.status
     if status in (WhatsAppSession.Status.NEW, WhatsAppSession.Status.PAIRING, WhatsAppSession.Status.LOGGED_OUT):
         status = WhatsAppSession.Status.PAIRED
@@ -90,19 +89,28 @@ def _env_values() -> dict[str, str]:
 def _restore_from_env(
     session: WhatsAppSession, store: LiveStore, *, keep_old: bool, failures: list[str]
 ) -> RestoreOutcome | None:
+    """WA_SESSION_DATA, else WA_CREDENTIALS (+ WA_AUTH_STATE); a value exported from another
+    session is refused (one warning naming both sessions) and the next source is tried."""
     values = _env_values()
+    owner = session.name
     attempts: list[tuple[str, Callable[[], Archive]]] = []
     if "WA_SESSION_DATA" in values:
         attempts.append(
-            ("env_session_data", lambda: env_value_decode(name="WA_SESSION_DATA", value=values["WA_SESSION_DATA"]))
+            (
+                "env_session_data",
+                lambda: env_value_decode(name="WA_SESSION_DATA", value=values["WA_SESSION_DATA"], owner=owner),
+            )
         )
     if "WA_CREDENTIALS" in values:
 
         def credentials() -> Archive:
-            archive = env_value_decode(name="WA_CREDENTIALS", value=values["WA_CREDENTIALS"])
+            archive = env_value_decode(name="WA_CREDENTIALS", value=values["WA_CREDENTIALS"], owner=owner)
             if "WA_AUTH_STATE" in values:
                 try:
-                    return archive_merge(archive, env_value_decode(name="WA_AUTH_STATE", value=values["WA_AUTH_STATE"]))
+                    auth = env_value_decode(name="WA_AUTH_STATE", value=values["WA_AUTH_STATE"], owner=owner)
+                    merged = archive_merge(archive, auth)
+                    merged.extra[EXPORTED_FROM] = archive.extra[EXPORTED_FROM]
+                    return merged
                 except EnvValueError as exc:
                     failures.append(str(exc))
                     logger.warning("auth state not restored", extra={"session": session.name, "reason": str(exc)})
@@ -118,8 +126,9 @@ def _restore_from_env(
             failures.append(str(exc))
             logger.warning("env restore failed", extra={"session": session.name, "source": source, "reason": str(exc)})
             continue
+        warn_if_unbound(session.name, source, archive)
         # The env vars hold these credentials: no config-var write (and dyno restart) for them.
-        _restored(session, store, archive, credentials_fingerprint=credentials_fingerprint(archive))
+        restored_record(session, store, archive, credentials_fingerprint=credentials_fingerprint(archive))
         logger.info("session restored", extra={"session": session.name, "source": source, "jid": health.device_jid})
         backup_create(session_name=session.name, reason=SessionBackup.Reason.IMPORT)
         return RestoreOutcome(
@@ -131,6 +140,19 @@ def _restore_from_env(
             generation=generation,
         )
     return None
+
+
+def warn_if_unbound(session_name: str, source: str, archive: Archive) -> None:
+    """One warning for an env value exported before values were bound: taken on trust, so say so."""
+    if archive.extra.get(EXPORTED_FROM) is None:
+        logger.warning(
+            "env value accepted unbound",
+            extra={
+                "session": session_name,
+                "source": source,
+                "reason": "exported before values named their session; export it again to bind it",
+            },
+        )
 
 
 def _verified_newest_first(session_name: str, *, above: int | None = None):
@@ -245,7 +267,7 @@ def _restore_first(
             failures.append(f"backup #{backup.pk}: {exc}")
             logger.warning("backup not restorable", extra={**log, "backup_id": backup.pk, "reason": str(exc)})
             continue
-        _restored(session, store, archive)
+        restored_record(session, store, archive)
         logger.info(
             "session restored",
             extra={
@@ -322,39 +344,3 @@ def session_archive_current(*, session_name: str) -> Archive:
         except (ArchiveError, crypto.CryptoError):
             continue
     raise SessionStoreError(f"Session {session_name} has no paired live store and no verified backup to export.")
-
-
-def session_export_env(*, session_name: str, credentials_only: bool = False) -> EnvExport:
-    return env_export(archive=session_archive_current(session_name=session_name), credentials_only=credentials_only)
-
-
-def session_import_env(*, session_name: str, values: Mapping[str, str], force: bool = False) -> RestoreOutcome:
-    """Restore a session from exported env values. Every value is checked before anything is
-    written; a healthy live store is only replaced with ``force`` (after a pre_restore backup)."""
-    archive, source = env_archive(values)
-    try:
-        archive_check_restorable(archive)
-    except ArchiveError as exc:
-        raise EnvValueError(str(exc)) from None
-    session = session_get_or_create(name=session_name)
-    store = store_for(session_name)
-    health = store.health()
-    if health.healthy and not force:
-        raise SessionStoreError(
-            f"Session {session_name} already has a healthy live store ({health.device_jid}); use --force to replace it."
-        )
-    with session_lock(session=session, kind=SessionLock.Kind.RESTORE):
-        if health.healthy:
-            pre = backup_create(session_name=session_name, reason=SessionBackup.Reason.PRE_RESTORE)
-            if pre is None or pre.state != SessionBackup.State.VERIFIED:
-                raise SessionStoreError("The pre-restore backup failed; nothing was imported.")
-        generation = session_generation_next(session=session)
-        restored = store_restore_archive(
-            store=store, archive=archive, keep_old=health.status == CORRUPT, generation=generation
-        )
-    _restored(session, store, archive, credentials_fingerprint=credentials_fingerprint(archive))
-    backup_create(session_name=session_name, reason=SessionBackup.Reason.IMPORT)
-    logger.info("session imported", extra={"session": session_name, "source": source, "jid": restored.device_jid})
-    return RestoreOutcome(
-        source, False, device_jid=restored.device_jid, detail=f"imported from {source}", generation=generation
-    )

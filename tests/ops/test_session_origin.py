@@ -21,7 +21,6 @@ from tests.sessions_store.factories import isolated_sessions, make_paired_store 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("isolated_sessions")]
 
 
-
 @pytest.fixture(autouse=True)
 def _no_store_left_behind():
     """A PostgreSQL store is a schema outside the test's transaction: wipe it so no later test finds it."""
@@ -59,9 +58,9 @@ def test_a_restart_says_whether_the_session_came_from_the_live_store_a_backup_or
 def test_a_session_restored_from_the_env_var_says_so(settings):
     make_paired_store("default")
     WhatsAppSession.objects.create(name="default")
-    settings.WA_SESSION_DATA = env_export(archive=session_archive_current(session_name="default")).values[
-        "WA_SESSION_DATA"
-    ]
+    settings.WA_SESSION_DATA = env_export(
+        archive=session_archive_current(session_name="default"), session_name="default"
+    ).values["WA_SESSION_DATA"]
     store_for("default").wipe()
     assert start()["label"] == "env var WA_SESSION_DATA"
 

@@ -42,10 +42,11 @@ def _truncate(stored: bytes, rng: random.Random) -> bytes:
 
 def _wrong_key(stored: bytes, rng: random.Random, settings) -> bytes:
     raw = crypto.unpack(stored)
+    binding = crypto.stored_binding(stored)
     previous = settings.SESSION_ENCRYPTION_KEY
     settings.SESSION_ENCRYPTION_KEY = FOREIGN_KEY
     try:
-        return crypto.pack(raw).stored
+        return crypto.pack(raw, session_name=binding.session_name, archive_id=binding.archive_id).stored
     finally:
         settings.SESSION_ENCRYPTION_KEY = previous
 

@@ -32,9 +32,9 @@ def main(session: str, point: str) -> None:
     if point == "snapshot":
         real_pack = crypto.pack
 
-        def pack(raw: bytes):
+        def pack(raw: bytes, **binding):
             stop_here("snapshot")
-            return real_pack(raw)
+            return real_pack(raw, **binding)
 
         backups.crypto.pack = pack
     if point == "insert":

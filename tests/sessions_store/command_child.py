@@ -34,9 +34,9 @@ def main(point: str, command: str, *args: str) -> None:
     if point == "pack":
         real_pack = backups.crypto.pack
 
-        def pack(raw: bytes):
+        def pack(raw: bytes, **binding):
             stop_here(point)
-            return real_pack(raw)
+            return real_pack(raw, **binding)
 
         backups.crypto.pack = pack
     elif point == "restore_write":

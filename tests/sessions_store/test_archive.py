@@ -79,14 +79,14 @@ def test_an_archive_of_another_whatsmeow_schema_cannot_be_restored():
 
 
 def test_packed_bytes_open_again_and_carry_the_key_id(settings):
-    packed = crypto.pack(b"hello" * 1000)
+    packed = crypto.pack(b"hello" * 1000, session_name="s")
     assert packed.key_id == crypto.current_key_id()
     assert crypto.stored_key_id(packed.stored) == packed.key_id
     assert crypto.unpack(packed.stored, expected_sha256=packed.sha256) == b"hello" * 1000
 
 
 def test_a_changed_byte_fails_the_checksum_and_the_decryption(settings):
-    packed = crypto.pack(b"secret state")
+    packed = crypto.pack(b"secret state", session_name="s")
     tampered = bytearray(packed.stored)
     tampered[-3] ^= 1
     with pytest.raises(crypto.CryptoError, match="checksum"):
@@ -97,7 +97,7 @@ def test_a_changed_byte_fails_the_checksum_and_the_decryption(settings):
 
 def test_a_wrong_key_is_named_as_such(settings):
     settings.SESSION_ENCRYPTION_KEY = KEY_A
-    packed = crypto.pack(b"state")
+    packed = crypto.pack(b"state", session_name="s")
     settings.SESSION_ENCRYPTION_KEY = KEY_B
     with pytest.raises(crypto.WrongKeyError, match=f"key id {packed.key_id}"):
         crypto.unpack(packed.stored)
@@ -105,10 +105,10 @@ def test_a_wrong_key_is_named_as_such(settings):
 
 def test_a_rotated_key_still_opens_old_archives_while_new_ones_use_the_new_key(settings):
     settings.SESSION_ENCRYPTION_KEY = KEY_A
-    old = crypto.pack(b"before rotation")
+    old = crypto.pack(b"before rotation", session_name="s")
     settings.SESSION_ENCRYPTION_KEY = KEY_B
     settings.SESSION_ENCRYPTION_OLD_KEYS = [KEY_A]
-    new = crypto.pack(b"after rotation")
+    new = crypto.pack(b"after rotation", session_name="s")
     assert new.key_id == crypto.current_key_id() != old.key_id
     assert crypto.unpack(old.stored) == b"before rotation"
     settings.SESSION_ENCRYPTION_OLD_KEYS = []
@@ -118,7 +118,7 @@ def test_a_rotated_key_still_opens_old_archives_while_new_ones_use_the_new_key(s
 
 
 def test_archives_made_with_the_secret_key_still_open_after_an_encryption_key_is_set(settings):
-    packed = crypto.pack(b"state")
+    packed = crypto.pack(b"state", session_name="s")
     settings.SESSION_ENCRYPTION_KEY = KEY_A
     assert crypto.current_key_id() != packed.key_id
     assert crypto.unpack(packed.stored) == b"state"

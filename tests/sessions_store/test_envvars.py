@@ -84,13 +84,13 @@ def test_a_session_over_32_kb_is_refused_with_the_postgres_advice_unless_credent
         _export("--env")
     out, err = _export("--env", "--credentials-only")
     assert out.count("\n") == 2 and "total:" in err
-    export = env_export(archive=archive_from_store(store), credentials_only=True)
+    export = env_export(archive=archive_from_store(store), session_name="default", credentials_only=True)
     assert export.fits and export.total < 32 * 1024
 
 
 def test_the_auth_state_drops_versions_and_macs_together_when_over_budget():
     store = make_paired_store("default")
-    export = env_export(archive=archive_from_store(store), credentials_only=True, budget=10)
+    export = env_export(archive=archive_from_store(store), session_name="default", credentials_only=True, budget=10)
     auth = env_value_decode(name="WA_AUTH_STATE", value=export.values["WA_AUTH_STATE"])
     assert [t.name for t in auth.tables] == ["whatsmeow_app_state_sync_keys"]
 

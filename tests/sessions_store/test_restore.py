@@ -82,7 +82,9 @@ def test_a_corrupt_newest_backup_falls_back_to_the_previous_one_and_is_marked():
 
 def test_all_backups_corrupt_falls_back_to_the_session_env_var(settings):
     store = make_paired_store("envfb")
-    settings.WA_SESSION_DATA = env_export(archive=archive_from_store(store)).values["WA_SESSION_DATA"]
+    settings.WA_SESSION_DATA = env_export(archive=archive_from_store(store), session_name="envfb").values[
+        "WA_SESSION_DATA"
+    ]
     for _ in range(2):
         _corrupt(backup_create(session_name="envfb", reason="manual"))
     _wipe(store)
@@ -96,7 +98,7 @@ def test_all_backups_corrupt_falls_back_to_the_session_env_var(settings):
 
 def test_with_only_the_credential_vars_on_a_wiped_disk_neonize_logs_in_without_a_qr(settings):
     store = make_paired_store("heroku")
-    export = env_export(archive=archive_from_store(store), credentials_only=True)
+    export = env_export(archive=archive_from_store(store), session_name="heroku", credentials_only=True)
     settings.WA_CREDENTIALS = export.values["WA_CREDENTIALS"]
     settings.WA_AUTH_STATE = export.values["WA_AUTH_STATE"]
     _wipe(store)
@@ -113,7 +115,7 @@ def test_with_only_the_credential_vars_on_a_wiped_disk_neonize_logs_in_without_a
 
 def test_a_bad_env_var_is_skipped_with_its_reason_and_the_next_one_is_used(settings):
     store = make_paired_store("mixed")
-    export = env_export(archive=archive_from_store(store))
+    export = env_export(archive=archive_from_store(store), session_name="mixed")
     settings.WA_SESSION_DATA = export.values["WA_SESSION_DATA"][:-40]
     settings.WA_CREDENTIALS = export.values["WA_CREDENTIALS"]
     _wipe(store)
@@ -131,7 +133,9 @@ def test_nothing_to_restore_reports_that_pairing_is_needed():
 def test_a_wrongly_keyed_env_var_gets_a_clear_reason_and_pairing_is_needed(settings):
     store = make_paired_store("wrongkey")
     settings.SESSION_ENCRYPTION_KEY = "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE="
-    settings.WA_CREDENTIALS = env_export(archive=archive_from_store(store)).values["WA_CREDENTIALS"]
+    settings.WA_CREDENTIALS = env_export(archive=archive_from_store(store), session_name="wrongkey").values[
+        "WA_CREDENTIALS"
+    ]
     settings.SESSION_ENCRYPTION_KEY = "QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI="
     settings.SECRET_KEY = "a-different-secret-key-0123456789abcdefghijklmnopqrstuv"
     _wipe(store)
