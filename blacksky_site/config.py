@@ -34,6 +34,7 @@ from blacksky_site.config_parsers import (  # noqa: F401  re-exported: tests and
     parse_redis_url,
     parse_seconds,
     parse_str,
+    parse_token,
     parse_url,
     parse_whole_between,
 )
@@ -266,7 +267,7 @@ VARIABLES: tuple[Variable, ...] = (
         secret=True,
     ),
     Variable(
-        "STATS_TOKEN", parse_str, "", "Bearer token for /stats and /metrics (staff login works too).", secret=True
+        "STATS_TOKEN", parse_token, "", "Bearer token for /stats and /metrics (staff login works too).", secret=True
     ),
     Variable("EVENT_RETENTION_DAYS", parse_positive_int, "30", "Days connection and reconnect events are kept."),
     # media

@@ -81,6 +81,20 @@ def parse_seconds(low: float, high: float) -> Callable[[str], float]:
     return parse
 
 
+TOKEN_MIN_LENGTH = 32
+
+
+def parse_token(raw: str) -> str:
+    """Empty (no token) or a bearer token of at least 32 printable characters: a short one is guessable."""
+    value = raw.strip()
+    if value and (len(value) < TOKEN_MIN_LENGTH or not value.isascii() or not value.isprintable() or " " in value):
+        raise ValueError(
+            f"empty or a token of at least {TOKEN_MIN_LENGTH} ASCII characters without spaces "
+            "(python3 -c 'import secrets; print(secrets.token_urlsafe(32))' makes one)"
+        )
+    return value
+
+
 def parse_str(raw: str) -> str:
     return raw.strip()
 

@@ -86,3 +86,23 @@ class RedactSecretsFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = self.redact(record.stack_info)
         return True
+
+
+class DisallowedHostLine(logging.Filter):
+    """Django's refusal of a Host header (``django.security.DisallowedHost``) as one WARNING line.
+
+    Scanners send thousands of them; Django logs each at ERROR with a whole traceback. Nothing is
+    wrong on our side, so: WARNING, no traceback, the host shown escaped and cut at 100 characters,
+    the path, and nothing of the request object.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        host = text.split("'", 1)[1].rsplit("'", 1)[0] if text.count("'") >= 2 else ""
+        request = record.__dict__.pop("request", None)
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        record.msg, record.args = "request refused: host not allowed", None
+        record.host = host[:100].encode("unicode_escape").decode("ascii") + ("..." if len(host) > 100 else "")
+        record.path = str(getattr(request, "path", ""))[:200].encode("unicode_escape").decode("ascii")
+        return True

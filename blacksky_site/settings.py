@@ -190,7 +190,10 @@ LOG_LEVEL: str = env("LOG_LEVEL")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "blacksky_site.logging.RedactSecretsFilter"}},
+    "filters": {
+        "redact": {"()": "blacksky_site.logging.RedactSecretsFilter"},
+        "disallowed_host": {"()": "blacksky_site.logging.DisallowedHostLine"},
+    },
     "formatters": {"line": {"()": "blacksky_site.logging.KeyValueFormatter"}},
     "handlers": {
         "stdout": {
@@ -203,6 +206,8 @@ LOGGING = {
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # A scanner's Host header: one WARNING line each, not an ERROR with a traceback.
+        "django.security.DisallowedHost": {"filters": ["disallowed_host"]},
         # whatsmeow's Go logs arrive through these loggers (note the capital W of the database one).
         "whatsmeow": {"level": LOG_LEVEL},
         "Whatsmeow": {"level": LOG_LEVEL},

@@ -175,3 +175,28 @@ def test_the_bot_child_loads_only_the_apps_it_needs(subprocess_env, manage_py) -
     assert result.stdout.strip() == (
         "['bot', 'django.contrib.auth', 'django.contrib.contenttypes', 'media_cdn', 'sessions_store'] False False"
     )
+
+
+@pytest.mark.parametrize("token", ["a", "short-token-123", "x" * 31, "y" * 31 + " ", "z" * 20 + " " + "z" * 20, "é" * 40])
+def test_a_short_or_odd_stats_token_stops_start_up_without_showing_it(token: str) -> None:
+    with pytest.raises(ImproperlyConfigured) as info:
+        config.get("STATS_TOKEN", {"STATS_TOKEN": token})
+    message = str(info.value)
+    assert message.startswith("STATS_TOKEN is set to (hidden)") and "at least 32" in message
+    assert len(token.strip()) < 5 or token.strip() not in message
+
+
+@pytest.mark.parametrize("token", ["", "   ", "k" * 32, "Ab3-_" * 12])
+def test_an_empty_or_long_enough_stats_token_is_accepted(token: str) -> None:
+    assert config.get("STATS_TOKEN", {"STATS_TOKEN": token}) == token.strip()
+
+
+def test_a_short_stats_token_stops_manage_py_with_one_line(subprocess_env, manage_py) -> None:
+    import subprocess
+
+    env = {**subprocess_env, "STATS_TOKEN": "q1w2e3r4"}
+    done = subprocess.run([*manage_py, "check"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    output = done.stdout + done.stderr
+    assert "STATS_TOKEN is set to (hidden), but it must be empty or a token of at least 32" in output
+    assert "Traceback" not in output and "q1w2e3r4" not in output
