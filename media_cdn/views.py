@@ -2,45 +2,21 @@
 
 from __future__ import annotations
 
-import re
-
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods
 
+from media_cdn.ranges import UNSATISFIABLE, range_parse
 from media_cdn.selectors import rendition_get, rendition_local_file
 
 # Names are stable but a reconvert changes the bytes: a plain URL is cached for a week and
 # revalidated by ETag; a URL pinned with ?v=<sha256 prefix> never changes, so it is immutable.
 CACHE_PLAIN = "public, max-age=604800"
 CACHE_PINNED = "public, max-age=31536000, immutable"
-RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 def _etag_matches(header: str, etag: str) -> bool:
     tags = [tag.strip().removeprefix("W/") for tag in header.split(",")]
     return "*" in tags or etag in tags
-
-
-def _parse_range(header: str, size: int) -> tuple[int, int] | None | str:
-    """(start, end) inclusive; None to ignore the header (multi-range, malformed); 'unsatisfiable'."""
-    match = RANGE_RE.match(header.strip())
-    if match is None:
-        return None
-    first, last = match.groups()
-    if not first and not last:
-        return None
-    if not first:  # suffix: the last N bytes
-        length = int(last)
-        if length == 0:
-            return "unsatisfiable"
-        return max(0, size - length), size - 1
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    if last and int(last) < start:
-        return None
-    if start >= size:
-        return "unsatisfiable"
-    return start, end
 
 
 @require_http_methods(["GET", "HEAD"])
@@ -67,21 +43,20 @@ def gif_serve(request: HttpRequest, name: str, ext: str) -> HttpResponse:
     size = rendition.bytes
     wanted = request.headers.get("Range", "")
     if_range = request.headers.get("If-Range", "")
-    span = _parse_range(wanted, size) if wanted and (not if_range or if_range == etag) else None
+    span = range_parse(wanted, size) if wanted and (not if_range or if_range == etag) else None
 
-    if span == "unsatisfiable":
+    if span == UNSATISFIABLE:
         response = HttpResponse(status=416)
         response["Content-Range"] = f"bytes */{size}"
     elif span is None:
         response = FileResponse(path.open("rb"), content_type=rendition.mimetype, filename=f"{name}.{ext}")
         response["Content-Length"] = str(size)
     else:
-        start, end = span
         with path.open("rb") as handle:
-            handle.seek(start)
-            body = handle.read(end - start + 1)
+            handle.seek(span.start)
+            body = handle.read(span.length)
         response = HttpResponse(body, status=206, content_type=rendition.mimetype)
-        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+        response["Content-Range"] = f"bytes {span.start}-{span.start + len(body) - 1}/{size}"
         response["Content-Length"] = str(len(body))
     for key, value in common.items():
         response[key] = value
