@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -63,6 +64,7 @@ INSTALLED_APPS = [
     "bot",
     "media_cdn",
     "ops",
+    "axes",  # login throttling for /admin/ (web only)
 ]
 
 MIDDLEWARE = [
@@ -74,7 +76,18 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it turns a lockout into its answer
 ]
+
+# Login throttling (django-axes): 5 failed logins for one username from one address lock that pair
+# for 15 minutes; a success resets the count. Attempts live in the database (web dynos share it).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "blacksky_site.client_ip.client_ip"
+AXES_HTTP_RESPONSE_CODE = 429
 
 # The bot child (`runbot --child`, started by the supervisor) needs the ORM and nothing of the web
 # or the scheduler: without the admin, sessions, messages, static files and django-q2 it starts
@@ -218,6 +231,8 @@ LOGGING = {
         # httpx logs every request's full URL at INFO, and webhook receivers put tokens in the path or
         # query: our own lines name the host only (bot/webhooks.py).
         "httpx": {"level": "WARNING"},
+        # django-axes: its start-up banner and every attempt at INFO; lockouts stay (WARNING).
+        "axes": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
     },
 }
