@@ -8,7 +8,8 @@ The manifest names each table, its columns with their logical types (int, bool, 
 bytes), its row count and the size of each column block; it also carries the whatsmeow schema
 version, the device JID and the generation of the store it was taken from (0 when unknown). Columns are stored column-wise (fixed-width integer arrays, length-
 prefixed byte/text blobs) so that encoding and parsing a 10 MB store stay cheap in Python, and bytes
-come back bit for bit on either backend.
+come back bit for bit on either backend. Every table and column name of a manifest is checked
+against the whatsmeow schema of its version (``manifest.py``) before anything is built from it.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from datetime import UTC, datetime
 from itertools import accumulate
 from typing import Any
 
+from .manifest import ManifestError, identifiers_check, manifest_check
 from .store import LiveStore, TableData
-from .whatsmeow_schema import TABLES, WHATSMEOW_VERSION
+from .whatsmeow_schema import WHATSMEOW_VERSION
 
 MAGIC = b"BSKYWA"
 FORMAT_VERSION = 1
@@ -220,10 +222,14 @@ def archive_decode(raw: bytes, *, materialize: bool = True) -> Archive:
     start = _HEADER.size
     try:
         manifest = json.loads(raw[start : start + manifest_len])
-        tables_meta = manifest["tables"]
-        version = tuple(manifest.get("whatsmeow_version") or WHATSMEOW_VERSION)
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+    except (ValueError, RecursionError):
         raise ArchiveError("The archive's manifest is unreadable.") from None
+    try:
+        # Every name is checked against the schema before anything is built from it (SQL included).
+        version = manifest_check(manifest)
+    except ManifestError as exc:
+        raise ArchiveError(str(exc)) from None
+    tables_meta = manifest["tables"]
     view = memoryview(raw)
     offset = start + manifest_len
     tables = []
@@ -294,9 +300,10 @@ def archive_check_restorable(archive: Archive) -> None:
     device = archive.table("whatsmeow_device")
     if device is None or not device.rows:
         raise ArchiveError("The archive holds no device (the session was not paired when it was taken).")
-    unknown = [t.name for t in archive.tables if t.name not in TABLES]
-    if unknown:
-        raise ArchiveError(f"The archive has tables this schema does not know: {', '.join(unknown)}.")
+    try:
+        identifiers_check(WHATSMEOW_VERSION, ((t.name, t.columns) for t in archive.tables))
+    except ManifestError as exc:
+        raise ArchiveError(str(exc)) from None
 
 
 def archive_merge(*archives: Archive) -> Archive:

@@ -10,6 +10,9 @@ loudly instead of restoring into the wrong tables.
 
 from __future__ import annotations
 
+import functools
+import sqlite3
+
 WHATSMEOW_VERSION: tuple[int, int] = (15, 8)
 
 DDL: tuple[str, ...] = (
@@ -54,3 +57,21 @@ TABLES: tuple[str, ...] = (
     "whatsmeow_retry_buffer",
 )
 """Every whatsmeow table, parents before children (the order to create and fill them)."""
+
+
+@functools.cache
+def _columns_of_ddl() -> dict[str, tuple[str, ...]]:
+    conn = sqlite3.connect(":memory:")
+    try:
+        for statement in DDL:
+            conn.execute(statement)
+        return {name: tuple(row[1] for row in conn.execute(f"PRAGMA table_info({name})")) for name in TABLES}
+    finally:
+        conn.close()
+
+
+def schema_columns(version: tuple[int, int]) -> dict[str, tuple[str, ...]] | None:
+    """Every table of whatsmeow schema ``version`` and its columns, read from the DDL itself;
+    ``None`` for a version this code does not know. What an archive's names are checked against
+    before any SQL is built from them."""
+    return _columns_of_ddl() if tuple(version) == WHATSMEOW_VERSION else None

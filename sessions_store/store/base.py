@@ -12,7 +12,8 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-from sessions_store.whatsmeow_schema import TABLES
+from sessions_store.manifest import ManifestError, identifiers_check
+from sessions_store.whatsmeow_schema import TABLES, WHATSMEOW_VERSION
 
 HEALTHY, EMPTY, MISSING, CORRUPT = "healthy", "empty", "missing", "corrupt"
 TEMP, ASIDE = "temp", "aside"
@@ -138,10 +139,27 @@ class LiveStore:
         return f"<{type(self).__name__} {self.session_name} {self.location}>"
 
 
+def quote_identifier(name: str) -> str:
+    """A SQL identifier in double quotes, quotes inside doubled (the same in SQLite and PostgreSQL)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def tables_check_known(tables: list[TableData]) -> None:
+    """Refuse tables or columns that are not whatsmeow's, before a store builds SQL from them.
+
+    Archives are checked when decoded; this keeps any other caller from reaching SQL with a name
+    the schema does not have (``StoreError``, nothing written).
+    """
+    try:
+        identifiers_check(WHATSMEOW_VERSION, ((t.name, t.columns) for t in tables))
+    except ManifestError as exc:
+        raise StoreError(f"{exc} Nothing was written.") from None
+
+
 def insert_sql(table: TableData, placeholder: str) -> str:
-    cols = ", ".join(f'"{c}"' for c in table.columns)
+    cols = ", ".join(quote_identifier(c) for c in table.columns)
     marks = ", ".join([placeholder] * len(table.columns))
-    return f'INSERT INTO "{table.name}" ({cols}) VALUES ({marks})'
+    return f"INSERT INTO {quote_identifier(table.name)} ({cols}) VALUES ({marks})"
 
 
 def coerce_rows(table: TableData, target_types: dict[str, str]) -> list[tuple[Any, ...]]:

@@ -34,6 +34,7 @@ from .base import (
     logical_type,
     ordered_tables,
     sorted_table_names,
+    tables_check_known,
 )
 
 # pg_catalog rather than information_schema: the latter gets slow with many schemas in a database.
@@ -274,6 +275,7 @@ class PostgresStore(LiveStore):
         import psycopg
         from psycopg import sql
 
+        tables_check_known(tables)  # before any SQL is built from their names
         temp = f"{self.schema}__restore"
         aside = f"{self._aside_prefix()}{time.strftime(_ASIDE_STAMP)}"
         try:

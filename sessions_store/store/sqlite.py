@@ -39,7 +39,9 @@ from .base import (
     insert_sql,
     logical_type,
     ordered_tables,
+    quote_identifier,
     sorted_table_names,
+    tables_check_known,
 )
 
 logger = logging.getLogger("sessions_store.store")  # the name operators know from the log lines
@@ -179,6 +181,7 @@ class SqliteStore(LiveStore):
 
     def replace_with(self, tables: list[TableData], *, keep_old: bool, generation: int = 0) -> str:
         self.directory.mkdir(parents=True, exist_ok=True)
+        tables_check_known(tables)  # before any SQL is built from their names
         # The writer's pid in the name lets a later start tell an orphan from a restore at work.
         temp = self.directory / f".{self.session_name}.restore-{os.getpid()}-{secrets.token_hex(4)}.sqlite3"
         try:
@@ -290,10 +293,11 @@ def _read_sqlite_tables(conn: sqlite3.Connection) -> tuple[tuple[int, int] | Non
     tables = []
     version = None
     for name in sorted_table_names(names):
-        info = list(conn.execute(f'PRAGMA table_info("{name}")'))
+        info = list(conn.execute(f"PRAGMA table_info({quote_identifier(name)})"))
         columns = tuple(row[1] for row in info)
         types = tuple(logical_type(row[2]) for row in info)
-        rows = conn.execute(f'SELECT {", ".join(f"{chr(34)}{c}{chr(34)}" for c in columns)} FROM "{name}"').fetchall()
+        selected = ", ".join(quote_identifier(c) for c in columns)
+        rows = conn.execute(f"SELECT {selected} FROM {quote_identifier(name)}").fetchall()
         bools = [i for i, kind in enumerate(types) if kind == "bool"]
         if bools and rows:
             # SQLite keeps booleans as 0/1; the archive's rows carry Python bools on every backend.

@@ -30,6 +30,7 @@ from sessions_store.envvars import (
 )
 from sessions_store.snapshot import MAGIC, Archive, ArchiveError, archive_decode, archive_encode
 from sessions_store.store import TableData
+from sessions_store.whatsmeow_schema import WHATSMEOW_VERSION, schema_columns
 from tests.reliability.fuzzing import Outcomes, fuzz_settings
 
 FUZZ = fuzz_settings(150)
@@ -301,14 +302,20 @@ VALUE_BY_TYPE = {
 }
 
 
+SCHEMA = schema_columns(WHATSMEOW_VERSION)
+
+
 @st.composite
 def tables(draw) -> list[TableData]:
+    """Tables and columns of the schema (an archive naming others is refused), values of any type."""
     result = []
-    for n in range(draw(st.integers(0, 3))):
-        types = tuple(draw(st.lists(st.sampled_from(sorted(VALUE_BY_TYPE)), min_size=1, max_size=4)))
-        columns = tuple(f"c{i}" for i in range(len(types)))
+    for name in draw(st.lists(st.sampled_from(sorted(SCHEMA)), max_size=3, unique=True)):
+        columns = tuple(draw(st.lists(st.sampled_from(SCHEMA[name]), min_size=1, max_size=4, unique=True)))
+        types = tuple(
+            draw(st.lists(st.sampled_from(sorted(VALUE_BY_TYPE)), min_size=len(columns), max_size=len(columns)))
+        )
         rows = draw(st.lists(st.tuples(*(VALUE_BY_TYPE[t] for t in types)), max_size=6))
-        result.append(TableData(f"whatsmeow_t{n}", columns, types, rows))
+        result.append(TableData(name, columns, types, rows))
     return result
 
 

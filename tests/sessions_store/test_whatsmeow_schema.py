@@ -13,7 +13,7 @@ from psycopg import sql
 
 from sessions_store.services import backup_create, session_restore_chain
 from sessions_store.store import PostgresStore, pg_connect, store_for
-from sessions_store.whatsmeow_schema import DDL, TABLES, WHATSMEOW_VERSION
+from sessions_store.whatsmeow_schema import DDL, TABLES, WHATSMEOW_VERSION, schema_columns
 
 from .factories import make_paired_store, neonize_ddl, neonize_run, neonize_template
 
@@ -43,6 +43,16 @@ def test_the_shipped_ddl_is_what_neonize_creates():
     finally:
         conn.close()
     assert names == list(TABLES) and len(TABLES) == 17
+
+
+def test_the_names_an_archive_may_use_are_the_tables_and_columns_neonize_creates():
+    conn = sqlite3.connect(neonize_template())
+    try:
+        created = {t: tuple(r[1] for r in conn.execute(f"PRAGMA table_info({t})")) for t in TABLES}
+    finally:
+        conn.close()
+    assert schema_columns(WHATSMEOW_VERSION) == created
+    assert schema_columns((WHATSMEOW_VERSION[0] + 1, WHATSMEOW_VERSION[1])) is None
 
 
 def test_neonize_accepts_a_store_this_app_restored():
