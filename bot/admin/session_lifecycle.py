@@ -63,9 +63,16 @@ class SessionAddForm(forms.ModelForm):
             raise forms.ValidationError(f"A session named {name!r} exists already; try {session_name_free()!r}.")
         return name
 
+    #: Set by the admin from the user's ``pair_session`` permission: a phone code is a pairing request.
+    may_pair: bool = False
+
     def clean(self) -> dict:
         data = super().clean()
-        if data.get("pairing") == "phone":
+        if data.get("pairing") == "phone" and not self.may_pair:
+            self.add_error(
+                "pairing", "Asking for a phone code needs the permission to pair sessions; choose the QR code."
+            )
+        elif data.get("pairing") == "phone":
             try:
                 data["phone"] = pair_phone_parse(data.get("phone", ""))
             except ControlError as exc:

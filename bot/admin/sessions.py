@@ -76,7 +76,9 @@ def restart_bot(modeladmin, request: HttpRequest, queryset: QuerySet[WhatsAppSes
     )
 
 
-@admin.action(description="Export for env vars (WA_SESSION_DATA, WA_CREDENTIALS, WA_AUTH_STATE)", permissions=["export_session"])
+@admin.action(
+    description="Export for env vars (WA_SESSION_DATA, WA_CREDENTIALS, WA_AUTH_STATE)", permissions=["export_session"]
+)
 def export_env(modeladmin, request: HttpRequest, queryset: QuerySet[WhatsAppSession]):
     if queryset.count() != 1:
         messages.error(request, "Select exactly one session to export.")
@@ -170,7 +172,10 @@ class WhatsAppSessionOperatorAdmin(OperatorActionPermissions, WhatsAppSessionAdm
         if obj is None:  # "add session": the name and how to pair, nothing the bot fills in itself
             kwargs["form"] = SessionAddForm
             kwargs["fields"] = ["name", "pairing", "phone"]
-        return super().get_form(request, obj, change=change, **kwargs)
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None:  # refused in the form, with a sentence: control_request would refuse it after the save
+            form.may_pair = request.user.has_perm("sessions_store.pair_session")
+        return form
 
     def get_fieldsets(self, request: HttpRequest, obj=None):
         if obj is None:

@@ -113,7 +113,10 @@ def test_pairing_page_needs_the_pair_permission_to_see_or_ask() -> None:
     viewer = login(*VIEW_ONLY)
     assert viewer.get("/pair/").status_code == 403  # a QR on screen is a device anyone may link
     assert viewer.post("/pair/", {"session": "default"}).status_code == 403
-    assert viewer.post("/pair/", {"session": "default", "action": "pair_phone", "phone": "+15550001111"}).status_code == 403
+    assert (
+        viewer.post("/pair/", {"session": "default", "action": "pair_phone", "phone": "+15550001111"}).status_code
+        == 403
+    )
     assert ControlCommand.objects.count() == 0
     pairer = login("sessions_store.pair_session", name="pairer")
     assert pairer.get("/pair/").status_code == 200
@@ -125,3 +128,22 @@ def test_reconvert_needs_its_own_permission() -> None:
     assert GifAsset.objects.exists()
     assert offered(login(*VIEW_ONLY, "media_cdn.change_gifasset"), GifAsset) == set()
     assert offered(login(*VIEW_ONLY, "media_cdn.reconvert_gifasset", name="converter"), GifAsset) == {"reconvert"}
+
+
+def test_adding_a_session_with_phone_pairing_needs_the_pairing_permission_and_says_so() -> None:
+    add = reverse("admin:sessions_store_whatsappsession_add")
+    adder = login("sessions_store.view_whatsappsession", "sessions_store.add_whatsappsession", name="adder")
+    refused = adder.post(add, {"name": "phone-one", "pairing": "phone", "phone": "+49 151 23456789"})
+    assert refused.status_code == 200 and "needs the permission to pair sessions" in refused.content.decode()
+    assert not WhatsAppSession.objects.exists() and not ControlCommand.objects.exists()
+
+    adder.post(add, {"name": "qr-one", "pairing": "qr"})
+    assert WhatsAppSession.objects.filter(name="qr-one").exists(), "a QR session needs no pairing permission"
+    pairer = login(
+        "sessions_store.view_whatsappsession",
+        "sessions_store.add_whatsappsession",
+        "sessions_store.pair_session",
+        name="pairer",
+    )
+    pairer.post(add, {"name": "phone-one", "pairing": "phone", "phone": "+49 151 23456789"})
+    assert list(ControlCommand.objects.values_list("session_name", "action")) == [("phone-one", "pair_phone")]
