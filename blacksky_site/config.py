@@ -257,6 +257,18 @@ VARIABLES: tuple[Variable, ...] = (
         "Deaf restarts in a row after which the bot alerts once and keeps its connection instead.",
     ),
     Variable(
+        "UNDECRYPTABLE_ALERT_COUNT",
+        parse_whole_between(1, 100000, "messages"),
+        "10",
+        "Undecryptable messages within UNDECRYPTABLE_ALERT_MINUTES after a restore that raise the stale-store alert.",
+    ),
+    Variable(
+        "UNDECRYPTABLE_ALERT_MINUTES",
+        parse_whole_between(1, 1440, "minutes"),
+        "30",
+        "Minutes after a restore in which a rise of undecryptable messages is alerted on (a stale store's sign).",
+    ),
+    Variable(
         "CONNECTION_WEBHOOK_URL", parse_url, "", "URL that receives a signed POST on every connection state change."
     ),
     Variable(

@@ -45,6 +45,20 @@ class Beat:
         return cls(**known)
 
 
+def counts_add(base: dict[str, int], more: object) -> dict[str, int]:
+    """``base`` plus the counts of a beat (``detail["counts"]``), as a new dict; what is not a count is left out.
+
+    A child's counts start at 0; the supervisor adds each finished child's to its own running total,
+    so the figures it writes go on counting up for as long as it runs (a Prometheus counter).
+    """
+    total = dict(base)
+    if isinstance(more, dict):
+        for key, value in more.items():
+            if isinstance(key, str) and isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                total[key] = total.get(key, 0) + value
+    return total
+
+
 class Progress:
     """When the child last moved forward; ``touch(grace)`` also excuses ``grace`` seconds of quiet ahead."""
 

@@ -115,6 +115,9 @@ class MessageStat(models.Model):
     errors = models.PositiveIntegerField(default=0)
     by_command = models.JSONField(default=dict, blank=True)
     rss_max_bytes = models.BigIntegerField(default=0)
+    counts = models.JSONField(
+        default=dict, blank=True, help_text="What went wrong, by key: undecryptable:failed, send_failure:other..."
+    )
 
     class Meta:
         ordering = ["-bucket"]

@@ -21,3 +21,13 @@ REASON_LABELS = {
     "connect_failure_client_outdated": _OUTDATED,
     "connect_failure_bad_user_agent": f"WhatsApp refused neonize's user agent: upgrade neonize ({NEONIZE_UPGRADE})",
 }
+
+#: Kinds of send failure the counters tell apart: WhatsApp's rate limit (429 rate-overlimit), its
+#: reach-out timelock for new chats (463), and everything else.
+SEND_ERROR_KINDS = ("rate_overlimit", "reachout_timelock", "other")
+
+#: Kinds of undecryptable message: the server sent a placeholder (unavailable), or our keys failed.
+UNDECRYPTABLE_KINDS = ("unavailable", "failed")
+
+#: The supervisor's stale-store alert: messages failed to decrypt right after a restore (an event's reason).
+UNDECRYPTABLE_AFTER_RESTORE = "undecryptable_after_restore"

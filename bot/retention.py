@@ -40,7 +40,15 @@ def stats_rollup(*, now: datetime) -> dict[str, int]:
     cutoff = now - MINUTE_ROWS_KEPT
     old = MessageStat.objects.filter(resolution=MessageStat.Resolution.MINUTE, bucket__lt=cutoff)
     hours: dict[tuple[str, datetime], dict] = defaultdict(
-        lambda: {"messages_in": 0, "messages_out": 0, "commands": 0, "errors": 0, "rss": 0, "by": Counter()}
+        lambda: {
+            "messages_in": 0,
+            "messages_out": 0,
+            "commands": 0,
+            "errors": 0,
+            "rss": 0,
+            "by": Counter(),
+            "counts": Counter(),
+        }
     )
     ids: list[int] = []
     for row in old.iterator(chunk_size=2000):
@@ -52,6 +60,7 @@ def stats_rollup(*, now: datetime) -> dict[str, int]:
         agg["errors"] += row.errors
         agg["rss"] = max(agg["rss"], row.rss_max_bytes)
         agg["by"].update(row.by_command or {})
+        agg["counts"].update(row.counts or {})
         ids.append(row.pk)
     with transaction.atomic():
         for (session_name, hour), agg in hours.items():
@@ -64,6 +73,7 @@ def stats_rollup(*, now: datetime) -> dict[str, int]:
             stat.errors += agg["errors"]
             stat.rss_max_bytes = max(stat.rss_max_bytes, agg["rss"])
             stat.by_command = dict(Counter(stat.by_command or {}) + agg["by"])
+            stat.counts = dict(Counter(stat.counts or {}) + agg["counts"])
             stat.save()
         deleted = 0
         for start in range(0, len(ids), 500):

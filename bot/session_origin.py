@@ -18,6 +18,8 @@ from bot.models import BotStatus, ConnectionEvent, ConnectionState
 logger = logging.getLogger(__name__)
 
 ORIGIN_REASON = "session_origin"
+#: Origins that put another store in place (``live`` kept the store, ``none`` had nothing to restore).
+RESTORING_SOURCES = frozenset({"backup", "env_session_data", "env_credentials"})
 _ENV_NAMES = {"env_session_data": "WA_SESSION_DATA", "env_credentials": "WA_CREDENTIALS (+ WA_AUTH_STATE)"}
 
 

@@ -14,6 +14,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from bot.models import ConnectionState
+from ops.metrics_counters import counter_families
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -169,6 +170,7 @@ class SnapshotCollector(Collector):
             last_message,
             phone_age,
         )
+        yield from counter_families(sessions)
 
 
 def _maybe(family: GaugeMetricFamily, labels: list[str], value: float | None) -> None:

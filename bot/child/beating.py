@@ -60,6 +60,7 @@ class Beating:
                 # writes an outage cost (buffer overflow, minute buckets dropped): /stats shows them
                 "db_lost": write_buffer().lost + self.stats.lost_minutes,
                 "db_down": outage_watch().down,
+                "counts": self.stats.counts_total(),  # what went wrong (bot.child.counting)
                 **(self.liveness.snapshot() if self.liveness is not None else {}),
             },
         )

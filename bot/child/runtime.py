@@ -31,6 +31,7 @@ from bot import events
 from bot.backoff import BackoffPolicy
 from bot.child.beating import Beating
 from bot.child.connection import Action, ConnectionMachine, Decision, connect_error_line, terminal_line
+from bot.child.counting import decision_count, signal_count
 from bot.child.dispatching import Dispatching
 from bot.child.listening import Listening, liveness_config
 from bot.child.liveness import LivenessWatch
@@ -203,7 +204,8 @@ class BotRuntime(Dispatching, Beating, Listening, Stopping):
             # neonize's QR loop ended and it sits in FetchMe for good: the supervisor replaces the child.
             grace = float(signal.detail.get("valid_for", QR_VALID_SECONDS)) * 1.25 + 1.0
         self.progress.touch(grace)
-        self.signals.put(signal)
+        if not signal_count(self.stats, signal):
+            self.signals.put(signal)
 
     def _can_send(self) -> bool:
         """The sender sends only over a live connection (a queued reply waits out a reconnect)."""
@@ -346,6 +348,7 @@ class BotRuntime(Dispatching, Beating, Listening, Stopping):
     def _record(self, decision: Decision) -> None:
         detail = {k: v for k, v in decision.detail.items() if k not in SECRET_DETAIL_KEYS}
         detail["pid"] = os.getpid()  # which child wrote it: tells two workers' events apart
+        decision_count(self.stats, decision)
         try:
             if decision.closes_attempt and self._open_attempt is not None:
                 events.reconnect_event_close(event=self._open_attempt, outcome=decision.closes_attempt)

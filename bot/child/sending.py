@@ -154,6 +154,8 @@ class OutboxSender:
 
         outcome = self.outbound.attempt(reply, deadline=self.deadline, before_send=claim)
         item = claimed[0] if claimed else None
+        if outcome.state in {"retry", "failed"} and item is not None:  # the transport was asked and refused
+            self.stats.count(f"send_failure:{outcome.error_kind or 'other'}")
         if outcome.state == "sent" and item is not None:
             message_id = (outcome.result.id if outcome.result else "") or item.message_id
             outbox.outbox_mark_sent(item_id=item_id, message_id=message_id, now=self.now())

@@ -47,6 +47,7 @@ class Attempt:
     state: str
     result: SendResult | None = None
     error: str = ""
+    error_kind: str = ""  # for retry and failed: one of the seam's SEND_ERROR_KINDS
 
 
 class Outbound:
@@ -177,11 +178,11 @@ class Outbound:
             )
             if typing:
                 self._presence(reply.chat, composing=False)
-            return Attempt("retry", error=str(exc) or type(exc).__name__)
+            return Attempt("retry", error=str(exc) or type(exc).__name__, error_kind=exc.kind)
         except Exception as exc:
             self.failed_count += 1
             log.exception("send crashed", extra={"session": self.session_name, "chat": reply.chat, "kind": reply.kind})
-            return Attempt("failed", error=f"{type(exc).__name__}: {exc}")
+            return Attempt("failed", error=f"{type(exc).__name__}: {exc}", error_kind="other")
         self.sent_count += 1
         if result.id:
             self._remember(result)

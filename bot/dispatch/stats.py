@@ -2,7 +2,10 @@
 
 The router counts what it handles (messages, commands, handler errors) and the child's runtime
 counts what only it sees (sends, send failures, a full inbox) into the same collector, which the
-heartbeat reports and ``.stats`` reads: every message is counted once.
+heartbeat reports and ``.stats`` reads: every message is counted once. What goes wrong on the way
+is counted under a key in ``counts`` (``undecryptable:failed``, ``send_failure:rate_overlimit``,
+``reconnect:<reason>``, ``keepalive_timeout``; ``bot.child.counting`` names them), flushed the same
+way into ``MessageStat.counts`` and carried by the heartbeat to ``/stats`` and ``/metrics``.
 
 Counting is a lock and an integer add on the dispatcher threads; the database sees one upsert per
 minute bucket per flush, never one write per message. A failed flush keeps the counts for the next
@@ -38,6 +41,7 @@ class Bucket:
     errors: int = 0
     by_command: Counter[str] = field(default_factory=Counter)
     rss_max_bytes: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
 
     def merge(self, other: Bucket) -> None:
         self.messages_in += other.messages_in
@@ -46,6 +50,7 @@ class Bucket:
         self.errors += other.errors
         self.by_command.update(other.by_command)
         self.rss_max_bytes = max(self.rss_max_bytes, other.rss_max_bytes)
+        self.counts.update(other.counts)
 
 
 def _wall_minute() -> int:
@@ -97,6 +102,17 @@ class StatsCollector:
         with self._lock:
             self._bucket().errors += n
             self.totals.errors += n
+
+    def count(self, key: str, n: int = 1) -> None:
+        """One more of something that went wrong (an undecryptable message, a failed send...)."""
+        with self._lock:
+            self._bucket().counts[key] += n
+            self.totals.counts[key] += n
+
+    def counts_total(self) -> dict[str, int]:
+        """The ``counts`` since this child started, copied under the lock (for the heartbeat)."""
+        with self._lock:
+            return dict(self.totals.counts)
 
     def rss(self, rss_bytes: int) -> None:
         with self._lock:
@@ -171,6 +187,7 @@ def _upsert(session_name: str, minute: datetime, bucket: Bucket) -> None:
                         errors=bucket.errors,
                         by_command=dict(bucket.by_command),
                         rss_max_bytes=bucket.rss_max_bytes,
+                        counts=dict(bucket.counts),
                     )
                     return
                 row.messages_in += bucket.messages_in
@@ -181,8 +198,17 @@ def _upsert(session_name: str, minute: datetime, bucket: Bucket) -> None:
                 merged.update(bucket.by_command)
                 row.by_command = dict(merged)
                 row.rss_max_bytes = max(row.rss_max_bytes, bucket.rss_max_bytes)
+                row.counts = dict(Counter(row.counts or {}) + bucket.counts)
                 row.save(
-                    update_fields=["messages_in", "messages_out", "commands", "errors", "by_command", "rss_max_bytes"]
+                    update_fields=[
+                        "messages_in",
+                        "messages_out",
+                        "commands",
+                        "errors",
+                        "by_command",
+                        "rss_max_bytes",
+                        "counts",
+                    ]
                 )
                 return
         except IntegrityError:

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import threading
 import time
+from dataclasses import replace
 
 from django.conf import settings
 from django.utils import timezone
@@ -22,7 +23,7 @@ from django.utils import timezone
 from bot import events
 from bot.db_buffer import drop_connection, is_outage
 from bot.fencing import FenceWriter
-from bot.heartbeat import Beat, BeatReader, ChildExit
+from bot.heartbeat import Beat, BeatReader, ChildExit, counts_add
 from bot.models import ConnectionState as State
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,16 @@ class ChildHandling:
         return argv
 
     deaf_streak = 0  # children in a row that exited deaf; a liveness answer resets it
+    _counts_done: dict[str, int] = {}  # counts of the children that ended and our own (never mutated: replaced)
+    _child_counts: dict[str, int] = {}  # the running child's, from its newest beat
+
+    def counts_child_started(self) -> None:
+        """A new child counts from 0: what the one before it counted joins the running total."""
+        self._counts_done, self._child_counts = counts_add(self._counts_done, self._child_counts), {}
+
+    def count_reconnect(self, reason: str) -> None:
+        """A restart of the child is a reconnect too: counted under its reason, as its ReconnectEvent."""
+        self._counts_done = counts_add(self._counts_done, {f"reconnect:{reason}": 1})
 
     def deaf_exit(self, code: int) -> None:
         """Count deaf exits in a row; at DEAF_RESTARTS the next child alerts instead of restarting."""
@@ -121,6 +132,7 @@ class ChildHandling:
         restarted = self.starts > 0
         self.starts += 1
         self._child_totals = {"messages_in": 0, "messages_out": 0}
+        self.counts_child_started()
         try:
             events.bot_status_child_started(session_name=self.session_name, child_pid=process.pid, restarted=restarted)
         except Exception:
@@ -136,6 +148,9 @@ class ChildHandling:
         if child is not None:
             child.state = beat.state
         self._child_totals = {"messages_in": beat.messages_in, "messages_out": beat.messages_out}
+        self._child_counts = beat.detail.get("counts") or {}
+        # what went wrong since this supervisor started: earlier children's counts plus this one's
+        beat = replace(beat, detail={**beat.detail, "counts": counts_add(self._counts_done, self._child_counts)})
         if beat.detail.get("liveness_answered"):
             self.deaf_streak = 0  # WhatsApp answers this child: the connection hears again
         self._beat_unwritten = (beat, timezone.now())
@@ -171,6 +186,8 @@ class ChildHandling:
             if not is_outage(exc):
                 raise
             self.watch.failed(exc)  # the next beat replaces this one: nothing to keep
+            return
+        self.restore_watch_observe(state=beat.state)
 
     def start_db_writer(self) -> None:
         """A thread for the writes that may wait (status, buffered events): the loop never blocks on them."""

@@ -44,6 +44,7 @@ from bot.supervisor.operator_requests import OperatorRequests
 from bot.supervisor.ownership import NoOwnership, Ownership, ownership_for
 from bot.supervisor.planned_restart import PlannedRestart, planned_restart_perform
 from bot.supervisor.policy import ExitFacts, Verdict, decide_exit, idle_line
+from bot.supervisor.restore_watch import RestoreWatching
 from bot.supervisor.scheduler import scheduler_start, scheduler_stop
 from bot.supervisor.session import SessionCalls, temp_sweep_at_start
 from bot.supervisor.stopping import BACKUP_RESERVE_SECONDS, Stopping
@@ -57,7 +58,7 @@ RESTART_WINDOW = 600.0  # CHILD_RESTART_LIMIT automatic child restarts allowed w
 HEALTHY_AFTER = 120.0  # a child that ran this long without dying resets the restart back-off
 
 
-class Supervisor(ChildHandling, SessionCalls, OperatorRequests, Stopping):
+class Supervisor(ChildHandling, SessionCalls, OperatorRequests, RestoreWatching, Stopping):
     """One session's supervisor; ``run()`` returns the process exit code."""
 
     def __init__(
@@ -325,6 +326,7 @@ class Supervisor(ChildHandling, SessionCalls, OperatorRequests, Stopping):
         self._next_start = self.clock() + delay
 
     def _record_restart_attempt(self, reason: str, delay: float, outcome: str = "") -> None:
+        self.count_reconnect(f"child_{reason}")
         try:  # an outage only delays these writes (bot.events buffers them)
             event = events.reconnect_event_open(
                 session_name=self.session_name,

@@ -130,6 +130,7 @@ class SessionCalls:
             except Exception:
                 logger.exception("recording a supervisor event failed", extra={"session": self.session_name})
         session_origin_record(session_name=self.session_name, outcome=outcome)
+        self.restore_watch_arm(outcome)  # a restored store that cannot read what comes is stale
         if getattr(outcome, "needs_pairing", False):
             print(
                 # Only a promise the bot can keep: the QR comes once WhatsApp answers (offline, the

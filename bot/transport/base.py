@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from bot.reasons import SEND_ERROR_KINDS
 from media_cdn.media import Media  # noqa: F401 - the seam re-exports it
 
 SESSION_TRANSPORTS = frozenset({"neonize"})  # transport names that use a WhatsApp session (lease, store, backups)
@@ -70,7 +71,8 @@ class ConnectionSignal:
 
     kind is one of: connected, disconnected, keepalive_timeout, keepalive_restored, logged_out,
     stream_replaced, temporary_ban, connect_failure, client_outdated, stream_error, connect_error,
-    qr, pair_code, pair_success, pair_error.
+    qr, pair_code, pair_success, pair_error; and undecryptable (a message came that could not be
+    read, ``reason`` unavailable or failed: it changes no state, it is counted).
     """
 
     kind: str
@@ -190,11 +192,13 @@ class SendResult:
 
 
 class TransportError(Exception):
-    """A send or query failed. ``restricted`` marks WhatsApp refusing sends (rate limit, ban)."""
+    """A send or query failed. ``restricted`` marks WhatsApp refusing sends (rate limit, ban);
+    ``kind`` is one of ``SEND_ERROR_KINDS``."""
 
-    def __init__(self, message: str, *, restricted: bool = False) -> None:
+    def __init__(self, message: str, *, restricted: bool = False, kind: str = "other") -> None:
         super().__init__(message)
         self.restricted = restricted
+        self.kind = kind if kind in SEND_ERROR_KINDS else "other"
 
 
 MessageHandler = Callable[[IncomingMessage], None]

@@ -29,6 +29,7 @@ from bot.models import (
     WebhookDelivery,
 )
 from ops.selectors.connection import connection_problem_fields, state_label
+from ops.selectors.counters import counter_figures, inbox_figures
 from ops.selectors.liveness import liveness_figures, phone_figures
 from ops.selectors.origin import session_origin
 from ops.selectors.outbox import outbox_figures
@@ -375,6 +376,8 @@ def session_stats(*, session_name: str, now: datetime | None = None) -> dict:
         "origin": session_origin(session_name=session_name),
         "controls": _controls(session_name=session_name),
         "outbox": outbox_figures(session_name=session_name, now=now),
+        "inbox": inbox_figures(status=status),
+        "counters": counter_figures(session_name=session_name, status=status, now=now),
         "liveness": liveness_figures(status=status, now=now),
         "primary_phone": phone_figures(session_name=session_name, now=now),
         "series": {"minutes": minutes, "hours": hourly},

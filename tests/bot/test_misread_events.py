@@ -8,6 +8,7 @@ import threading
 from importlib import metadata
 
 import pytest
+from django.db import OperationalError
 
 pytest.importorskip("neonize")
 
@@ -39,11 +40,14 @@ def run(runtime: BotRuntime) -> tuple[threading.Thread, dict]:
 
 
 def wait_for(predicate, timeout: float = 5.0) -> None:
-    done = threading.Event()
+    pause = threading.Event()
     for _ in range(int(timeout / 0.01)):
-        if predicate():
-            return
-        done.wait(0.01)
+        try:
+            if predicate():
+                return
+        except OperationalError:  # SQLite's shared in-memory test database: a table the runtime writes is locked
+            pass
+        pause.wait(0.01)
     raise AssertionError("condition not reached in time")
 
 

@@ -52,6 +52,19 @@ def test_minute_rows_older_than_48_hours_roll_up_into_hours_with_the_same_totals
     assert MessageStat.objects.filter(resolution="hour").count() == 2
 
 
+def test_the_counts_of_what_went_wrong_roll_up_with_their_minutes() -> None:
+    start = (NOW - timedelta(hours=50)).replace(minute=0)
+    for minute in range(3):
+        MessageStat.objects.create(
+            session_name="default",
+            bucket=start + timedelta(minutes=minute),
+            counts={"undecryptable:failed": 2, "send_failure:other": minute},
+        )
+    stats_rollup(now=NOW)
+    (hour,) = MessageStat.objects.filter(resolution="hour")
+    assert hour.counts == {"undecryptable:failed": 6, "send_failure:other": 3}
+
+
 def test_hour_rows_older_than_30_days_are_deleted() -> None:
     MessageStat.objects.create(session_name="default", resolution="hour", bucket=NOW - timedelta(days=31))
     MessageStat.objects.create(session_name="default", resolution="hour", bucket=NOW - timedelta(days=29))

@@ -46,6 +46,7 @@ from neonize.events import (
     StreamErrorEv,
     StreamReplacedEv,
     TemporaryBanEv,
+    UndecryptableMessageEv,
 )
 from neonize.exc import NeonizeError
 from neonize.proto.waCommon.WACommon_pb2 import MessageKey
@@ -78,6 +79,7 @@ from bot.transport.base import (
 from bot.transport.neonize.translate import (
     jid_to_str,
     restricted,
+    send_error_kind,
     str_to_jid,
     translate_group_event,
     translate_group_info,
@@ -153,6 +155,7 @@ class NeonizeTransport(Transport):
             ClientOutdatedEv,
             StreamErrorEv,
             PairStatusEv,
+            UndecryptableMessageEv,  # counted (a rise after a restore means a stale store), no state
         ):
             self.client.event(event_class)(self._handle_connection_event)
         self.client.event(MessageEv)(self._handle_message_event)
@@ -356,7 +359,8 @@ class NeonizeTransport(Transport):
                 return self._group_action(reply)
             response = self.client.send_message(str_to_jid(reply.chat), self.build(reply))
         except NeonizeError as exc:
-            raise TransportError(str(exc), restricted=restricted(str(exc))) from exc
+            error = str(exc)
+            raise TransportError(error, restricted=restricted(error), kind=send_error_kind(error)) from exc
         return SendResult(id=response.ID, detail={"server_id": response.ServerID})
 
     def _group_action(self, reply: Reply) -> SendResult:

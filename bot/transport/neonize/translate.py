@@ -6,6 +6,7 @@ past the transport's handlers. Fuzzed with real protobuf messages (tests/reliabi
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
@@ -22,6 +23,7 @@ from neonize.events import (
     StreamErrorEv,
     StreamReplacedEv,
     TemporaryBanEv,
+    UndecryptableMessageEv,
 )
 from neonize.proto import Neonize_pb2 as neonize_proto
 from neonize.proto.Neonize_pb2 import JID
@@ -52,6 +54,9 @@ def _installed_version() -> str:
 #: The neonize in use: an outdated-client signal carries it, so the operator reads what to upgrade from.
 NEONIZE_VERSION = _installed_version()
 _OUTDATED_FAILURES = frozenset({"client_outdated", "bad_user_agent"})
+# whatsmeow's words for them: "info query returned status 429: rate-overlimit", "server returned error 463".
+_RATE_OVERLIMIT = re.compile(r"rate-overlimit|(?<!\d)429(?!\d)")
+_REACHOUT_TIMELOCK = re.compile(r"reach-?out|timelock|(?<!\d)463(?!\d)", re.IGNORECASE)
 _RESTRICTED_MARKERS = ("rate-overlimit", "429", "463", "not-authorized", "temporarily banned")
 _WRAPPERS = (
     "ephemeralMessage",
@@ -293,6 +298,18 @@ def translate_signal(ev: Any) -> ConnectionSignal | None:
         return ConnectionSignal(kind="client_outdated", detail={"neonize_version": NEONIZE_VERSION})
     if isinstance(ev, StreamErrorEv):
         return ConnectionSignal(kind="stream_error", reason=ev.Code[:32])
+    if isinstance(ev, UndecryptableMessageEv):
+        source = ev.Info.MessageSource
+        return ConnectionSignal(
+            kind="undecryptable",
+            reason="unavailable" if ev.IsUnavailable else "failed",
+            detail={
+                "id": ev.Info.ID,
+                "chat": jid_to_str(source.Chat),
+                "sender": jid_to_str(source.Sender),
+                "hidden": ev.DecryptFailMode == UndecryptableMessageEv.DecryptFailModeT.DECRYPT_FAIL_HIDE,
+            },
+        )
     if isinstance(ev, PairStatusEv):
         if ev.Status == PairStatusEv.PStatus.SUCCESS:
             return ConnectionSignal(
@@ -345,3 +362,12 @@ def translate_group_info(info: Any) -> GroupInfo:
 def restricted(error: str) -> bool:
     lowered = error.lower()
     return any(marker in lowered for marker in _RESTRICTED_MARKERS)
+
+
+def send_error_kind(error: str) -> str:
+    """Which ``SEND_ERROR_KINDS`` a failed send's error is: the rate limit, the reach-out timelock, or other."""
+    if _RATE_OVERLIMIT.search(error.lower()):
+        return "rate_overlimit"
+    if _REACHOUT_TIMELOCK.search(error):
+        return "reachout_timelock"
+    return "other"
