@@ -20,7 +20,7 @@ from django.template.response import TemplateResponse
 from bot.control import ControlError, control_request, pair_phone_parse
 from bot.session_removal import session_remove_everything
 from sessions_store.models import WhatsAppSession
-from sessions_store.services import SessionLeaseLive
+from sessions_store.services import SessionLeaseLive, SessionStoreError, session_name_check
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,10 @@ class SessionAddForm(forms.ModelForm):
         name = self.cleaned_data["name"]
         if WhatsAppSession.objects.filter(name=name).exists():
             raise forms.ValidationError(f"A session named {name!r} exists already; try {session_name_free()!r}.")
+        try:
+            session_name_check(name)  # one store per session: 'Sales' next to 'sales' would share one
+        except SessionStoreError as exc:
+            raise forms.ValidationError(str(exc)) from None
         return name
 
     #: Set by the admin from the user's ``pair_session`` permission: a phone code is a pairing request.

@@ -43,6 +43,8 @@ from .sessions import (
     session_mark_connected,
     session_mark_paired,
     session_mark_status,
+    session_name_check,
+    session_name_clash,
 )
 
 __all__ = [
@@ -64,6 +66,8 @@ __all__ = [
     "session_credentials_sync",
     "session_export_env",
     "session_get_or_create",
+    "session_name_check",
+    "session_name_clash",
     "session_import_env",
     "session_lock",
     "session_lock_acquire",

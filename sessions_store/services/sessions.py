@@ -8,10 +8,20 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.db.models import Value
+from django.db.models.functions import Lower, Replace
 from django.utils import timezone
 
 from sessions_store.models import WhatsAppSession
-from sessions_store.store import LiveStore, SqliteStore, store_for, this_host, validate_session_name
+from sessions_store.store import (
+    LiveStore,
+    SqliteStore,
+    StoreError,
+    store_for,
+    store_key,
+    this_host,
+    validate_session_name,
+)
 
 from .credentials import session_credentials_sync
 
@@ -22,8 +32,39 @@ class SessionStoreError(Exception):
     """An operation on a session could not be done; the message says why in one sentence."""
 
 
+def session_name_clash(name: str) -> str | None:
+    """The existing session whose live store ``name`` would share ('Sales' and 'sales', 'a-b' and 'a_b'), or None."""
+    key = store_key(name)
+    clash = (
+        WhatsAppSession.objects.annotate(key=Lower(Replace("name", Value("-"), Value("_"))))
+        .filter(key=key)
+        .exclude(name=name)
+        .values_list("name", flat=True)
+        .first()
+    )
+    return clash
+
+
+def session_name_check(name: str) -> str:
+    """A new session's name, checked once: valid, and no other session's store is the one it maps to."""
+    try:
+        validate_session_name(name)
+    except StoreError as exc:
+        raise SessionStoreError(str(exc)) from None
+    clash = session_name_clash(name)
+    if clash is not None:
+        raise SessionStoreError(
+            f"Session name {name!r} is taken: it maps to the same WhatsApp store as session {clash!r} "
+            "(case and '-' or '_' do not tell stores apart); use that name or another one."
+        )
+    return name
+
+
 def session_get_or_create(*, name: str) -> WhatsAppSession:
-    validate_session_name(name)
+    existing = WhatsAppSession.objects.filter(name=name).first()
+    if existing is not None:
+        return existing
+    session_name_check(name)
     session, _ = WhatsAppSession.objects.get_or_create(name=name)
     return session
 

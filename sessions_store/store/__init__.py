@@ -25,6 +25,7 @@ from .base import (
     StoreHealth,
     TableData,
     logical_type,
+    store_key,
     this_host,
     validate_session_name,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "pg_connect",
     "store_for",
     "this_host",
+    "store_key",
     "validate_session_name",
 ]
 

@@ -54,6 +54,13 @@ def this_host() -> str:
     return socket.gethostname()
 
 
+def store_key(name: str) -> str:
+    """What a session's live store is named by: PostgreSQL folds an unquoted identifier to lower case
+    and takes no dashes, so 'Sales' and 'sales', 'a-b' and 'a_b' are one store. Session names are
+    checked against it at creation (``sessions_store.services.session_name_check``)."""
+    return name.lower().replace("-", "_")
+
+
 def validate_session_name(name: str) -> str:
     if not _NAME_RE.match(name or ""):
         raise StoreError(f"Session name {name!r} must be 1-48 letters, digits, '-' or '_'.")

@@ -34,6 +34,7 @@ from .base import (
     logical_type,
     ordered_tables,
     sorted_table_names,
+    store_key,
     tables_check_known,
 )
 
@@ -84,7 +85,7 @@ class PostgresStore(LiveStore):
     @property
     def schema(self) -> str:
         # search_path in a lib/pq DSN is parsed as an unquoted identifier: lower case, no dashes.
-        return "wa_" + self.session_name.lower().replace("-", "_")
+        return "wa_" + store_key(self.session_name)
 
     @property
     def dsn(self) -> str:

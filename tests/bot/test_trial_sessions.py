@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +16,7 @@ from ops.selectors.pairing import pairing_default_session
 from sessions_store.models import WhatsAppSession
 from sessions_store.services import session_mark_trial
 from tests.bot.fixtures.processes import Runbot, child_db, migrated_sqlite, runbot_env  # noqa: F401
+from tests.support.operators import operator
 
 OWNER = "15551234567"  # the console's default user
 
@@ -59,7 +59,7 @@ def test_the_pairing_page_opens_a_real_session_by_default_never_a_trial():
     WhatsAppSession.objects.create(name="zz-real")
     assert pairing_default_session() == "zz-real"
     client = Client()
-    client.force_login(get_user_model().objects.create_user("op", password="pw", is_staff=True))
+    client.force_login(operator("op", "sessions_store.pair_session"))
     assert "Pair session <code>zz-real</code>" in client.get(reverse("pair")).content.decode()
 
 

@@ -13,12 +13,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from bot.models import BotStatus, ConnectionEvent, ControlCommand, MessageStat, ReconnectEvent
 from ops.stats_cache import stats_cache
 from sessions_store.models import PairingCode, WhatsAppSession
+from tests.support.operators import operator
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -123,7 +123,7 @@ def test_dashboard_and_pairing_page_in_headless_chromium(browser, live_server, t
 
     stats_cache.clear()  # a copy cached by an earlier test holds another database's rows
     _seed()
-    get_user_model().objects.create_user("ops", password="a-long-test-password", is_staff=True)
+    operator("ops", "sessions_store.pair_session", password="a-long-test-password")
     wait = WebDriverWait(browser, 20)
 
     browser.get(f"{live_server.url}/dashboard/")
@@ -211,7 +211,7 @@ def test_the_dashboard_and_the_pairing_page_fit_a_phone_and_pair_by_phone_number
 
     stats_cache.clear()
     _seed()
-    get_user_model().objects.create_user("ops", password="a-long-test-password", is_staff=True)
+    operator("ops", "sessions_store.pair_session", password="a-long-test-password")
     wait = WebDriverWait(browser, 20)
     _phone_viewport(browser)
 

@@ -54,6 +54,21 @@ class Command(BaseCommand):
         parser.add_argument("--fencing", type=int, default=None, help=argparse_hidden())
         parser.add_argument("--no-deaf-restart", action="store_true", help=argparse_hidden())
 
+    def check_session_name(self, name: str) -> None:
+        """A new session's name maps to a store no other session uses (one sentence if not)."""
+        from django.db import DatabaseError
+
+        from sessions_store.models import WhatsAppSession
+        from sessions_store.services import SessionStoreError, session_name_check
+
+        try:
+            if not WhatsAppSession.objects.filter(name=name).exists():
+                session_name_check(name)
+        except SessionStoreError as exc:
+            raise CommandError(f"--session: {exc}") from None
+        except DatabaseError:
+            return  # the database is away: the supervisor's outage handling says so and waits
+
     def handle(self, *args: Any, **options: Any) -> None:
         from blacksky_site.secret_key import secret_key_require
 
@@ -94,6 +109,7 @@ class Command(BaseCommand):
         from bot.supervisor.loop import Supervisor
         from bot.transport.base import SESSION_TRANSPORTS
 
+        self.check_session_name(options["session"])
         if transport not in SESSION_TRANSPORTS:
             # No WhatsApp account behind it: /healthz, /pair/, --all and .backup leave the name alone.
             from sessions_store.services import session_mark_trial
