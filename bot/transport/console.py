@@ -44,6 +44,31 @@ logger = logging.getLogger(__name__)
 DEFAULT_USER = "15551234567@s.whatsapp.net"
 BOT_JID = "15550000000@s.whatsapp.net"
 _EOF = object()
+_TOO_LONG = object()
+MAX_LINE_CHARS = 262_144  # a 65,536-character message as JSON with room to spare; longer is refused
+MAX_DEPTH = 32  # the message format nests two levels; deeper is refused before json.loads recurses
+
+
+def json_depth_exceeds(text: str, limit: int = MAX_DEPTH) -> bool:
+    """True when brackets outside strings nest deeper than ``limit`` (one linear pass)."""
+    depth, in_string, escaped = 0, False, False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif ch in "]}":
+            depth -= 1
+    return False
 
 
 class ConsoleInputError(ValueError):
@@ -96,6 +121,8 @@ class ConsoleTransport(Transport):
         self._finished = False
         self.lines_read = 0
         self.bad_lines = 0
+        self._lines: queue.Queue[object] = queue.Queue(maxsize=1000)  # bounded: stdin waits for us
+        self._reader: threading.Thread | None = None
 
     # -- input ----------------------------------------------------------------------------------
     def parse_line(self, line: str) -> IncomingMessage | None:
@@ -105,8 +132,12 @@ class ConsoleTransport(Transport):
             return None
         if not stripped.startswith("{"):
             return self._message(chat=self.default_user, sender=self.default_user, text=stripped)
+        if json_depth_exceeds(stripped):
+            raise ConsoleInputError(f"JSON nested deeper than {MAX_DEPTH} levels")
         try:
             data = json.loads(stripped)
+        except RecursionError:
+            raise ConsoleInputError("JSON nested too deeply") from None
         except json.JSONDecodeError as exc:
             raise ConsoleInputError(f"not valid JSON: {exc.msg} at column {exc.colno}") from None
         if not isinstance(data, dict):
@@ -195,14 +226,31 @@ class ConsoleTransport(Transport):
             members[sender] = Participant(jid=sender, phone=jid_user(sender))
         self.groups[chat] = GroupInfo(chat=chat, name=name, participants=tuple(members.values()))
 
-    def _read(self, lines: queue.Queue[object]) -> None:
+    def _read(self) -> None:
+        """The one stdin reader of this transport (a reconnect reuses it): bounded lines onto ``_lines``."""
         try:
-            for line in self.stdin:
-                lines.put(line)
+            while True:
+                line = self.stdin.readline(MAX_LINE_CHARS + 1)
+                if not line:
+                    return
+                if len(line) > MAX_LINE_CHARS and not line.endswith("\n"):
+                    while True:  # drop the rest of the line without holding it
+                        rest = self.stdin.readline(MAX_LINE_CHARS)
+                        if not rest or rest.endswith("\n"):
+                            break
+                    self._lines.put(_TOO_LONG)
+                    continue
+                self._lines.put(line)
         except (OSError, ValueError) as exc:
             logger.warning("console input closed", extra={"error": str(exc)})
         finally:
-            lines.put(_EOF)
+            self._lines.put(_EOF)
+
+    def _start_reader(self) -> None:
+        with self._write_lock:
+            if self._reader is None:
+                self._reader = threading.Thread(target=self._read, name="console-stdin", daemon=True)
+                self._reader.start()
 
     # -- Transport --------------------------------------------------------------------------------
     @property
@@ -210,24 +258,27 @@ class ConsoleTransport(Transport):
         return self._finished
 
     def connect(self) -> None:
-        lines: queue.Queue[object] = queue.Queue()
-        threading.Thread(target=self._read, args=(lines,), name="console-stdin", daemon=True).start()
+        self._stop.clear()  # a reconnect after stop(): serve again, from the same reader
+        self._start_reader()
         self.on_signal(ConnectionSignal(kind="connected", reason="console"))
         while not self._stop.is_set():
             try:
-                item = lines.get(timeout=0.2)
+                item = self._lines.get(timeout=0.2)
             except queue.Empty:
                 continue
             if item is _EOF:
+                self._lines.put(_EOF)  # a later connect() sees the end too
                 self._finished = True
                 logger.info("console input ended", extra={"lines": self.lines_read, "bad_lines": self.bad_lines})
                 return
             self.lines_read += 1
             try:
+                if item is _TOO_LONG:
+                    raise ConsoleInputError(f"line longer than {MAX_LINE_CHARS} characters")
                 message = self.parse_line(str(item))
-            except ConsoleInputError as exc:
+            except (ValueError, TypeError, RecursionError) as exc:  # one bad line: one line on stderr, go on
                 self.bad_lines += 1
-                logger.warning("console line skipped", extra={"line_no": self.lines_read, "error": str(exc)})
+                logger.warning("console line skipped", extra={"line_no": self.lines_read, "error": str(exc)[:200]})
                 continue
             if message is not None:
                 self.on_message(message)
