@@ -22,18 +22,22 @@ from blacksky_site.config_parsers import (  # noqa: F401  re-exported: tests and
     parse_bool,
     parse_database_url,
     parse_digits_list,
+    parse_dir,
     parse_float,
     parse_hhmm,
     parse_int,
     parse_list,
     parse_log_level,
     parse_non_negative_float,
+    parse_number_between,
     parse_outbox_age,
     parse_positive_int,
+    parse_prefix,
     parse_proxy_url,
     parse_redis_url,
     parse_seconds,
     parse_str,
+    parse_text,
     parse_token,
     parse_url,
     parse_whole_between,
@@ -107,8 +111,8 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("LOG_LEVEL", parse_log_level, "INFO", "Log level for the project and for whatsmeow's Go logs."),
     # sessions
-    Variable("SESSION_BACKUP_INTERVAL", parse_positive_int, "15", "Minutes between scheduled session backups."),
-    Variable("SESSION_BACKUP_KEEP", parse_positive_int, "10", "Verified backups kept per session."),
+    Variable("SESSION_BACKUP_INTERVAL", parse_whole_between(1, 1440, "minutes"), "15", "Minutes between scheduled session backups."),
+    Variable("SESSION_BACKUP_KEEP", parse_whole_between(1, 1000, "backups"), "10", "Verified backups kept per session."),
     Variable(
         "SESSION_ENCRYPTION_KEY",
         parse_b64_key,
@@ -124,7 +128,7 @@ VARIABLES: tuple[Variable, ...] = (
         secret=True,
     ),
     Variable(
-        "WA_STORE_DIR", parse_str, "var/wa", "Directory of the SQLite WhatsApp stores (when DATABASE_URL is SQLite)."
+        "WA_STORE_DIR", parse_dir, "var/wa", "Directory of the SQLite WhatsApp stores (when DATABASE_URL is SQLite)."
     ),
     Variable(
         "WA_PROXY", parse_proxy_url, "", "Proxy for the WhatsApp connection (http:// or socks5://); empty = direct."
@@ -150,24 +154,24 @@ VARIABLES: tuple[Variable, ...] = (
         "HEROKU_API_URL", parse_url, "https://api.heroku.com", "Heroku Platform API base URL (overridable for tests)."
     ),
     # runtime
-    Variable("BOT_NAME", parse_str, "BLACKSKY-MD", "Name the bot uses in replies and the menu."),
-    Variable("BOT_PREFIX", parse_str, ".", "Command prefix characters; several allowed, e.g. `.!`."),
+    Variable("BOT_NAME", parse_text(1, 64), "BLACKSKY-MD", "Name the bot uses in replies and the menu."),
+    Variable("BOT_PREFIX", parse_prefix, ".", "Command prefix characters; several allowed, e.g. `.!`."),
     Variable(
         "OWNER_NUMBERS", parse_digits_list, "", "Comma-separated owner phone numbers (digits). Empty = nobody is owner."
     ),
     Variable(
         "OUTBOUND_PER_MINUTE",
-        parse_non_negative_float,
+        parse_number_between(0, 6000, "messages a minute"),
         "40",
         "Messages the bot sends per minute at most, all chats together (anti-ban pacing); 0 = no pacing.",
     ),
     Variable(
         "OUTBOUND_CHAT_PER_MINUTE",
-        parse_non_negative_float,
+        parse_number_between(0, 6000, "messages a minute"),
         "12",
         "Messages per minute at most into one chat (after a short burst of 3).",
     ),
-    Variable("TYPING_SECONDS", parse_non_negative_float, "0.6", 'Seconds of "typing..." shown before each reply.'),
+    Variable("TYPING_SECONDS", parse_number_between(0, 10, "seconds"), "0.6", 'Seconds of "typing..." shown before each reply.'),
     Variable(
         "OUTBOX_MAX_AGE_SECONDS",
         parse_outbox_age,
@@ -176,59 +180,59 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "USER_COMMANDS_PER_MINUTE",
-        parse_non_negative_float,
+        parse_number_between(0, 600, "commands a minute"),
         "10",
         "Commands one user may run per minute (after a burst of USER_COMMANDS_BURST); 0 = no limit. Owners are exempt.",
     ),
     Variable(
         "USER_COMMANDS_BURST",
-        parse_positive_int,
+        parse_whole_between(1, 100, "commands"),
         "5",
         "Commands one user may run back to back before USER_COMMANDS_PER_MINUTE paces them; at least 1.",
     ),
     Variable(
         "GROUP_CACHE_TTL",
-        parse_positive_int,
+        parse_whole_between(1, 86400, "seconds"),
         "300",
         "Seconds group metadata (admins, members) is cached; group change events update it sooner.",
     ),
     Variable(
         "MAX_RECONNECT_ATTEMPTS",
-        parse_positive_int,
+        parse_whole_between(1, 10000, "attempts"),
         "5",
         "Failed reconnects in a row before a fresh child / QR refresh.",
     ),
-    Variable("RECONNECT_BASE_SECONDS", parse_float, "1.0", "Base delay of the reconnect backoff."),
-    Variable("RECONNECT_CAP_SECONDS", parse_float, "120.0", "Largest reconnect delay."),
+    Variable("RECONNECT_BASE_SECONDS", parse_number_between(0.01, 600, "seconds"), "1.0", "Base delay of the reconnect backoff."),
+    Variable("RECONNECT_CAP_SECONDS", parse_number_between(0.05, 3600, "seconds"), "120.0", "Largest reconnect delay."),
     Variable(
         "MEMORY_LIMIT_MB",
-        parse_positive_int,
+        parse_whole_between(1, 1048576, "MB"),
         "512",
         "Memory of a dyno: the bot sheds at 80% and restarts at 95%; a web worker retires past 85% / WEB_CONCURRENCY.",
     ),
     Variable(
         "CHILD_RESTART_LIMIT",
-        parse_positive_int,
+        parse_whole_between(1, 100, "restarts"),
         "5",
         "Automatic bot child restarts allowed within 10 minutes before the worker gives up (crash loop).",
     ),
-    Variable("LEASE_TTL", parse_positive_int, "30", "Seconds a session lease lives without renewal."),
+    Variable("LEASE_TTL", parse_whole_between(3, 600, "seconds"), "30", "Seconds a session lease lives without renewal."),
     Variable(
         "HEARTBEAT_TIMEOUT",
-        parse_positive_int,
+        parse_whole_between(2, 3600, "seconds"),
         "60",
         "Seconds without a child heartbeat before it is killed and restarted.",
     ),
     Variable(
         "SHUTDOWN_GRACE",
-        parse_positive_int,
+        parse_whole_between(1, 600, "seconds"),
         "25",
         "Seconds the worker takes at most to shut down on SIGTERM (Heroku allows 30).",
     ),
     Variable("PLANNED_RESTART_AT", parse_hhmm, "", "HH:MM UTC for a daily graceful restart; empty = off."),
     Variable(
         "OUTAGE_ALERT_MINUTES",
-        parse_positive_int,
+        parse_whole_between(1, 1440, "minutes"),
         "3",
         "Minutes offline after which owners get one WhatsApp message when the bot is back.",
     ),
@@ -281,14 +285,14 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "STATS_TOKEN", parse_token, "", "Bearer token for /stats and /metrics (staff login works too).", secret=True
     ),
-    Variable("EVENT_RETENTION_DAYS", parse_positive_int, "30", "Days connection and reconnect events are kept."),
+    Variable("EVENT_RETENTION_DAYS", parse_whole_between(1, 3650, "days"), "30", "Days connection and reconnect events are kept."),
     # media
     Variable(
         "USE_CDN_MEDIA", parse_bool, "false", "Prefer the CDN copy of reaction GIFs (a wiped disk has no local files)."
     ),
     Variable("MEDIA_CDN_URL", parse_url, "", "Base URL of the GIF CDN (e.g. the web dyno's /gifs/)."),
-    Variable("MEDIA_CACHE_MB", parse_positive_int, "32", "In-memory LRU for media bytes, in MB."),
-    Variable("MEDIA_ROOT", parse_str, "var/media", "Where GIF renditions are stored on disk."),
+    Variable("MEDIA_CACHE_MB", parse_whole_between(1, 4096, "MB"), "32", "In-memory LRU for media bytes, in MB."),
+    Variable("MEDIA_ROOT", parse_dir, "var/media", "Where GIF renditions are stored on disk."),
     Variable(
         "MEDIA_STARTER_PACK",
         parse_bool,
@@ -296,12 +300,12 @@ VARIABLES: tuple[Variable, ...] = (
         "Load the bundled reaction GIFs on the first migrate (later: manage.py import_gifs --starter).",
     ),
     Variable(
-        "TEMP_DIR", parse_str, "", "Root of the per-process temp directories; empty = the system temp dir + /blacksky."
+        "TEMP_DIR", parse_dir, "", "Root of the per-process temp directories; empty = the system temp dir + /blacksky."
     ),
-    Variable("TEMP_DIR_MAX_MB", parse_positive_int, "256", "Most disk one process's temp directory may use."),
+    Variable("TEMP_DIR_MAX_MB", parse_whole_between(1, 102400, "MB"), "256", "Most disk one process's temp directory may use."),
     # queue
     Variable("REDIS_URL", parse_redis_url, "", "Optional django-q2 broker; empty = the project database."),
-    Variable("Q_WORKERS", parse_positive_int, "1", "django-q2 worker processes inside the bot worker."),
+    Variable("Q_WORKERS", parse_whole_between(1, 16, "worker processes"), "1", "django-q2 worker processes inside the bot worker."),
 )
 
 _BY_NAME = {variable.name: variable for variable in VARIABLES}
@@ -315,9 +319,11 @@ def get(name: str, environ: Mapping[str, str] | None = None) -> Any:
     if raw is None:
         raw = variable.default
     try:
+        if any(ord(ch) < 32 and ch != "\t" or ord(ch) == 127 for ch in raw.strip()):
+            raise ValueError("text without control characters (a NUL, a newline: the value was pasted wrongly)")
         return variable.parse(raw)
     except ValueError as exc:
-        shown = "(hidden)" if variable.secret else url_shown(raw) if name in URL_VARIABLES else repr(raw)
+        shown = "(hidden)" if variable.secret else url_shown(raw) if name in URL_VARIABLES else _shown(raw)
         raise ImproperlyConfigured(f"{name} is set to {shown}, but it must be {exc}.") from None
 
 
@@ -344,6 +350,12 @@ def url_credentials(raw: str) -> list[str]:
         queries = [value for _, value in parse_qsl(parts.query)] + [p.split("=", 1)[-1] for p in parts.query.split("&")]
         found += [value for value in queries if len(value) >= 8]
     return list(dict.fromkeys(found))
+
+
+def _shown(raw: str) -> str:
+    """A value as an error quotes it: printable, and at most 60 characters of it."""
+    text = raw if len(raw) <= 60 else raw[:57] + "..."
+    return ascii(text) if not text.isprintable() else repr(text)
 
 
 def url_shown(raw: str) -> str:

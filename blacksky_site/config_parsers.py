@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlsplit
 
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
@@ -25,10 +27,11 @@ def parse_bool(raw: str) -> bool:
 
 
 def parse_int(raw: str) -> int:
-    try:
-        return int(raw.strip())
-    except ValueError:
-        raise ValueError("a whole number") from None
+    text = raw.strip()
+    digits = text[1:] if text[:1] in "+-" else text
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 18:
+        raise ValueError("a whole number (ASCII digits)")
+    return int(text)
 
 
 def parse_positive_int(raw: str) -> int:
@@ -39,10 +42,32 @@ def parse_positive_int(raw: str) -> int:
 
 
 def parse_float(raw: str) -> float:
+    """A finite number in ASCII (``inf``, ``nan`` and ``1e400`` are not settings anyone means)."""
+    text = raw.strip()
     try:
-        return float(raw.strip())
+        if not text.isascii() or len(text) > 32:
+            raise ValueError
+        value = float(text)
     except ValueError:
         raise ValueError("a number") from None
+    if not math.isfinite(value):
+        raise ValueError("a finite number")
+    return value
+
+
+def parse_number_between(low: float, high: float, unit: str) -> Callable[[str], float]:
+    """A number of ``unit`` within ``[low, high]``."""
+
+    def parse(raw: str) -> float:
+        try:
+            value = parse_float(raw)
+        except ValueError:
+            value = math.nan
+        if not low <= value <= high:
+            raise ValueError(f"a number of {unit} from {low:g} to {high:g}")
+        return value
+
+    return parse
 
 
 def parse_non_negative_float(raw: str) -> float:
@@ -108,44 +133,52 @@ def parse_digits_list(raw: str) -> list[str]:
     numbers = []
     for item in parse_list(raw):
         digits = "".join(ch for ch in item if ch not in "+ -()")
-        if not digits.isdigit() or not 5 <= len(digits) <= 16:
+        if not (digits.isascii() and digits.isdigit()) or not 5 <= len(digits) <= 16:
             raise ValueError("comma-separated phone numbers in international format, digits only")
         numbers.append(digits)
     return numbers
 
 
+def url_parts_check(value: str, schemes: set[str], expected: str, *, host: bool = True) -> None:
+    """Raise ``ValueError(expected)`` unless ``value`` has one of ``schemes``, a host (when ``host``)
+    and, if any, a port from 1 to 65535 (``urlsplit`` itself accepts ``:notaport`` until asked)."""
+    try:
+        if not value.isascii() or any(ch.isspace() for ch in value):
+            raise ValueError
+        parts = urlsplit(value)
+        port = parts.port  # raises for "notaport" and 99999
+        if parts.scheme.lower() not in schemes or (host and not parts.hostname) or port == 0:
+            raise ValueError
+    except ValueError:
+        raise ValueError(expected) from None
+
+
 def parse_url(raw: str) -> str:
     value = raw.strip()
-    if not value:
-        return ""
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise ValueError("an http:// or https:// URL")
+    if value:
+        url_parts_check(value, {"http", "https"}, "an http:// or https:// URL with a host (and a port from 1 to 65535)")
     return value
 
 
 def parse_proxy_url(raw: str) -> str:
     value = raw.strip()
-    if not value:
-        return ""
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https", "socks5"} or not parts.netloc:
-        raise ValueError("an http://, https:// or socks5:// proxy URL")
+    if value:
+        url_parts_check(value, {"http", "https", "socks5"}, "an http://, https:// or socks5:// proxy URL with a host")
     return value
 
 
 def parse_database_url(raw: str) -> str:
     value = raw.strip()
-    scheme = urlsplit(value).scheme
-    if scheme not in {"sqlite", "postgres", "postgresql", "pgsql"}:
-        raise ValueError("a sqlite:///path or postgres://user@host:port/db URL")
+    expected = "a sqlite:///path or postgres://user@host:port/db URL"
+    scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+    url_parts_check(value, {"sqlite", "postgres", "postgresql", "pgsql"}, expected, host=scheme != "sqlite")
     return value
 
 
 def parse_redis_url(raw: str) -> str:
     value = raw.strip()
-    if value and urlsplit(value).scheme not in {"redis", "rediss"}:
-        raise ValueError("a redis:// or rediss:// URL")
+    if value:
+        url_parts_check(value, {"redis", "rediss"}, "a redis:// or rediss:// URL with a host")
     return value
 
 
@@ -155,6 +188,8 @@ def parse_hhmm(raw: str) -> str:
         return ""
     try:
         hours, minutes = value.split(":")
+        if not (value.isascii() and hours.isdigit() and minutes.isdigit()):
+            raise ValueError
         if len(hours) != 2 or len(minutes) != 2 or not 0 <= int(hours) <= 23 or not 0 <= int(minutes) <= 59:
             raise ValueError
     except ValueError:
@@ -188,3 +223,53 @@ def parse_log_level(raw: str) -> str:
     return value
 
 
+
+
+def parse_text(low: int, high: int) -> Callable[[str], str]:
+    """Printable text of ``low`` to ``high`` characters (a name shown in chats)."""
+
+    def parse(raw: str) -> str:
+        value = raw.strip()
+        if not low <= len(value) <= high or not value.isprintable():
+            raise ValueError(f"printable text of {low} to {high} characters")
+        return value
+
+    return parse
+
+
+_PREFIX_FORBIDDEN = set("@\"'`")
+
+
+def prefix_check(value: str, *, most: int = 5) -> str:
+    """Command prefixes: 1 to ``most`` punctuation characters, duplicates dropped. Raises ValueError."""
+    value = value.strip()
+    if not value:
+        raise ValueError("the prefix cannot be empty")
+    if len(value) > most:
+        raise ValueError(f"at most {most} prefix characters")
+    if any(ch.isalnum() or ch.isspace() or ch == "_" or ch in _PREFIX_FORBIDDEN for ch in value) or not value.isprintable():
+        raise ValueError("prefixes must be punctuation such as . ! / # (no letters, digits, spaces, @ or quotes)")
+    return "".join(dict.fromkeys(value))
+
+
+def parse_prefix(raw: str) -> str:
+    try:
+        return prefix_check(raw)
+    except ValueError:
+        raise ValueError("1 to 5 punctuation characters such as . or !/ (no letters, digits, spaces, @ or quotes)") from None
+
+
+def parse_dir(raw: str) -> str:
+    """A directory path (created when missing); an existing file there is refused."""
+    value = raw.strip()
+    if not value:
+        return value
+    try:
+        if "\x00" in value or len(value) > 1024 or any(len(part) > 255 for part in Path(value).parts):
+            raise OSError
+        is_file = Path(value).exists() and not Path(value).is_dir()
+    except (OSError, ValueError):
+        raise ValueError("a directory path (each name at most 255 characters)") from None
+    if is_file:
+        raise ValueError("a directory path, not a file")
+    return value

@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from blacksky_site.config_parsers import prefix_check
+
 MAX_PREFIX_CHARS = 5
 #: WhatsApp's own limit on a message's text: anything longer is not a message a person typed, and a
 #: command never reads past it (the rest is cut before splitting).
 MAX_TEXT_CHARS = 65536
-_PREFIX_FORBIDDEN = re.compile(r"[\w\s@\"'`]")
 
 
 @dataclass(frozen=True)
@@ -91,15 +92,9 @@ def parse_command(text: str, prefixes: str) -> ParsedCommand | None:
 
 
 def validate_prefix(value: str) -> str:
-    """A prefix setting: 1-5 punctuation characters, no duplicates. Raises ValueError."""
-    value = value.strip()
-    if not value:
-        raise ValueError("the prefix cannot be empty")
-    if len(value) > MAX_PREFIX_CHARS:
-        raise ValueError(f"at most {MAX_PREFIX_CHARS} prefix characters")
-    if _PREFIX_FORBIDDEN.search(value):
-        raise ValueError("prefixes must be punctuation such as . ! / # (no letters, digits, spaces, @ or quotes)")
-    return "".join(dict.fromkeys(value))
+    """A prefix setting (BOT_PREFIX or ``.setprefix``): 1-5 punctuation characters, no duplicates.
+    Raises ValueError. One rule for both: :func:`blacksky_site.config_parsers.prefix_check`."""
+    return prefix_check(value, most=MAX_PREFIX_CHARS)
 
 
 _LINK = re.compile(

@@ -45,7 +45,7 @@ def test_it_uses_the_declared_default_when_unset() -> None:
     ("name", "raw", "expected_words"),
     [
         ("MAX_RECONNECT_ATTEMPTS", "five", "whole number"),
-        ("MAX_RECONNECT_ATTEMPTS", "0", "greater than 0"),
+        ("MAX_RECONNECT_ATTEMPTS", "0", "from 1 to 10000"),
         ("DEBUG", "maybe", "boolean"),
         ("DATABASE_URL", "mysql://x", "postgres://"),
         ("CONNECTION_WEBHOOK_URL", "ftp://x", "http"),
@@ -55,7 +55,7 @@ def test_it_uses_the_declared_default_when_unset() -> None:
         ("REDIS_URL", "http://x", "redis://"),
         ("LOG_LEVEL", "loud", "DEBUG"),
         ("SESSION_ENCRYPTION_OLD_KEYS", "c2hvcnQ=", "32"),
-        ("USER_COMMANDS_BURST", "0", "greater than 0"),
+        ("USER_COMMANDS_BURST", "0", "from 1 to 100"),
     ],
 )
 def test_it_rejects_malformed_values_naming_the_variable(name: str, raw: str, expected_words: str) -> None:
@@ -114,7 +114,7 @@ def test_start_up_stops_with_one_sentence_on_a_bad_value(subprocess_env, manage_
     result = _manage(["check"], subprocess_env, manage_py)
     assert result.returncode == 2
     assert (
-        result.stderr.strip() == "configuration error: MEMORY_LIMIT_MB is set to 'lots', but it must be a whole number."
+        result.stderr.strip() == "configuration error: MEMORY_LIMIT_MB is set to 'lots', but it must be a whole number of MB from 1 to 1048576."
     )
 
 
