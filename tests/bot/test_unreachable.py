@@ -24,7 +24,9 @@ PAGES = """
 import django, json; django.setup()
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.contrib.auth.models import Permission
 staff, _ = get_user_model().objects.get_or_create(username="probe", defaults={"is_staff": True})
+staff.user_permissions.add(Permission.objects.get(codename="pair_session"))  # /pair/ needs it
 client = Client(HTTP_HOST="127.0.0.1")
 health = client.get("/healthz")
 client.force_login(staff)
