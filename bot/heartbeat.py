@@ -187,3 +187,4 @@ class ChildExit:
     USAGE = 2  # bad arguments or configuration: restarting would not help
     FENCED = 6  # the supervisor's lease proof ran out (it is paused or cut off): the lease decides what next
     DEAF = 7  # connected, but WhatsApp stopped answering the liveness questions: restart (reason=deaf)
+    CONFIRM_LOGOUT = 8  # logged out right after a 515: restore the newest backup, reconnect once to confirm

@@ -31,6 +31,10 @@ LOGOUT_REASONS = frozenset({"logged_out", "main_device_gone", "unknown_logout"})
 OUTDATED_REASONS = frozenset({"client_outdated", "bad_user_agent"})
 BAN_REASONS = frozenset({"temp_banned"})
 SERVER_REASONS = frozenset({"internal_server_error", "service_unavailable"})  # whatsmeow reconnects itself
+RESTART_REQUIRED = "515"  # the stream error after which whatsmeow reconnects at once (after a pairing, too)
+# A logout this soon after a 515 is confirmed before it counts: other projects delete healthy sessions on
+# exactly that sequence. whatsmeow's reconnect after a 515 takes seconds; two minutes leave room for a slow one.
+LOGOUT_CONFIRM_WINDOW = timedelta(seconds=120)
 MAX_BAN_SECONDS = 30 * 24 * 3600.0  # WhatsApp's temporary bans last hours to days
 # Words of a failed dial in whatsmeow's and Go's net errors: the network, DNS or the proxy, never
 # the store (a store error says "failed to upgrade database" and is not fixed by waiting).
@@ -88,6 +92,9 @@ class Action(StrEnum):
     WAIT_UNTIL = "wait_until"  # temporary ban: stop the transport, connect again at ``until``
     FRESH_CHILD = "fresh_child"  # MAX_RECONNECT_ATTEMPTS failed in a row: let the supervisor start a new child
     STOP = "stop"  # terminal (logged out, replaced, outdated): stop, alert, never retry
+    CHECK_LEASE = "check_lease"  # a StreamReplaced: ask the lease who replaced us, then handle it again
+    FENCED = "fenced"  # another process of ours holds the lease: leave quietly (ChildExit.FENCED), mark nothing
+    CONFIRM_LOGOUT = "confirm_logout"  # a logout right after a 515: the supervisor restores and reconnects once
     SHOW_QR = "show_qr"  # a QR or pairing code to show
     PAIRED = "paired"  # pairing succeeded: mark the session paired, back it up
 
@@ -121,6 +128,7 @@ class ConnectionMachine:
         policy: BackoffPolicy | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         state: State = State.STARTING,
+        confirming_logout: bool = False,
     ) -> None:
         self.policy = policy or BackoffPolicy()
         self.clock = clock
@@ -129,6 +137,10 @@ class ConnectionMachine:
         self.failures = 0  # failed connection attempts since the last success
         self.attempt_open = False  # a ReconnectEvent is pending
         self.connected_since: datetime | None = None
+        # This child reconnects to confirm a logout (``runbot --child --confirm-logout``): a logout now is
+        # final; a connection proves it false. When the last 515 came (a logout soon after is confirmed).
+        self.confirming_logout = confirming_logout
+        self.restart_required_at: datetime | None = None
 
     # -- lifecycle steps the runtime/supervisor take on their own -----------------------------
     def begin(self, state: State, *, reason: str = "") -> Decision:
@@ -149,6 +161,7 @@ class ConnectionMachine:
         self.failures = 0
         self.attempt_open = False
         self.connected_since = self.clock()
+        self.confirming_logout = False  # connected: whatever logout we were confirming was not one
         return self._move(State.CONNECTED, signal.reason or "connected", Action.NONE, closes_attempt=closes)
 
     def _on_keepalive_restored(self, signal: ConnectionSignal) -> Decision:
@@ -165,6 +178,8 @@ class ConnectionMachine:
         return self._await_whatsmeow(signal.reason or "disconnected", dict(signal.detail))
 
     def _on_stream_error(self, signal: ConnectionSignal) -> Decision:
+        if signal.reason == RESTART_REQUIRED:
+            self.restart_required_at = self.clock()
         return self._await_whatsmeow(
             f"stream_error_{signal.reason}" if signal.reason else "stream_error", dict(signal.detail)
         )
@@ -178,7 +193,7 @@ class ConnectionMachine:
         reason = signal.reason or "unknown"
         detail = dict(signal.detail)
         if reason in LOGOUT_REASONS:
-            return self._stop(State.LOGGED_OUT, f"connect_failure_{reason}", detail)
+            return self._logout(f"connect_failure_{reason}", detail)
         if reason in OUTDATED_REASONS:
             return self._stop(State.OUTDATED, f"connect_failure_{reason}", detail)
         if reason in BAN_REASONS:
@@ -188,12 +203,21 @@ class ConnectionMachine:
         return self._retry(f"connect_failure_{reason}", detail)
 
     def _on_logged_out(self, signal: ConnectionSignal) -> Decision:
-        return self._stop(
-            State.LOGGED_OUT, f"logged_out_{signal.reason}" if signal.reason else "logged_out", dict(signal.detail)
-        )
+        return self._logout(f"logged_out_{signal.reason}" if signal.reason else "logged_out", dict(signal.detail))
 
     def _on_stream_replaced(self, signal: ConnectionSignal) -> Decision:
-        return self._stop(State.REPLACED, "stream_replaced", dict(signal.detail))
+        """Replaced: by the user's other WhatsApp Web (final), or by another process of ours that took the
+        lease (then it is that one's session: leave, mark nothing). The runtime asks the lease and hands
+        the signal back with ``detail["lease"]``: ``ours``, ``moved`` or ``unknown`` (the database away)."""
+        detail = dict(signal.detail)
+        lease = detail.get("lease")
+        if lease is None:
+            return self._decision(self.state, "stream_replaced_unchecked", Action.CHECK_LEASE, detail=detail)
+        if lease != "ours":
+            closes = "gave_up" if self.attempt_open else ""
+            self.attempt_open = False
+            return self._move(State.STOPPED, f"stream_replaced_lease_{lease}", Action.FENCED, closes_attempt=closes)
+        return self._stop(State.REPLACED, "stream_replaced", detail)
 
     def _on_client_outdated(self, signal: ConnectionSignal) -> Decision:
         return self._stop(State.OUTDATED, "client_outdated", dict(signal.detail))
@@ -202,6 +226,9 @@ class ConnectionMachine:
         return self._ban(f"temporary_ban_{signal.reason}" if signal.reason else "temporary_ban", dict(signal.detail))
 
     def _on_qr(self, signal: ConnectionSignal) -> Decision:
+        if self.confirming_logout:
+            # The restore found nothing to reconnect with: the device is gone, the logout as certain as it gets.
+            return self._stop(State.LOGGED_OUT, "logged_out_unconfirmable", {"why": "no backup to reconnect with"})
         return self._move(State.PAIRING, "qr", Action.SHOW_QR, detail=dict(signal.detail))
 
     def _on_pair_code(self, signal: ConnectionSignal) -> Decision:
@@ -247,6 +274,20 @@ class ConnectionMachine:
             closes_attempt=closes,
             detail=detail,
         )
+
+    def _logout(self, reason: str, detail: dict[str, Any]) -> Decision:
+        """A logout is final, unless it came right after a 515 in a child not confirming one already."""
+        since = self.restart_required_at
+        if not self.confirming_logout and since is not None and self.clock() - since <= LOGOUT_CONFIRM_WINDOW:
+            closes = "failed" if self.attempt_open else ""
+            self.attempt_open = False
+            detail = {**detail, "logout_reason": reason, "after": f"stream_error_{RESTART_REQUIRED}"}
+            return self._move(
+                State.RECONNECTING, "logout_unconfirmed", Action.CONFIRM_LOGOUT, closes_attempt=closes, detail=detail
+            )
+        if self.confirming_logout:
+            detail = {**detail, "confirmed": True}
+        return self._stop(State.LOGGED_OUT, reason, detail)
 
     def _stop(self, state: State, reason: str, detail: dict[str, Any]) -> Decision:
         closes = "gave_up" if self.attempt_open else ""

@@ -39,8 +39,12 @@ def child_run(
     fence_fd: int | None = None,
     fencing: int | None = None,
     deaf_restarts: bool = True,
+    confirm_logout: bool = False,
 ) -> int:
     """Run one bot child until it stops; returns its exit code.
+
+    ``confirm_logout``: this child reconnects to confirm a logout seen right after a 515
+    (:mod:`bot.child.misread`): a logout now is final.
 
     With ``fence_fd`` (a leased session) the child connects only once it holds a first fence and
     exits hard when the last one runs out (:mod:`bot.child.fence`).
@@ -70,6 +74,7 @@ def child_run(
         on_terminal=hooks.on_terminal if hooks else None,
         deaf_restarts=deaf_restarts,
     )
+    runtime.machine.confirming_logout = confirm_logout
 
     watch = None
     if fence_fd is not None:

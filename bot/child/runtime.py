@@ -36,6 +36,7 @@ from bot.child.dispatching import Dispatching
 from bot.child.listening import Listening, liveness_config
 from bot.child.liveness import LivenessWatch
 from bot.child.memory import release_memory
+from bot.child.misread import misread_act
 from bot.child.sending import OutboxSender
 from bot.child.stopping import Stopping
 from bot.dispatch.limits import PacingConfig
@@ -296,6 +297,8 @@ class BotRuntime(Dispatching, Beating, Listening, Stopping):
                 logger.exception("outbound signal hook failed")
 
     def _act(self, decision: Decision, signal: ConnectionSignal) -> None:
+        if misread_act(self, decision, signal):  # StreamReplaced asked of the lease, a logout after a 515
+            return
         action = decision.action
         if action == Action.RETRY:
             self._stop_transport()

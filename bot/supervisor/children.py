@@ -73,11 +73,15 @@ class ChildHandling:
             argv += ["--pair-phone", self.pair_phone]
         if fence_fd is not None:
             argv += ["--fence-fd", str(fence_fd), "--fencing", str(fencing)]
+        if self.confirming_logout:
+            argv += ["--confirm-logout"]
+            self.confirming_logout = False  # one child confirms; the ones after it are ordinary again
         if self.deaf_streak >= settings.DEAF_RESTARTS:
             argv += ["--no-deaf-restart"]  # restarting did not help: the child alerts once and stays
         return argv
 
     deaf_streak = 0  # children in a row that exited deaf; a liveness answer resets it
+    confirming_logout = False  # the next child reconnects to confirm a logout (bot.child.misread)
     _counts_done: dict[str, int] = {}  # counts of the children that ended and our own (never mutated: replaced)
     _child_counts: dict[str, int] = {}  # the running child's, from its newest beat
 

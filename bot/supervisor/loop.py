@@ -288,6 +288,8 @@ class Supervisor(ChildHandling, SessionCalls, OperatorRequests, RestoreWatching,
             logger.log(level, line, extra={**extra, "state": child.state, "pairing_page": pairing_page_url()})
             if self.run_once:
                 self._stop.set()
+        elif verdict == Verdict.CONFIRM_LOGOUT:
+            self.logout_confirm_begin()
         elif verdict == Verdict.USAGE:
             logger.error("bot child refused its arguments; not restarting", extra=extra)
             self._stop.set()

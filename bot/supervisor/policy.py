@@ -22,6 +22,7 @@ class Verdict(StrEnum):
     USAGE = "usage"  # the child refused its arguments: restarting cannot help
     ONCE_ENDED = "once_ended"  # --run-once: report and stop
     RESTART = "restart"  # a failure: restart after a back-off, within the budget when ``budgeted``
+    CONFIRM_LOGOUT = "confirm_logout"  # a logout right after a 515: restore, then one child that confirms it
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,9 @@ def decide_exit(facts: ExitFacts) -> ExitDecision:
         # Our lease proof ran out before we renewed it (we were paused or the database was away). Not a
         # crash: the lease, checked before any start, says whether this worker may run the session again.
         return ExitDecision(Verdict.RESTART_NOW, reason="fenced")
+    if facts.code == ChildExit.CONFIRM_LOGOUT and not facts.run_once:
+        # Not final yet, and no crash: the newest backup goes back in and one child reconnects to see.
+        return ExitDecision(Verdict.CONFIRM_LOGOUT, reason="logout_unconfirmed")
     reason = reason_for(facts)
     if facts.run_once:
         return ExitDecision(Verdict.ONCE_ENDED, reason=reason, exit_code=0 if facts.code == 0 else 1)

@@ -142,6 +142,19 @@ class SessionCalls:
             )
         return outcome
 
+    def logout_confirm_begin(self) -> None:
+        """A logout right after a 515 is not final yet. whatsmeow deleted the device row with it, so the
+        restore chain puts the newest verified backup back (the backup itself is left as it is until the
+        logout is certain) and the next child, started at once, reconnects with ``--confirm-logout``: a
+        second logout is final there, a connection proves the first one false."""
+        logger.warning(
+            "confirming a logout seen right after a restart-required stream error: restoring and reconnecting once",
+            extra={"session": self.session_name},
+        )
+        self.restore()
+        self.confirming_logout = True
+        self._next_start = self.clock()
+
     def backup(self, reason: str) -> str:
         try:
             backup = backup_create(session_name=self.session_name, reason=reason)

@@ -41,7 +41,7 @@ TABLE = [
     (S.CONNECTED, "keepalive_restored", "", S.CONNECTED, Action.NONE),
     (S.CONNECTED, "logged_out", "logged_out", S.LOGGED_OUT, Action.STOP),
     (S.CONNECTING, "logged_out", "main_device_gone", S.LOGGED_OUT, Action.STOP),
-    (S.CONNECTED, "stream_replaced", "", S.REPLACED, Action.STOP),
+    (S.CONNECTED, "stream_replaced", "", S.CONNECTED, Action.CHECK_LEASE),  # asked of the lease first
     (S.CONNECTED, "client_outdated", "", S.OUTDATED, Action.STOP),
     (S.CONNECTED, "temporary_ban", "send_to_too_many_people", S.BANNED, Action.WAIT_UNTIL),
     (S.CONNECTING, "connect_failure", "logged_out", S.LOGGED_OUT, Action.STOP),
@@ -80,7 +80,7 @@ def test_each_event_and_reason_leads_to_its_state_and_action(before, kind, reaso
 
 def test_terminal_events_alert_and_network_outages_do_not():
     assert machine().handle(sig("logged_out")).alert
-    assert machine().handle(sig("stream_replaced")).alert
+    assert machine().handle(sig("stream_replaced", lease="ours")).alert
     assert machine().handle(sig("temporary_ban", expire_seconds=60)).alert
     assert not machine().handle(sig("disconnected")).alert
     assert not machine(S.CONNECTING).handle(sig("connect_error")).alert
@@ -148,7 +148,7 @@ def test_begin_records_lifecycle_steps():
 
 
 DIAL_DNS = (
-    'failed to dial whatsapp web websocket: failed to WebSocket dial: failed to send handshake request: Get '
+    "failed to dial whatsapp web websocket: failed to WebSocket dial: failed to send handshake request: Get "
     '"https://web.whatsapp.com/ws/chat": dial tcp: lookup web.whatsapp.com on 10.255.255.53:53: no such host'
 )
 
@@ -157,7 +157,11 @@ DIAL_DNS = (
     ("reason", "error", "expected"),
     [
         ("TransportError", DIAL_DNS, "whatsapp_unreachable"),
-        ("TransportError", "proxyconnect tcp: dial tcp 127.0.0.1:9: connect: connection refused", "whatsapp_unreachable"),
+        (
+            "TransportError",
+            "proxyconnect tcp: dial tcp 127.0.0.1:9: connect: connection refused",
+            "whatsapp_unreachable",
+        ),
         ("TransportError", "websocket: read tcp: i/o timeout", "whatsapp_unreachable"),
         ("TransportError", "failed to upgrade database: unable to open database file", "TransportError"),
         ("connect_returned", "", "connect_returned"),
@@ -184,3 +188,71 @@ def test_an_unreachable_whatsapp_is_said_in_words_with_the_error_and_the_wait():
     assert connect_error_line(store, error="failed to upgrade database", attempts=0).startswith(
         "connect failed: TransportError (failed to upgrade database)"
     )
+
+
+# -- misread events: a StreamReplaced asked of the lease, a logout right after a 515 --------------------------
+SEQUENCES = [
+    # (events as (seconds later, kind, reason, detail), confirming child?, the last decision's state and action)
+    ([(0, "stream_replaced", "", {"lease": "ours"})], False, S.REPLACED, Action.STOP),
+    ([(0, "stream_replaced", "", {"lease": "moved"})], False, S.STOPPED, Action.FENCED),
+    ([(0, "stream_replaced", "", {"lease": "unknown"})], False, S.STOPPED, Action.FENCED),
+    (
+        [(0, "disconnected", "", {}), (3, "connected", "", {}), (1, "stream_replaced", "", {})],
+        False,
+        S.CONNECTED,
+        Action.CHECK_LEASE,
+    ),
+    (
+        [(0, "stream_error", "515", {}), (4, "logged_out", "logged_out", {})],
+        False,
+        S.RECONNECTING,
+        Action.CONFIRM_LOGOUT,
+    ),
+    (
+        [(0, "stream_error", "515", {}), (4, "connect_failure", "logged_out", {})],
+        False,
+        S.RECONNECTING,
+        Action.CONFIRM_LOGOUT,
+    ),
+    (
+        [(0, "stream_error", "515", {}), (2, "connected", "", {}), (60, "logged_out", "", {})],
+        False,
+        S.RECONNECTING,
+        Action.CONFIRM_LOGOUT,
+    ),
+    ([(0, "stream_error", "515", {}), (121, "logged_out", "logged_out", {})], False, S.LOGGED_OUT, Action.STOP),
+    ([(0, "stream_error", "503", {}), (4, "logged_out", "logged_out", {})], False, S.LOGGED_OUT, Action.STOP),
+    ([(0, "logged_out", "logged_out", {})], False, S.LOGGED_OUT, Action.STOP),
+    # the confirming child: a logout is final there, and a QR means there was nothing to reconnect with
+    ([(0, "stream_error", "515", {}), (4, "logged_out", "logged_out", {})], True, S.LOGGED_OUT, Action.STOP),
+    ([(0, "qr", "", {})], True, S.LOGGED_OUT, Action.STOP),
+    # ...until it connects: then it is an ordinary child again
+    (
+        [(0, "connected", "", {}), (5, "stream_error", "515", {}), (4, "logged_out", "", {})],
+        True,
+        S.RECONNECTING,
+        Action.CONFIRM_LOGOUT,
+    ),
+]
+
+
+@pytest.mark.parametrize(("events", "confirming", "state", "action"), SEQUENCES)
+def test_misreadable_sequences_end_in_their_state_and_action(events, confirming, state, action):
+    clock = Clock()
+    policy = BackoffPolicy(base=1.0, cap=30.0, max_attempts=5, jitter=lambda ceiling: ceiling)
+    m = ConnectionMachine(policy=policy, clock=clock, state=S.CONNECTED, confirming_logout=confirming)
+    for seconds, kind, reason, detail in events:
+        clock.now += timedelta(seconds=seconds)
+        decision = m.handle(sig(kind, reason, **detail))
+    assert (decision.state, decision.action) == (state, action)
+
+
+def test_an_unconfirmed_logout_closes_the_515_s_attempt_and_says_what_it_was():
+    m = machine()
+    m.handle(sig("stream_error", "515"))
+    decision = m.handle(sig("logged_out", "logged_out", on_connect=True))
+    assert (decision.reason, decision.closes_attempt, decision.alert) == ("logout_unconfirmed", "failed", False)
+    assert decision.detail["logout_reason"] == "logged_out_logged_out"
+    confirming = ConnectionMachine(policy=BackoffPolicy(), clock=Clock(), state=S.CONNECTING, confirming_logout=True)
+    final = confirming.handle(sig("logged_out", "logged_out"))
+    assert (final.reason, final.detail["confirmed"], final.alert) == ("logged_out_logged_out", True, True)

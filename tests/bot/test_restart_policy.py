@@ -25,6 +25,10 @@ ROWS = [
     # the child fenced itself (our lease proof ran out): no budget; the lease decides at the next start
     (ExitFacts(code=ChildExit.FENCED), ExitDecision(Verdict.RESTART_NOW, "fenced")),
     (ExitFacts(code=ChildExit.FENCED, stopping=True), ExitDecision(Verdict.STOPPED)),
+    # a logout right after a 515: not final; restore and reconnect once (no budget, no back-off)
+    (ExitFacts(code=ChildExit.CONFIRM_LOGOUT), ExitDecision(Verdict.CONFIRM_LOGOUT, "logout_unconfirmed")),
+    (ExitFacts(code=ChildExit.CONFIRM_LOGOUT, database_down=True), ExitDecision(Verdict.CONFIRM_LOGOUT, "logout_unconfirmed")),
+    (ExitFacts(code=ChildExit.CONFIRM_LOGOUT, stopping=True), ExitDecision(Verdict.STOPPED)),
     # failures: restarted after a back-off; only a network outage spares the crash-loop budget
     (ExitFacts(code=ChildExit.FRESH), ExitDecision(Verdict.RESTART, "reconnect_exhausted", budgeted=False)),
     (ExitFacts(code=ChildExit.MEMORY), ExitDecision(Verdict.RESTART, "memory", budgeted=True)),

@@ -11,6 +11,10 @@ every decision:
   in a row, a fresh child is asked for only past ``max_attempts``; a ban waits its expiry;
 - logged out and replaced are never retried: the decision is STOP and every later event of that
   child is ignored; the next child starts only after an operator acts;
+- misread events: a StreamReplaced is asked of the lease first (ours: replaced for good; another
+  process of ours took it: the child leaves fenced, the session untouched); a logout within two
+  minutes of a 515 is not final: the next child, after the restore chain put the newest backup
+  back, confirms it (a refused dial: logged out for good; a connection: it was false);
 - pairing happens only when the store is not paired: the restore chain asks for it exactly when the
   store holds no device, and a QR is acted on only in such a child; a network outage never changes
   the paired device.
@@ -29,7 +33,7 @@ import pytest
 from psycopg import sql
 
 from bot.backoff import BackoffPolicy
-from bot.child.connection import MAX_BAN_SECONDS, TERMINAL_STATES, Action, ConnectionMachine
+from bot.child.connection import LOGOUT_CONFIRM_WINDOW, MAX_BAN_SECONDS, TERMINAL_STATES, Action, ConnectionMachine
 from bot.child.session_hooks import SessionHooks
 from bot.models import ConnectionState as State
 from bot.transport.base import ConnectionSignal
@@ -72,6 +76,9 @@ OUTAGES = {
     "history_sync": 2,  # a kind the machine does not know: informational
 }
 TERMINAL = {"logged_out": 1, "stream_replaced": 1, "client_outdated": 0.5}
+RESTART_THEN_LOGOUT = 0.7  # how often the script plays a 515 followed within seconds by a logout
+LEASE_MOVED = 0.3  # of the StreamReplaced, how many come from another process of ours that took the lease
+FALSE_LOGOUT = 0.5  # of the logouts after a 515, how many the confirming reconnect proves false
 
 
 class Clock:
@@ -99,6 +106,9 @@ class Tally:
     pairings: int = 0
     restores: Counter = field(default_factory=Counter)
     wipes: int = 0
+    lease_checks: Counter = field(default_factory=Counter)
+    confirms: int = 0
+    confirm_outcomes: Counter = field(default_factory=Counter)
     max_delay_ratio: float = 0.0
     delay_ratios: list[float] = field(default_factory=list)
     capped: int = 0
@@ -155,6 +165,8 @@ class World:
         self.jid = "15551234567:12@s.whatsapp.net"
         self.pairs = 0
         self.expect_paired = True  # what the store must hold now, checked against it at each child start
+        self.confirming = False  # the next child confirms a logout seen right after a 515
+        self.restart_required_at: datetime | None = None  # the current child's last 515
         make_paired_store(SESSION, jid=self.jid)
         backup_create(session_name=SESSION, reason="manual")
 
@@ -208,24 +220,60 @@ class World:
     def run_child(self, budget: int) -> int:
         """Feed up to ``budget`` events to a fresh machine; returns how many were fed."""
         must_pair = self.start_child()
-        machine = ConnectionMachine(policy=self.policy, clock=self.clock)
+        confirming, self.confirming = self.confirming, False
+        machine = ConnectionMachine(policy=self.policy, clock=self.clock, confirming_logout=confirming)
         machine.begin(State.CONNECTING, reason="child_started")
+        self.restart_required_at = None
         in_a_row = 0  # failures since the last success, counted here independently of the machine
         fed = 0
+        script: list[ConnectionSignal] = []
+        if confirming:
+            # What WhatsApp answers the restored device's dial with: refused again, or a connection.
+            false_logout = self.rng.random() < FALSE_LOGOUT
+            self.tally.confirm_outcomes["false" if false_logout else "real"] += 1
+            script.append(ConnectionSignal(kind="connected") if false_logout else _signal(self.rng, "logged_out"))
         while fed < budget:
-            kind = self._next_kind(machine, must_pair)
-            if kind == "host_restart":
-                if self.rng.random() < 0.5:
-                    self.wipe_disk()
-                return fed
-            signal = self.pair() if kind == "pair_success" else _signal(self.rng, kind)
-            self.clock.advance(self.rng.expovariate(1 / 30))
+            if script:
+                kind, signal = "", script.pop(0)
+            else:
+                kind = self._next_kind(machine, must_pair)
+                if kind == "host_restart":
+                    if self.rng.random() < 0.5:
+                        self.wipe_disk()
+                    return fed
+                if kind == "restart_then_logout":
+                    script.append(_signal(self.rng, "logged_out"))
+                    signal = ConnectionSignal(kind="stream_error", reason="515")
+                else:
+                    signal = self.pair() if kind == "pair_success" else _signal(self.rng, kind)
+            self.clock.advance(self.rng.uniform(1, 10) if kind == "" and not confirming else self.rng.expovariate(1 / 30))
+            confirming = confirming and machine.state != State.CONNECTED
             before = machine.state
             now = self.clock()
             decision = machine.handle(signal)
             fed += 1
             self.tally.events += 1
-            in_a_row = self._check(decision, signal, before, now, in_a_row, must_pair)
+            in_a_row = self._check(decision, signal, before, now, in_a_row, must_pair, confirming)
+            if signal.kind == "stream_error" and signal.reason == "515" and before not in TERMINAL_STATES:
+                self.restart_required_at = now
+            if decision.action == Action.CHECK_LEASE:
+                # The runtime asks the lease and hands the event back with the answer.
+                lease = "moved" if self.rng.random() < LEASE_MOVED else "ours"
+                self.tally.lease_checks[lease] += 1
+                signal = ConnectionSignal(kind="stream_replaced", detail={"lease": lease})
+                before, now = machine.state, self.clock()
+                decision = machine.handle(signal)
+                in_a_row = self._check(decision, signal, before, now, in_a_row, must_pair, confirming)
+            if decision.action == Action.FENCED:
+                # Another process of ours holds the session now: nothing marked, nothing deleted.
+                assert decision.state == State.STOPPED
+                fed += self._stragglers(machine, budget - fed)
+                return fed
+            if decision.action == Action.CONFIRM_LOGOUT:
+                self.logout()  # whatsmeow deleted the device with the logout; the backups stay
+                self.confirming = True
+                self.tally.confirms += 1
+                return fed
             if decision.action == Action.PAIRED:
                 SessionHooks(SESSION).on_paired(signal)
                 assert self.paired()
@@ -254,6 +302,7 @@ class World:
             return _pick(self.rng, {"qr": 6, "pair_success": 2, "pair_error": 1, "connect_error": 1})
         weights = dict(OUTAGES)
         weights.update(TERMINAL)
+        weights["restart_then_logout"] = RESTART_THEN_LOGOUT
         return _pick(self.rng, weights)
 
     def _stragglers(self, machine: ConnectionMachine, budget: int) -> int:
@@ -271,7 +320,7 @@ class World:
         return fed
 
     # -- the rules --------------------------------------------------------------------------------------
-    def _check(self, decision, signal, before, now, in_a_row: int, must_pair: bool) -> int:
+    def _check(self, decision, signal, before, now, in_a_row: int, must_pair: bool, confirming: bool = False) -> int:
         policy, tally = self.policy, self.tally
         assert decision.previous == before
         # A failed connection attempt: ours (connect_error, an unknown connect failure) or whatsmeow's own
@@ -312,9 +361,25 @@ class World:
             assert decision.state == State.BANNED and decision.delay == expected
             assert decision.until == now + timedelta(seconds=expected)
             tally.bans += 1
+        # Misread events: a logout right after a 515 is confirmed first (never by a confirming child); a
+        # StreamReplaced is asked of the lease, and leaves fenced when another process of ours holds it.
+        logout = signal.kind == "logged_out" or (signal.kind == "connect_failure" and signal.reason in LOGOUT_REASONS)
+        recent_515 = self.restart_required_at is not None and now - self.restart_required_at <= LOGOUT_CONFIRM_WINDOW
+        unconfirmed = logout and recent_515 and not confirming
+        assert unconfirmed == (decision.action == Action.CONFIRM_LOGOUT), (decision, confirming)
+        if signal.kind == "stream_replaced":
+            lease = signal.detail.get("lease")
+            expected = {None: Action.CHECK_LEASE, "ours": Action.STOP}.get(lease, Action.FENCED)
+            assert decision.action == expected, decision
+        if confirming and logout:
+            assert decision.state == State.LOGGED_OUT and decision.detail["confirmed"], decision
         # Logged out and replaced: stop, never retry.
-        ends = signal.kind in {"logged_out", "stream_replaced", "client_outdated"} or (
-            signal.kind == "connect_failure" and signal.reason in LOGOUT_REASONS | OUTDATED_REASONS
+        ends = (
+            (logout and not unconfirmed)
+            or signal.kind == "client_outdated"
+            or (signal.kind == "stream_replaced" and signal.detail.get("lease") == "ours")
+            or (signal.kind == "connect_failure" and signal.reason in OUTDATED_REASONS)
+            or (signal.kind == "qr" and confirming)  # a confirming child with nothing to reconnect with
         )
         assert ends == (decision.action == Action.STOP), decision
         if decision.action == Action.STOP:
@@ -362,6 +427,8 @@ def test_1000_scripted_connection_events_keep_backoff_bounds_stops_and_pairing_r
         f"fresh_children={tally.fresh_children} bans={tally.bans} stops={dict(tally.stops)} "
         f"ignored_after_stop={tally.ignored_after_stop} qr_shown={tally.qr_shown} pairings={tally.pairings} "
         f"restores={dict(tally.restores)} wipes={tally.wipes} capped_retries={tally.capped} "
+        f"lease_checks={dict(tally.lease_checks)} logout_confirms={tally.confirms} "
+        f"confirm_outcomes={dict(tally.confirm_outcomes)} "
         f"delay/ceiling max={tally.max_delay_ratio:.3f} mean={mean_ratio:.3f}"
     )
     assert tally.events == EVENTS
@@ -369,6 +436,8 @@ def test_1000_scripted_connection_events_keep_backoff_bounds_stops_and_pairing_r
     assert tally.retries and tally.awaits and tally.fresh_children and tally.bans and tally.pairings
     assert tally.stops["logged_out"] and tally.stops["replaced"] and tally.ignored_after_stop
     assert tally.restores["backup"] and tally.restores["live"]
+    assert tally.lease_checks["ours"] and tally.lease_checks["moved"]
+    assert tally.confirms and tally.confirm_outcomes["real"] and tally.confirm_outcomes["false"]
     assert 0.3 < mean_ratio < 0.7, "full jitter spreads delays over the whole [0, ceiling]"
     if name == "tight_cap":
         assert tally.capped

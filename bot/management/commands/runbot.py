@@ -53,6 +53,7 @@ class Command(BaseCommand):
         parser.add_argument("--fence-fd", type=int, default=None, help=argparse_hidden())
         parser.add_argument("--fencing", type=int, default=None, help=argparse_hidden())
         parser.add_argument("--no-deaf-restart", action="store_true", help=argparse_hidden())
+        parser.add_argument("--confirm-logout", action="store_true", help=argparse_hidden())
 
     def check_session_name(self, name: str) -> None:
         """A new session's name maps to a store no other session uses (one sentence if not)."""
@@ -96,6 +97,7 @@ class Command(BaseCommand):
                 fence_fd=options["fence_fd"],
                 fencing=options["fencing"],
                 deaf_restarts=not options["no_deaf_restart"],
+                confirm_logout=options["confirm_logout"],
             )
             logging.shutdown()
             sys.stdout.flush()
