@@ -55,6 +55,22 @@ class Command(BaseCommand):
         parser.add_argument("--no-deaf-restart", action="store_true", help=argparse_hidden())
         parser.add_argument("--confirm-logout", action="store_true", help=argparse_hidden())
 
+    def wait_for_database(self, *, broker: bool) -> bool:
+        """One line and a wait while the database is away at start (a crash would make the host back
+        the dyno off); False when SIGTERM or Ctrl-C came first."""
+        import signal
+        import threading
+
+        from blacksky_site.database_reach import broker_wait, database_wait
+
+        stop = threading.Event()
+        previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            return database_wait(stop, what="worker") and (not broker or broker_wait(stop, what="worker"))
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
     def check_session_name(self, name: str) -> None:
         """A new session's name maps to a store no other session uses (one sentence if not)."""
         from django.db import DatabaseError
@@ -103,6 +119,9 @@ class Command(BaseCommand):
             sys.stdout.flush()
             # neonize's connect() runs on a non-daemon thread that a hung Go call never releases.
             os._exit(code)
+        scheduler = not options["no_scheduler"] and transport != "console"
+        if not self.wait_for_database(broker=scheduler):
+            return  # SIGTERM while the database (or Redis) was away: nothing was started
         if options["all"]:
             code = self.run_fleet(options)
             if code:
