@@ -131,3 +131,45 @@ def test_a_temp_file_on_a_full_disk_fails_cleanly_and_leaves_nothing(settings, t
         assert not path.exists()
         assert tempfiles.describe_disk_error(info.value, path)["free_bytes"] == 0
     tempfiles._process_dir = None
+
+
+@pytest.mark.django_db
+def test_import_gifs_on_a_full_temp_disk_fails_file_by_file_in_one_line_each_and_finishes(settings, tmp_path):
+    import io
+    import shutil
+
+    from django.core.management import CommandError, call_command
+
+    from blacksky_site import tempfiles
+    from media_cdn.models import GifAsset
+    from media_cdn.starter import STARTER_DIR, starter_pack_install
+
+    (tmp_path / "media").mkdir()
+    settings.MEDIA_ROOT = tmp_path / "media"
+    if not GifAsset.objects.exists():
+        starter_pack_install()
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for n, source in enumerate(sorted(STARTER_DIR.glob("*.gif"))[:2]):
+        data = bytearray(source.read_bytes())
+        data[-2:-2] = bytes([n + 1])  # new bytes (not a duplicate of the starter pack), still a GIF
+        (folder / f"fresh{n}.gif").write_bytes(bytes(data))
+    shutil.copy(sorted(STARTER_DIR.glob("*.gif"))[0], folder / "known.gif")  # a duplicate: needs no conversion
+    before = GifAsset.objects.count()
+    with tiny_disk(tmp_path / "tmpdisk", size_kb=256) as disk:
+        settings.TEMP_DIR = str(disk)
+        tempfiles._process_dir = None
+        fill(disk, leave_bytes=0)
+        out, err = io.StringIO(), io.StringIO()
+        with pytest.raises(CommandError, match="file\\(s\\) failed"):
+            call_command("import_gifs", str(folder), stdout=out, stderr=err)
+        lines = err.getvalue().strip().splitlines()
+        assert "Traceback" not in err.getvalue()
+        failed = [line for line in lines if line.startswith("FAILED fresh")]
+        assert len(failed) == 2 and all("no space left on the disk of" in line for line in failed), lines
+        assert "3 file(s)" in out.getvalue()  # the batch went to its end
+        assert GifAsset.objects.count() == before
+        (disk / "filler").unlink()
+        call_command("import_gifs", str(folder), stdout=io.StringIO(), stderr=io.StringIO())
+        assert GifAsset.objects.count() == before + 2  # with room again, the same files import
+    tempfiles._process_dir = None

@@ -9,10 +9,20 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from blacksky_site import tempfiles
 from bot.gif_import import gif_import_plan
 from bot.reaction_commands import Declaration, DeclarationError, reaction_command_save
 from media_cdn.pipeline import MediaError, gif_files, gif_ingest
 from media_cdn.starter import starter_pack_install
+
+
+def disk_error_line(exc: OSError) -> str:
+    """'no space left on the disk of /tmp/x (0 bytes free)' or the OS's own words, in one line."""
+    where = exc.filename or tempfiles.process_temp_dir()
+    if tempfiles.is_disk_full(exc):
+        free = tempfiles.describe_disk_error(exc, where)["free_bytes"]
+        return f"no space left on the disk of {where} ({free} bytes free); free some space or set TEMP_DIR"
+    return f"{exc.strerror or exc} ({where})"
 
 
 class Command(BaseCommand):
@@ -70,6 +80,11 @@ class Command(BaseCommand):
                     counts["failed"] += 1
                     with progress.external_write_mode():
                         self.stderr.write(f"FAILED {item.path.name}: {exc}")
+                    continue
+                except OSError as exc:  # a full temp or media disk: this file fails, the others go on
+                    counts["failed"] += 1
+                    with progress.external_write_mode():
+                        self.stderr.write(f"FAILED {item.path.name}: {disk_error_line(exc)}")
                     continue
                 counts[result.status] += 1
                 line = f"{result.status} {result.name}: {result.message}"
