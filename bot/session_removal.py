@@ -41,7 +41,10 @@ class SessionRemoved:
             f"pairing codes {self.store.pairing_codes}",
             f"lease {self.store.lease}",
         ]
-        parts.append(f"live store {self.store.live_store}" if self.store.live_store else "live store none")
+        if self.store.store_kept_for:
+            parts.append(f"live store kept (it is session {self.store.store_kept_for!r}'s)")
+        else:
+            parts.append(f"live store {self.store.live_store}" if self.store.live_store else "live store none")
         parts += [f"{label} {count}" for label, count in sorted(self.bot_rows.items()) if count]
         return f"Removed session {self.name!r}: " + ", ".join(parts) + "."
 

@@ -18,6 +18,7 @@ class WhatsAppSessionAdmin(admin.ModelAdmin):
     list_filter = ("status", "store_backend")
     search_fields = ("name", "jid", "push_name")
     readonly_fields = (
+        "store_key",
         "credentials_fingerprint",
         "credentials_exported_at",
         "store_generation",

@@ -106,13 +106,14 @@ def lease_db_now() -> datetime:
 def _lease_row(session_name: str) -> SessionLease:
     """The session's lease row, created (with its session row) when missing.
 
-    ``get_or_create`` re-reads after an IntegrityError, so two processes creating it at once is fine.
+    ``get_or_create`` re-reads after an IntegrityError, so two processes creating it at once is fine; a
+    name whose store another session holds raises ``SessionNameError``.
     """
     try:
         validate_slug(session_name)
     except ValidationError:
         raise ValueError(f"session name {session_name!r} must be a slug (letters, digits, - and _)") from None
-    session, _ = WhatsAppSession.objects.get_or_create(name=session_name)
+    session, _ = WhatsAppSession.objects.named(session_name)
     row, _ = SessionLease.objects.get_or_create(session=session)
     return row
 

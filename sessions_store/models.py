@@ -3,14 +3,61 @@ lease that keeps one process its owner, its backup and restore locks, and the sh
 codes the web dyno shows.
 
 The whatsmeow store itself (the device keys) lives outside these tables: in a SQLite file under
-``WA_STORE_DIR`` or in a PostgreSQL schema ``wa_<name>`` (see ``store.py``). These rows describe it.
+``WA_STORE_DIR`` or in a PostgreSQL schema ``wa_<key>`` (see ``store/``). These rows describe it, and
+``WhatsAppSession.store_key`` (unique) keeps one session per store.
 """
 
 from __future__ import annotations
 
 from django.core.validators import validate_slug
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+
+from sessions_store.store.base import SessionNameError, session_name_taken_message, store_key, validate_session_name
+
+
+class WhatsAppSessionManager(models.Manager):
+    """Creates sessions one way: :meth:`named`, which keeps the name -> live store mapping one-to-one."""
+
+    def named(self, name: str, **defaults) -> tuple[WhatsAppSession, bool]:
+        """The session called exactly ``name``, or a new one by that name; returns it and whether it is new.
+
+        A new name must be valid and its store key free, else :class:`SessionNameError` names the
+        session holding it (``StoreError`` for a malformed name). An old row whose key an older session holds (two names on one store
+        from before keys existed) is refused the same way, so it never runs the other's store.
+        """
+        session = self.filter(name=name).first()
+        if session is not None:
+            if session.store_key is None:
+                self._key_claim(session)
+            return session, False
+        validate_session_name(name)
+        holder = self.filter(store_key=store_key(name)).values_list("name", flat=True).first()
+        if holder is not None:
+            raise SessionNameError(session_name_taken_message(name, holder))
+        try:
+            with transaction.atomic():
+                return self.create(name=name, **defaults), True
+        except IntegrityError:  # another process created it, or a name with its key, just now
+            session = self.filter(name=name).first()
+            if session is not None:
+                return session, False
+            holder = self.filter(store_key=store_key(name)).values_list("name", flat=True).first()
+            raise SessionNameError(session_name_taken_message(name, holder or "?")) from None
+
+    def _key_claim(self, session: WhatsAppSession) -> None:
+        key = store_key(session.name)
+        try:
+            with transaction.atomic():
+                self.filter(pk=session.pk, store_key__isnull=True).update(store_key=key)
+        except IntegrityError:
+            holder = self.filter(store_key=key).values_list("name", flat=True).first()
+            raise SessionNameError(
+                f"Session {session.name!r} shares its live store with session {holder!r} (both are {key!r} "
+                "to the store): one would run the other's WhatsApp account. Remove one of them "
+                "(manage.py remove_session NAME); names are never changed automatically."
+            ) from None
+        session.store_key = key
 
 
 class WhatsAppSession(models.Model):
@@ -29,6 +76,14 @@ class WhatsAppSession(models.Model):
         POSTGRES = "postgres"
 
     name = models.CharField(max_length=48, unique=True, default="default", validators=[validate_slug])
+    store_key = models.CharField(  # noqa: DJ001 - NULL, not "": unique allows many NULLs, one "" only
+        max_length=48,
+        unique=True,
+        null=True,
+        editable=False,
+        help_text="The name as the live store knows it (lower case, '-' as '_'): one session per store. "
+        "Empty only for an old session whose store another, older session holds.",
+    )
     jid = models.CharField(max_length=128, blank=True, help_text="Device JID once paired.")
     push_name = models.CharField(max_length=128, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
@@ -61,6 +116,8 @@ class WhatsAppSession(models.Model):
     last_backup_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = WhatsAppSessionManager()
+
     class Meta:
         ordering = ["name"]
         permissions = [
@@ -70,6 +127,11 @@ class WhatsAppSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.status}{', trial' if self.trial else ''})"
+
+    def save(self, *args, **kwargs) -> None:
+        if self._state.adding and self.store_key is None:
+            self.store_key = store_key(self.name)  # the database refuses a second session on one store
+        super().save(*args, **kwargs)
 
 
 class SessionBackup(models.Model):

@@ -43,7 +43,7 @@ def pairing_code_store(
     if ttl_seconds <= 0:
         raise ValueError("ttl_seconds must be positive")
     now = now or timezone.now()
-    session, _ = WhatsAppSession.objects.get_or_create(name=session_name)
+    session, _ = WhatsAppSession.objects.named(session_name)
     if kind == PairingCode.Kind.QR:
         # While a phone code lives, the operator is typing it on the phone: the QR codes neonize keeps
         # rotating meanwhile must not take its place on /pair/.

@@ -21,17 +21,20 @@ from bot.control import ControlError, control_request, pair_phone_parse
 from bot.session_removal import session_remove_everything
 from sessions_store.models import WhatsAppSession
 from sessions_store.services import SessionLeaseLive, SessionStoreError, session_name_check
+from sessions_store.store import store_key
 
 logger = logging.getLogger(__name__)
 
 
 def session_name_free(*, taken: set[str] | None = None) -> str:
-    """The name the add form suggests: ``default`` while free, else ``session-2``, ``session-3``…"""
+    """The name the add form suggests: ``default`` while free, else ``session-2``, ``session-3``… (free as a
+    store too: ``session_2`` has the store of ``session-2``)."""
     taken = set(WhatsAppSession.objects.values_list("name", flat=True)) if taken is None else taken
-    if "default" not in taken:
+    keys = {store_key(name) for name in taken}
+    if "default" not in keys:
         return "default"
     number = 2
-    while f"session-{number}" in taken:
+    while store_key(f"session-{number}") in keys:
         number += 1
     return f"session-{number}"
 

@@ -183,7 +183,8 @@ class WhatsAppSessionOperatorAdmin(OperatorActionPermissions, WhatsAppSessionAdm
         return super().get_fieldsets(request, obj)
 
     def get_readonly_fields(self, request: HttpRequest, obj=None):
-        return () if obj is None else super().get_readonly_fields(request, obj)
+        # A session's name is its store's and every bot row's key: it is chosen once, never edited.
+        return () if obj is None else ("name", *super().get_readonly_fields(request, obj))
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict:
         return {"name": session_name_free(), **super().get_changeform_initial_data(request)}

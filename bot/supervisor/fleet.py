@@ -150,6 +150,7 @@ class Fleet:
         self.clock = clock
         self.running: dict[str, Running] = {}
         self.resting: dict[str, float] = {}  # session -> clock time until which this worker leaves it alone
+        self.refused: set[str] = set()  # sessions sharing an older one's store, already said
         self.cluster: Any = None
         self.exit_code = 0
         self._stop = threading.Event()
@@ -205,8 +206,24 @@ class Fleet:
 
         now = self.clock()
         self.resting = {name: until for name, until in self.resting.items() if until > now}
-        names = sessions_list().filter(trial=False).values_list("name", flat=True)
+        rows = sessions_list().filter(trial=False).values_list("name", "store_key")
+        names = [name for name, key in rows if key is not None or self.store_claimed(name)]
         return [name for name in names if name not in self.running and name not in self.resting]
+
+    def store_claimed(self, name: str) -> bool:
+        """Whether a session without a store key yet (a row written by raw SQL, or from before keys) gets
+        its key; one that shares its store with an older session is never run, said once."""
+        from sessions_store.models import WhatsAppSession
+        from sessions_store.store import SessionNameError
+
+        try:
+            WhatsAppSession.objects.named(name)
+        except SessionNameError as exc:
+            if name not in self.refused:
+                self.refused.add(name)
+                logger.warning("session not run: its store is another's", extra={"session": name, "reason": str(exc)})
+            return False
+        return True
 
     def lease_more(self) -> float:
         """Take at most one more lease; returns how long to wait before the next pass."""

@@ -35,7 +35,7 @@ def session_credentials_sync(*, session_name: str, paired: bool = False, archive
     ``archive`` is a snapshot the caller already took (else one is taken now)."""
     if not heroku_configured():
         return False
-    session, _ = WhatsAppSession.objects.get_or_create(name=session_name)
+    session, _ = WhatsAppSession.objects.named(session_name)
     if archive is None:
         store = store_for(session_name)
         health = store.health()

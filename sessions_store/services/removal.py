@@ -8,6 +8,7 @@ worker would leave a bot writing to a store that is gone, so that needs ``force`
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sessions_store.models import PairingCode, SessionBackup, SessionLease, WhatsAppSession
-from sessions_store.store import MISSING, store_for, validate_session_name
+from sessions_store.store import MISSING, store_for, store_key, validate_session_name
 
 from .sessions import SessionStoreError
 
@@ -36,6 +37,7 @@ class SessionRemoval:
     pairing_codes: int
     lease: int
     live_store: str  # where the store was, "" when there was none
+    store_kept_for: str = ""  # the session whose store it shared (left alone), "" when it had its own
 
 
 def session_remove(*, name: str, force: bool = False, now: datetime | None = None) -> SessionRemoval:
@@ -55,7 +57,8 @@ def session_remove(*, name: str, force: bool = False, now: datetime | None = Non
             "first, or remove it anyway with --force (its bot then runs on without a store)."
         )
     store = store_for(name)
-    had_store = store.health().status != MISSING
+    owner = _store_owner(session, store)
+    had_store = owner is None and store.health().status != MISSING
     with transaction.atomic():
         backups = SessionBackup.objects.filter(session=session).count()
         codes = PairingCode.objects.filter(session=session).count()
@@ -66,7 +69,13 @@ def session_remove(*, name: str, force: bool = False, now: datetime | None = Non
     if had_store:
         store.wipe()
     removal = SessionRemoval(
-        name=name, session=1, backups=backups, pairing_codes=codes, lease=leases, live_store=location
+        name=name,
+        session=1,
+        backups=backups,
+        pairing_codes=codes,
+        lease=leases,
+        live_store=location,
+        store_kept_for=owner or "",
     )
     logger.info(
         "session removed",
@@ -76,10 +85,34 @@ def session_remove(*, name: str, force: bool = False, now: datetime | None = Non
             "pairing_codes": codes,
             "lease": leases,
             "live_store": location or "-",
+            "store_kept_for": owner or "-",
             "forced": lease is not None,
         },
     )
     return removal
+
+
+def _store_owner(session: WhatsAppSession, store) -> str | None:
+    """The older session whose live store this one shares (an old row without a store key, from before
+    keys), or None when the store is its own: removing it must not take the other's device with it.
+    A SQLite file of another spelling is another store, unless the disk folds case."""
+    if session.store_key is not None:
+        return None
+    owner = (
+        WhatsAppSession.objects.filter(store_key=store_key(session.name))
+        .exclude(pk=session.pk)
+        .values_list("name", flat=True)
+        .first()
+    )
+    if owner is None:
+        return None
+    theirs = store_for(owner)
+    if store.location == theirs.location:
+        return owner
+    paths = [getattr(s, "path", None) for s in (store, theirs)]
+    if all(p is not None and p.exists() for p in paths) and os.path.samefile(*paths):
+        return owner
+    return None
 
 
 def session_mark_trial(*, name: str) -> bool:
@@ -90,5 +123,5 @@ def session_mark_trial(*, name: str) -> bool:
     paired, say) is never marked, or a console run under its name would hide it from ``--all``.
     """
     validate_session_name(name)
-    session, created = WhatsAppSession.objects.get_or_create(name=name, defaults={"trial": True})
+    session, created = WhatsAppSession.objects.named(name, trial=True)
     return created or session.trial

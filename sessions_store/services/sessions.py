@@ -15,8 +15,10 @@ from django.utils import timezone
 from sessions_store.models import WhatsAppSession
 from sessions_store.store import (
     LiveStore,
+    SessionNameError,
     SqliteStore,
     StoreError,
+    session_name_taken_message,
     store_for,
     store_key,
     this_host,
@@ -53,19 +55,22 @@ def session_name_check(name: str) -> str:
         raise SessionStoreError(str(exc)) from None
     clash = session_name_clash(name)
     if clash is not None:
-        raise SessionStoreError(
-            f"Session name {name!r} is taken: it maps to the same WhatsApp store as session {clash!r} "
-            "(case and '-' or '_' do not tell stores apart); use that name or another one."
-        )
+        raise SessionStoreError(session_name_taken_message(name, clash))
     return name
 
 
 def session_get_or_create(*, name: str) -> WhatsAppSession:
-    existing = WhatsAppSession.objects.filter(name=name).first()
+    """The session called ``name``, created when missing; a name whose store another session has is
+    refused with :class:`SessionStoreError` naming it (so is an old session on an older one's store)."""
+    existing = WhatsAppSession.objects.filter(name=name, store_key__isnull=False).first()
     if existing is not None:
         return existing
-    session_name_check(name)
-    session, _ = WhatsAppSession.objects.get_or_create(name=name)
+    if not WhatsAppSession.objects.filter(name=name).exists():
+        session_name_check(name)
+    try:
+        session, _ = WhatsAppSession.objects.named(name)  # the unique store key settles a race
+    except SessionNameError as exc:
+        raise SessionStoreError(str(exc)) from None
     return session
 
 

@@ -57,8 +57,21 @@ def this_host() -> str:
 def store_key(name: str) -> str:
     """What a session's live store is named by: PostgreSQL folds an unquoted identifier to lower case
     and takes no dashes, so 'Sales' and 'sales', 'a-b' and 'a_b' are one store. Session names are
-    checked against it at creation (``sessions_store.services.session_name_check``)."""
+    checked against it at creation (``sessions_store.services.session_name_check``), and
+    ``WhatsAppSession.store_key`` holds it, unique, so the database refuses a second session on a store."""
     return name.lower().replace("-", "_")
+
+
+class SessionNameError(StoreError):
+    """A name whose live store another session has; the message names that session."""
+
+
+def session_name_taken_message(name: str, holder: str) -> str:
+    """The one sentence for a name whose store is ``holder``'s."""
+    return (
+        f"Session name {name!r} is taken: it maps to the same WhatsApp store as session {holder!r} "
+        "(case and '-' or '_' do not tell stores apart); use that name or another one."
+    )
 
 
 def validate_session_name(name: str) -> str:

@@ -72,16 +72,20 @@ class Command(BaseCommand):
                 signal.signal(sig, handler)
 
     def check_session_name(self, name: str) -> None:
-        """A new session's name maps to a store no other session uses (one sentence if not)."""
+        """A new session's name maps to a store no other session uses, and an old session does not share
+        one with an older session (from before store keys): one sentence if not."""
         from django.db import DatabaseError
 
         from sessions_store.models import WhatsAppSession
         from sessions_store.services import SessionStoreError, session_name_check
+        from sessions_store.store import StoreError
 
         try:
-            if not WhatsAppSession.objects.filter(name=name).exists():
+            if WhatsAppSession.objects.filter(name=name).exists():
+                WhatsAppSession.objects.named(name)  # claims its store key, or names the session holding it
+            else:
                 session_name_check(name)
-        except SessionStoreError as exc:
+        except (SessionStoreError, StoreError) as exc:
             raise CommandError(f"--session: {exc}") from None
         except DatabaseError:
             return  # the database is away: the supervisor's outage handling says so and waits
