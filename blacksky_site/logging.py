@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import time
 
+from django.conf import settings
+
 from blacksky_site import config
 
 # Attributes every LogRecord has: an ``extra=`` key among them makes ``logger.info`` raise KeyError
@@ -97,12 +99,20 @@ class DisallowedHostLine(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        host = text.split("'", 1)[1].rsplit("'", 1)[0] if text.count("'") >= 2 else ""
         request = record.__dict__.pop("request", None)
+        host = _header_host(request)
         record.levelno, record.levelname = logging.WARNING, "WARNING"
         record.exc_info, record.exc_text, record.stack_info = None, None, None
         record.msg, record.args = "request refused: host not allowed", None
         record.host = host[:100].encode("unicode_escape").decode("ascii") + ("..." if len(host) > 100 else "")
         record.path = str(getattr(request, "path", ""))[:200].encode("unicode_escape").decode("ascii")
         return True
+
+
+def _header_host(request: object) -> str:
+    """The host the client sent, read from the request's headers as ``get_host()`` reads them (Django's
+    message quotes it twice, in quotes that the host itself may contain)."""
+    meta = getattr(request, "META", None) or {}
+    if getattr(settings, "USE_X_FORWARDED_HOST", False) and "HTTP_X_FORWARDED_HOST" in meta:
+        return str(meta["HTTP_X_FORWARDED_HOST"])
+    return str(meta.get("HTTP_HOST") or meta.get("SERVER_NAME") or "")

@@ -24,3 +24,21 @@ def test_a_foreign_host_gets_400_and_one_warning_line(client: Client, caplog, ho
     assert "\n" not in line and "Traceback" not in line and "WSGIRequest" not in line
     assert line.count(" WARNING django.security.DisallowedHost request refused: host not allowed") == 1
     assert "path=/healthz" in line and len(line) < 400
+
+
+@pytest.mark.parametrize(
+    ("host", "shown"),
+    [
+        ("evil.example", "evil.example"),
+        ("a'b.example", "a'b.example"),
+        ('x"y', 'x\\"y'),
+        ("évil\nx", "\\xe9vil\\nx"),
+        ("h" * 150, "h" * 100 + "..."),
+    ],
+)
+def test_the_line_names_the_host_that_was_sent(client: Client, caplog, host: str, shown: str) -> None:
+    with caplog.at_level(logging.INFO):
+        client.get("/healthz", HTTP_HOST=host)
+    [record] = [r for r in caplog.records if r.name == "django.security.DisallowedHost"]
+    line = KeyValueFormatter().format(record)
+    assert f'host="{shown}" path=/healthz' in line or f"host={shown} path=/healthz" in line, line
