@@ -92,5 +92,16 @@ def test_any_url_name_gets_an_answer_never_a_5xx(client, hug, name: str, ext: st
     assert response.status_code < 500
 
 
-def teardown_module() -> None:
+def teardown_module() -> None:  # the figures quoted in notes: cases per outcome in this run
     print(f"\nFIGURE gifs_hostile_requests {' '.join(f'{k}={v}' for k, v in sorted(OUTCOMES.items()))}")
+
+
+@pytest.mark.django_db
+@given(header=hostile)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_get_and_head_answer_a_range_alike(client, hug, header: str) -> None:
+    got, head = client.get("/gifs/hug.mp4", HTTP_RANGE=header), client.head("/gifs/hug.mp4", HTTP_RANGE=header)
+    OUTCOMES[f"same_{got.status_code}"] += 1
+    assert head.status_code == got.status_code
+    for name in ("Content-Range", "Content-Length", "Content-Type", "ETag"):
+        assert head.get(name) == got.get(name), name
