@@ -147,3 +147,20 @@ def test_adding_a_session_with_phone_pairing_needs_the_pairing_permission_and_sa
     )
     pairer.post(add, {"name": "phone-one", "pairing": "phone", "phone": "+49 151 23456789"})
     assert list(ControlCommand.objects.values_list("session_name", "action")) == [("phone-one", "pair_phone")]
+
+
+def test_every_admin_action_of_the_project_needs_more_than_the_view_permission() -> None:
+    """A new action added without ``permissions=`` would be offered to anyone who may look."""
+    from django.contrib import admin
+
+    unguarded = []
+    for model, model_admin in admin.site._registry.items():
+        if model._meta.app_label not in {"bot", "sessions_store", "media_cdn"}:
+            continue
+        for func, name, _ in model_admin._get_base_actions():
+            needed = set(getattr(func, "allowed_permissions", ()))
+            if not needed or needed <= {"view"}:
+                unguarded.append(f"{model._meta.label}.{name}")
+            for permission in needed:
+                assert hasattr(model_admin, f"has_{permission}_permission"), (model, name, permission)
+    assert unguarded == []
