@@ -216,10 +216,10 @@ VARIABLES: tuple[Variable, ...] = (
         "5",
         "Automatic bot child restarts allowed within 10 minutes before the worker gives up (crash loop).",
     ),
-    Variable("LEASE_TTL", parse_whole_between(3, 600, "seconds"), "30", "Seconds a session lease lives without renewal."),
+    Variable("LEASE_TTL", parse_whole_between(2, 600, "seconds"), "30", "Seconds a session lease lives without renewal."),
     Variable(
         "HEARTBEAT_TIMEOUT",
-        parse_whole_between(2, 3600, "seconds"),
+        parse_whole_between(1, 3600, "seconds"),
         "60",
         "Seconds without a child heartbeat before it is killed and restarted.",
     ),
