@@ -283,7 +283,11 @@ VARIABLES: tuple[Variable, ...] = (
         secret=True,
     ),
     Variable(
-        "STATS_TOKEN", parse_token, "", "Bearer token for /stats and /metrics (staff login works too).", secret=True
+        "STATS_TOKEN",
+        parse_token,
+        "",
+        "Bearer token for /stats and /metrics, at least 32 characters (staff login works too; empty: no token works).",
+        secret=True,
     ),
     Variable("EVENT_RETENTION_DAYS", parse_whole_between(1, 3650, "days"), "30", "Days connection and reconnect events are kept."),
     # media
