@@ -1,8 +1,25 @@
 """gunicorn settings for the web dyno. Never `preload_app`: forking after neonize is imported hangs."""
 
 import os
+import sys
 
+from django.core.exceptions import ImproperlyConfigured
+
+from blacksky_site.config import check_all as _check_all
 from blacksky_site.config import get as _setting  # not `config`: gunicorn reads that name as its -c
+
+# Every declared variable is parsed here, in the master, before any worker forks: a bad value stops
+# the server with one sentence. Left to the workers, each prints it and the master's halt races
+# their exits into a traceback of its own.
+try:
+    if os.environ.get("BLACKSKY_DOTENV", "1") != "0":  # as settings.py does: `make run` keeps its values in .env
+        import environ as _environ
+
+        _environ.Env.read_env(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".env"))
+    _check_all()
+except ImproperlyConfigured as _error:
+    sys.stderr.write(f"configuration error: {_error}\n")
+    sys.exit(3)
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))

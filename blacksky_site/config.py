@@ -24,15 +24,19 @@ from blacksky_site.config_parsers import (  # noqa: F401  re-exported: tests and
     parse_digits_list,
     parse_dir,
     parse_float,
+    parse_heroku_app_name,
     parse_hhmm,
+    parse_host_list,
     parse_int,
     parse_list,
     parse_log_level,
     parse_non_negative_float,
     parse_number_between,
+    parse_origin_list,
     parse_outbox_age,
     parse_positive_int,
     parse_prefix,
+    parse_project_dir,
     parse_proxy_url,
     parse_redis_url,
     parse_seconds,
@@ -81,7 +85,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("DEBUG", parse_bool, "false", "Development mode. Never true in production."),
     Variable(
         "ALLOWED_HOSTS",
-        parse_list,
+        parse_host_list,
         "localhost,127.0.0.1,.herokuapp.com",
         "Comma-separated host names the web app answers to.",
     ),
@@ -93,7 +97,7 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "CSRF_TRUSTED_ORIGINS",
-        parse_list,
+        parse_origin_list,
         "",
         "Comma-separated https:// origins allowed to POST forms (custom domains).",
     ),
@@ -128,7 +132,7 @@ VARIABLES: tuple[Variable, ...] = (
         secret=True,
     ),
     Variable(
-        "WA_STORE_DIR", parse_dir, "var/wa", "Directory of the SQLite WhatsApp stores (when DATABASE_URL is SQLite)."
+        "WA_STORE_DIR", parse_project_dir, "var/wa", "Directory of the SQLite WhatsApp stores (when DATABASE_URL is SQLite)."
     ),
     Variable(
         "WA_PROXY", parse_proxy_url, "", "Proxy for the WhatsApp connection (http:// or socks5://); empty = direct."
@@ -143,7 +147,7 @@ VARIABLES: tuple[Variable, ...] = (
         "Heroku Platform API token: config-var session storage and planned dyno restarts.",
         secret=True,
     ),
-    Variable("HEROKU_APP_NAME", parse_str, "", "Heroku app name for the Platform API calls."),
+    Variable("HEROKU_APP_NAME", parse_heroku_app_name, "", "Heroku app name for the Platform API calls."),
     Variable(
         "HEROKU_APP_DEFAULT_DOMAIN_NAME",
         parse_host_name,
@@ -296,7 +300,7 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("MEDIA_CDN_URL", parse_url, "", "Base URL of the GIF CDN (e.g. the web dyno's /gifs/)."),
     Variable("MEDIA_CACHE_MB", parse_whole_between(1, 4096, "MB"), "32", "In-memory LRU for media bytes, in MB."),
-    Variable("MEDIA_ROOT", parse_dir, "var/media", "Where GIF renditions are stored on disk."),
+    Variable("MEDIA_ROOT", parse_project_dir, "var/media", "Where GIF renditions are stored on disk."),
     Variable(
         "MEDIA_STARTER_PACK",
         parse_bool,
@@ -313,6 +317,12 @@ VARIABLES: tuple[Variable, ...] = (
 )
 
 _BY_NAME = {variable.name: variable for variable in VARIABLES}
+
+
+def check_all(environ: Mapping[str, str] | None = None) -> None:
+    """Parse every declared variable: the first malformed one raises its ``ImproperlyConfigured``."""
+    for variable in VARIABLES:
+        get(variable.name, environ)
 
 
 def get(name: str, environ: Mapping[str, str] | None = None) -> Any:
@@ -334,7 +344,7 @@ def get(name: str, environ: Mapping[str, str] | None = None) -> Any:
 # URL-valued settings: their password and token-like query values are secrets even though the
 # variable as a whole is not (the host is useful in a log line, the password never is).
 URL_VARIABLES: frozenset[str] = frozenset(
-    {"DATABASE_URL", "REDIS_URL", "MEDIA_CDN_URL", "WA_PROXY", "CONNECTION_WEBHOOK_URL", "HEROKU_API_URL"}
+    {"DATABASE_URL", "REDIS_URL", "MEDIA_CDN_URL", "WA_PROXY", "CONNECTION_WEBHOOK_URL", "HEROKU_API_URL", "PUBLIC_URL"}
 )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -45,7 +46,7 @@ def parse_float(raw: str) -> float:
     """A finite number in ASCII (``inf``, ``nan`` and ``1e400`` are not settings anyone means)."""
     text = raw.strip()
     try:
-        if not text.isascii() or len(text) > 32:
+        if not text.isascii() or len(text) > 32 or "_" in text:
             raise ValueError
         value = float(text)
     except ValueError:
@@ -67,6 +68,7 @@ def parse_number_between(low: float, high: float, unit: str) -> Callable[[str], 
             raise ValueError(f"a number of {unit} from {low:g} to {high:g}")
         return value
 
+    parse.bounds = (low, high)
     return parse
 
 
@@ -77,21 +79,21 @@ def parse_non_negative_float(raw: str) -> float:
     return value
 
 
-def parse_outbox_age(raw: str) -> int:
-    value = parse_int(raw)
-    if not 10 <= value <= 86400:
-        raise ValueError("a whole number of seconds from 10 to 86400")
-    return value
 def parse_whole_between(low: int, high: int, unit: str) -> Callable[[str], int]:
     """A whole number of ``unit`` within ``[low, high]``."""
 
     def parse(raw: str) -> int:
         text = raw.strip()
-        if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
+        # 18 digits at most: int() of thousands of digits raises its own, unreadable ValueError.
+        if not (text.isascii() and text.isdigit()) or len(text) > 18 or not low <= int(text) <= high:
             raise ValueError(f"a whole number of {unit} from {low} to {high}")
         return int(text)
 
+    parse.bounds = (low, high)
     return parse
+
+
+parse_outbox_age = parse_whole_between(10, 86400, "seconds")
 
 
 def parse_seconds(low: float, high: float) -> Callable[[str], float]:
@@ -103,6 +105,7 @@ def parse_seconds(low: float, high: float) -> Callable[[str], float]:
             raise ValueError(f"a number of seconds from {low:g} to {high:g}")
         return value
 
+    parse.bounds = (low, high)
     return parse
 
 
@@ -129,12 +132,13 @@ def parse_list(raw: str) -> list[str]:
 
 
 def parse_digits_list(raw: str) -> list[str]:
-    """Phone numbers as digits only; '+', spaces and dashes are tolerated and stripped."""
+    """Phone numbers as digits only (E.164: 7 to 15 with the country code); '+', spaces, dashes and
+    brackets are tolerated and stripped."""
     numbers = []
     for item in parse_list(raw):
         digits = "".join(ch for ch in item if ch not in "+ -()")
-        if not (digits.isascii() and digits.isdigit()) or not 5 <= len(digits) <= 16:
-            raise ValueError("comma-separated phone numbers in international format, digits only")
+        if not (digits.isascii() and digits.isdigit()) or not 7 <= len(digits) <= 15 or len(numbers) >= 100:
+            raise ValueError("comma-separated phone numbers in international format, 7 to 15 digits each")
         numbers.append(digits)
     return numbers
 
@@ -172,6 +176,14 @@ def parse_database_url(raw: str) -> str:
     expected = "a sqlite:///path or postgres://user@host:port/db URL"
     scheme = value.split("://", 1)[0].lower() if "://" in value else ""
     url_parts_check(value, {"sqlite", "postgres", "postgresql", "pgsql"}, expected, host=scheme != "sqlite")
+    if scheme != "sqlite" and not urlsplit(value).path.strip("/"):
+        raise ValueError(f"{expected}, with a database name")
+    import dj_database_url
+
+    try:
+        dj_database_url.parse(value)  # settings parse it again: whatever it refuses is refused here
+    except Exception:  # several kinds, each meaning "malformed"
+        raise ValueError(expected) from None
     return value
 
 
@@ -179,6 +191,43 @@ def parse_redis_url(raw: str) -> str:
     value = raw.strip()
     if value:
         url_parts_check(value, {"redis", "rediss"}, "a redis:// or rediss:// URL with a host")
+        database = urlsplit(value).path.strip("/")
+        if database and not (database.isdigit() and len(database) <= 5):
+            raise ValueError("a redis:// or rediss:// URL whose path, if any, is a database number such as /0")
+    return value
+
+
+_HOST_ITEM = re.compile(r"\*|\.?[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?|\[[0-9a-f:.]+\]")
+
+
+def parse_host_list(raw: str) -> list[str]:
+    """ALLOWED_HOSTS: host names, ``.domain`` (it and its subdomains), IP literals or ``*``."""
+    hosts = [item.lower() for item in parse_list(raw)]
+    if any(len(host) > 253 or not host.isascii() or not _HOST_ITEM.fullmatch(host) for host in hosts):
+        raise ValueError("comma-separated host names such as bot.example.com or .herokuapp.com")
+    return hosts
+
+
+def parse_origin_list(raw: str) -> list[str]:
+    """CSRF_TRUSTED_ORIGINS: ``scheme://host[:port]``, a ``*.`` first label allowed (Django's form)."""
+    expected = "comma-separated origins such as https://bot.example.com (a scheme and a host, no path)"
+    origins = parse_list(raw)
+    for origin in origins:
+        url_parts_check(origin.replace("://*.", "://", 1), {"http", "https"}, expected)
+        parts = urlsplit(origin)
+        if parts.path not in {"", "/"} or parts.query or parts.fragment or "@" in parts.netloc:
+            raise ValueError(expected)
+    return origins
+
+
+_HEROKU_APP = re.compile(r"[a-z][a-z0-9-]{0,28}[a-z0-9]")
+
+
+def parse_heroku_app_name(raw: str) -> str:
+    """Heroku's rule for app names (it goes into the Platform API's URLs)."""
+    value = raw.strip()
+    if value and not _HEROKU_APP.fullmatch(value):
+        raise ValueError("a Heroku app name: 2 to 30 lowercase letters, digits and dashes, starting with a letter")
     return value
 
 
@@ -259,17 +308,35 @@ def parse_prefix(raw: str) -> str:
         raise ValueError("1 to 5 punctuation characters such as . or !/ (no letters, digits, spaces, @ or quotes)") from None
 
 
-def parse_dir(raw: str) -> str:
-    """A directory path (created when missing); an existing file there is refused."""
-    value = raw.strip()
-    if not value:
+def parse_dir_under(root: Path | None, *, required: bool = False) -> Callable[[str], str]:
+    """A directory path (created when missing); an existing file there, or above it, is refused.
+
+    A relative path is checked where its setting resolves it: against ``root`` (the project, for
+    WA_STORE_DIR and MEDIA_ROOT, which settings join to BASE_DIR), else the working directory.
+    """
+
+    def parse(raw: str) -> str:
+        value = raw.strip()
+        if not value:
+            if required:
+                raise ValueError("a directory path")
+            return value
+        try:
+            if "\x00" in value or len(value) > 1024 or any(len(part) > 255 for part in Path(value).parts):
+                raise OSError
+            path = Path(value) if root is None else root / value
+            # the first ancestor that exists must be a directory: mkdir below a file fails later
+            blocked = next((p for p in (path, *path.parents) if p.exists() or p.is_symlink()), None)
+            is_file = blocked is not None and not blocked.is_dir()
+        except (OSError, ValueError):
+            raise ValueError("a directory path (each name at most 255 characters)") from None
+        if is_file:
+            raise ValueError("a directory path, not a file (nor a path below one)")
         return value
-    try:
-        if "\x00" in value or len(value) > 1024 or any(len(part) > 255 for part in Path(value).parts):
-            raise OSError
-        is_file = Path(value).exists() and not Path(value).is_dir()
-    except (OSError, ValueError):
-        raise ValueError("a directory path (each name at most 255 characters)") from None
-    if is_file:
-        raise ValueError("a directory path, not a file")
-    return value
+
+    return parse
+
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+parse_dir = parse_dir_under(None)
+parse_project_dir = parse_dir_under(PROJECT_ROOT, required=True)

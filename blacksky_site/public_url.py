@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
+from blacksky_site.config_parsers import url_parts_check
+
 _HOST = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 
 
@@ -20,18 +22,20 @@ def parse_origin_url(raw: str) -> str:
     value = raw.strip().rstrip("/")
     if not value:
         return ""
+    expected = "an http:// or https:// URL with no path, e.g. https://bot.example.com"
+    url_parts_check(value, {"http", "https"}, expected)  # a host, and a port (if any) from 1 to 65535
     parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.path or parts.query:
-        raise ValueError("an http:// or https:// URL with no path, e.g. https://bot.example.com")
+    if parts.path or parts.query or parts.fragment or "@" in parts.netloc:
+        raise ValueError(expected)
     return value
 
 
 def parse_host_name(raw: str) -> str:
     """A bare host name such as ``my-bot-1a2b3c4d5e6f.herokuapp.com`` (what Heroku's dyno metadata holds)."""
-    value = raw.strip().rstrip(".").lower()
-    if value and not _HOST.match(value):
+    value = raw.strip().rstrip(".")
+    if value and not (value.isascii() and _HOST.match(value.lower())):  # the Kelvin sign lowers to k
         raise ValueError("a host name such as my-app-1a2b3c4d5e6f.herokuapp.com (no scheme, no path)")
-    return value
+    return value.lower()
 
 
 def public_url_derive(*, public_url: str, default_domain: str, app_name: str, port: str) -> str:
