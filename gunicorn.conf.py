@@ -5,7 +5,7 @@ import sys
 
 from django.core.exceptions import ImproperlyConfigured
 
-from blacksky_site.config import check_all as _check_all
+from blacksky_site.config import VARIABLES as _VARIABLES
 from blacksky_site.config import get as _setting  # not `config`: gunicorn reads that name as its -c
 
 # Every declared variable is parsed here, in the master, before any worker forks: a bad value stops
@@ -16,7 +16,8 @@ try:
         import environ as _environ
 
         _environ.Env.read_env(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".env"))
-    _check_all()
+    for _variable in _VARIABLES:
+        _setting(_variable.name)
 except ImproperlyConfigured as _error:
     sys.stderr.write(f"configuration error: {_error}\n")
     sys.exit(3)

@@ -319,12 +319,6 @@ VARIABLES: tuple[Variable, ...] = (
 _BY_NAME = {variable.name: variable for variable in VARIABLES}
 
 
-def check_all(environ: Mapping[str, str] | None = None) -> None:
-    """Parse every declared variable: the first malformed one raises its ``ImproperlyConfigured``."""
-    for variable in VARIABLES:
-        get(variable.name, environ)
-
-
 def get(name: str, environ: Mapping[str, str] | None = None) -> Any:
     """Read one declared variable, parsed; the default applies when it is unset."""
     variable = _BY_NAME[name]
