@@ -21,11 +21,23 @@ logger = logging.getLogger("blacksky_site.database")
 REMIND_EVERY = 60.0  # seconds between the "still unreachable" lines while waiting
 
 
+def where_shown(raw: str) -> str:
+    """``'postgres://db.example:5432'``: the scheme, host and port of a URL setting, never its credentials."""
+    from urllib.parse import urlsplit
+
+    shown = config.url_shown(raw).split(" (")[0]
+    try:
+        port = urlsplit(raw.strip()).port
+    except ValueError:
+        port = None
+    return f"{shown[:-1]}:{port}'" if port and shown.endswith("'") else shown
+
+
 def database_unreachable_sentence(exc: BaseException) -> str:
     """'cannot reach the database at postgres://db.example (connection refused); check DATABASE_URL ...'."""
     import os
 
-    where = config.url_shown(os.environ.get("DATABASE_URL", "") or "sqlite:///db.sqlite3").split(" (")[0]
+    where = where_shown(os.environ.get("DATABASE_URL", "") or "sqlite:///db.sqlite3")
     reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     for secret in config.secret_values():
         reason = reason.replace(secret, "[redacted]")
@@ -49,7 +61,7 @@ def database_reachable() -> BaseException | None:
 def broker_unreachable_sentence(exc: BaseException) -> str:
     import os
 
-    where = config.url_shown(os.environ.get("REDIS_URL", "")).split(" (")[0]
+    where = where_shown(os.environ.get("REDIS_URL", ""))
     reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     for secret in config.secret_values():
         reason = reason.replace(secret, "[redacted]")

@@ -14,6 +14,10 @@ try:
 
     application = get_wsgi_application()
     secret_key_require()  # serving signs sessions and CSRF tokens: no key, no web app
+
+    from blacksky_site.database_outage import database_check_at_boot
+
+    database_check_at_boot()  # one line if the database is away; the worker serves (503) meanwhile
 except ImproperlyConfigured as exc:
     sys.stderr.write(f"configuration error: {exc}\n")
     sys.stderr.flush()

@@ -22,7 +22,7 @@ def test_a_command_without_its_database_says_so_in_one_line(subprocess_env, mana
     done = subprocess.run([*manage_py, "migrate", "--noinput"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
-        "database error: cannot reach the database at 'postgres://127.0.0.1' (Connection refused); "
+        "database error: cannot reach the database at 'postgres://127.0.0.1:9' (Connection refused); "
         "check DATABASE_URL and that the server is up"
     ]
     assert "db-pass-0042" not in done.stdout + done.stderr and "Traceback" not in done.stdout + done.stderr
@@ -51,7 +51,7 @@ def test_the_worker_waits_for_its_database_then_starts(subprocess_env, manage_py
         if worker.poll() is None:
             worker.kill()
     assert worker.returncode == 0, output
-    assert output.count("cannot reach the database at 'postgres://127.0.0.1'") == 1, output
+    assert output.count(f"cannot reach the database at 'postgres://127.0.0.1:{private_pg.port}'") == 1, output
     assert "database reachable again" in output and "bot child started" in output
     assert "Traceback" not in output
 
@@ -100,6 +100,6 @@ def test_the_worker_waits_for_its_redis_broker_then_starts(subprocess_env, manag
         for process in (worker, redis):
             if process is not None and process.poll() is None:
                 process.kill()
-    assert output.count("cannot reach Redis at 'redis://127.0.0.1' (Connection refused)") == 1, output
+    assert output.count(f"cannot reach Redis at 'redis://127.0.0.1:{port}' (Connection refused)") == 1, output
     assert "Redis reachable again" in output and "scheduler started" in output, output
     assert "redis-pass-0042" not in output and "Traceback" not in output
