@@ -1,7 +1,8 @@
-"""Argument splitting is linear and means what shlex means; a message is read up to WhatsApp's limit."""
+"""Argument splitting and antilink are linear and mean what they meant; a message is read up to WhatsApp's limit."""
 
 from __future__ import annotations
 
+import re
 import shlex
 import time
 
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.dispatch.parsing import MAX_TEXT_CHARS, parse_command, split_args
+from bot.dispatch.parsing import MAX_TEXT_CHARS, find_link, parse_command, split_args
 from tests.bot.dispatch_kit import make_bot
 
 
@@ -52,3 +53,24 @@ def test_menu_with_a_megabyte_word_answers_at_once(settings) -> None:
     reply = bot.run_text(".menu " + "z" * 1_000_000)
     assert time.perf_counter() - started < 5.0
     assert reply  # the menu (or its usage), not silence and not "Sorry"
+
+
+OLD_LINK = re.compile(  # the pattern before: a bare domain could start at any word boundary
+    r"(?:https?://|www\.)\S+|chat\.whatsapp\.com/\S+|wa\.me/\S+|\b[a-z0-9-]{2,}\.(?:com|net|org|io|me|xyz|info|link|ly|gg)\b",
+    re.IGNORECASE,
+)
+
+
+@given(text=st.lists(st.sampled_from(list("ab-_.éK /:") + ["com", "io", "www.", "http://"]), max_size=20).map("".join))
+@settings(max_examples=1500)
+def test_antilink_finds_every_link_the_old_pattern_found(text: str) -> None:
+    assert bool(find_link(text)) >= bool(OLD_LINK.search(text))
+
+
+@pytest.mark.parametrize("text", ["a-" * 32768, "ab-" * 21845, "x-" * 32000 + "evil.com"])
+def test_antilink_reads_a_hostile_message_in_linear_time(text: str) -> None:
+    """Every letter of "a-a-a-..." was a word boundary the old pattern scanned to the end from: 26 s."""
+    started = time.perf_counter()
+    find_link(text)
+    assert time.perf_counter() - started < 1.0
+    assert find_link("x-" * 32000 + "evil.com").endswith("evil.com")
