@@ -69,7 +69,7 @@ def main() -> int:
 
         seed(days=2, session_name="short", events_per_day=1000, rng=random.Random(1))
         seed(days=30, session_name="long", events_per_day=1000, rng=random.Random(2))
-        # issue 18: 100,000 connection/reconnect events over 30 days against 2 days and 1,000 events
+        # 100,000 connection/reconnect events over 30 days against 2 days and 1,000 events
         seed(days=2, session_name="few", events_per_day=500, rng=random.Random(3))
         seed(days=30, session_name="many", events_per_day=100_000 // 30, rng=random.Random(4))
         names = ("short", "long", "few", "many")

@@ -123,9 +123,6 @@ class Command(BaseCommand):
             sys.stdout.flush()
             # neonize's connect() runs on a non-daemon thread that a hung Go call never releases.
             os._exit(code)
-        scheduler = not options["no_scheduler"] and transport != "console"
-        if not self.wait_for_database(broker=scheduler):
-            return  # SIGTERM while the database (or Redis) was away: nothing was started
         if options["all"]:
             code = self.run_fleet(options)
             if code:
@@ -134,6 +131,8 @@ class Command(BaseCommand):
         from bot.supervisor.loop import Supervisor
         from bot.transport.base import SESSION_TRANSPORTS
 
+        if not self.wait_for_database(broker=not options["no_scheduler"] and transport != "console"):
+            return  # SIGTERM while the database (or Redis) was away: nothing was started
         self.check_session_name(options["session"])
         if transport not in SESSION_TRANSPORTS:
             # No WhatsApp account behind it: /healthz, /pair/, --all and .backup leave the name alone.
@@ -166,6 +165,8 @@ class Command(BaseCommand):
             raise CommandError("--all needs a transport that does not share the terminal: use neonize")
         if options["max_sessions"] < 0:
             raise CommandError("--max-sessions takes 0 (no limit) or a positive number")
+        if not self.wait_for_database(broker=not options["no_scheduler"]):
+            return 0  # SIGTERM while the database (or Redis) was away: nothing was started
         fleet = Fleet(
             transport=options["transport"],
             scheduler=not options["no_scheduler"],
