@@ -238,7 +238,7 @@ LOGGING = {
     },
 }
 
-# --- BLACKSKY-MD runtime settings (meanings in blacksky_site/config.py) ---
+# --- BLACKSKY-MD runtime settings (meanings in blacksky_site/variables/) ---
 SESSION_BACKUP_INTERVAL: int = env("SESSION_BACKUP_INTERVAL")
 SESSION_BACKUP_KEEP: int = env("SESSION_BACKUP_KEEP")
 SESSION_ENCRYPTION_KEY: str = env("SESSION_ENCRYPTION_KEY")

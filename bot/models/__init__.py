@@ -1,0 +1,30 @@
+"""What the bot runtime records: connection history, live status, per-minute stats, operator
+controls, the outbox, and the chat-side state commands persist (settings, bans, group options, warnings).
+
+The web dyno and the worker share only the database, so everything an operator sees or asks for
+goes through these tables. One module per concern; every model is importable from ``bot.models``.
+A new concern gets a module of its own and a line below.
+"""
+
+from bot.models.chat import BannedUser, BotSetting, GroupSettings, ReactionCommand, Warning
+from bot.models.connection import BotStatus, ConnectionEvent, ConnectionState, MessageStat, PhoneWatch, ReconnectEvent
+from bot.models.control import ControlCommand, WebhookDelivery
+from bot.models.outbox import HandledMessage, OutboxItem
+
+__all__ = [
+    "BannedUser",
+    "BotSetting",
+    "BotStatus",
+    "ConnectionEvent",
+    "ConnectionState",
+    "ControlCommand",
+    "GroupSettings",
+    "HandledMessage",
+    "MessageStat",
+    "OutboxItem",
+    "PhoneWatch",
+    "ReactionCommand",
+    "ReconnectEvent",
+    "Warning",
+    "WebhookDelivery",
+]
