@@ -26,7 +26,8 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from bot.models import BotStatus, ConnectionEvent, MessageStat, ReconnectEvent, WebhookDelivery  # noqa: E402
+from bot.events import reconnect_hours_add  # noqa: E402
+from bot.models import BotStatus, ConnectionEvent, MessageStat, ReconnectEvent, ReconnectHour, WebhookDelivery  # noqa: E402
 from sessions_store.models import SessionBackup, SessionLease, WhatsAppSession  # noqa: E402
 
 MB = 1024 * 1024
@@ -119,6 +120,7 @@ def seed(*, days: int, session_name: str, events_per_day: int, rng: random.Rando
         for start in range(0, len(rows), 5000):
             model.objects.bulk_create(rows[start : start + 5000])
         counts[model.__name__] = len(rows)
+    reconnect_hours_add(reconnects)  # what the worker's writer keeps beside each attempt
 
     session, _ = WhatsAppSession.objects.update_or_create(name=session_name, defaults={"status": "paired"})
     SessionBackup.objects.bulk_create(
@@ -133,7 +135,7 @@ def seed(*, days: int, session_name: str, events_per_day: int, rng: random.Rando
     )
     if connection.vendor == "postgresql":  # as autovacuum would have by now: plans from real statistics
         with connection.cursor() as cursor:
-            for model in (MessageStat, ReconnectEvent, ConnectionEvent, WebhookDelivery, SessionBackup):
+            for model in (MessageStat, ReconnectEvent, ReconnectHour, ConnectionEvent, WebhookDelivery, SessionBackup):
                 cursor.execute(f"ANALYZE {model._meta.db_table}")
     SessionLease.objects.update_or_create(
         session=session,

@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from bot.db_buffer import write_buffer
-from bot.models import BotStatus, ConnectionEvent, ConnectionState, ReconnectEvent
+from bot.models import BotStatus, ConnectionEvent, ConnectionState, ReconnectEvent, ReconnectHour
 from sessions_store.lease import StaleFencing, lease_fence_check
 
 logger = logging.getLogger(__name__)
@@ -107,7 +109,12 @@ def transition_record(
     tell a story the events table does not.
     """
     event = connection_event_record(
-        session_name=session_name, from_state=from_state, to_state=to_state, reason=reason, detail=detail, fencing=fencing
+        session_name=session_name,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
+        detail=detail,
+        fencing=fencing,
     )
     if webhooks is not None and "stale_fencing" not in event.detail:  # the new owner tells the story now
         webhooks.notify(
@@ -133,12 +140,37 @@ def reconnect_event_open(
         reason=reason[:64],
         detail=detail or {},
     )
-    write_buffer().submit("reconnect_event", lambda: event.save(force_insert=True))
+    write_buffer().submit("reconnect_event", lambda: _reconnect_event_save(event))
     logger.info(
         "reconnect attempt",
         extra={"session": session_name, "attempt": attempt, "delay": round(delay_seconds, 3), "reason": reason},
     )
     return event
+
+
+def _reconnect_event_save(event: ReconnectEvent) -> None:
+    with transaction.atomic():
+        event.save(force_insert=True)
+        reconnect_hours_add([event])
+
+
+def reconnect_hours_add(events: Iterable[ReconnectEvent]) -> None:
+    """Add attempts to their hours' tally (``ReconnectHour``), which /stats reads instead of the rows.
+
+    Called in the transaction that writes the attempts, so the tally and the rows never disagree.
+    """
+    tally: Counter[tuple[str, datetime, str]] = Counter(
+        (e.session_name, e.at.replace(minute=0, second=0, microsecond=0), e.reason) for e in events
+    )
+    for (session_name, hour, reason), n in tally.items():
+        key = {"session_name": session_name, "hour": hour, "reason": reason}
+        if ReconnectHour.objects.filter(**key).update(count=F("count") + n):
+            continue
+        try:
+            with transaction.atomic():  # a savepoint: another writer may create the hour first
+                ReconnectHour.objects.create(**key, count=n)
+        except IntegrityError:
+            ReconnectHour.objects.filter(**key).update(count=F("count") + n)
 
 
 def reconnect_event_close(*, outcome: str, event: ReconnectEvent | None = None, event_id: int | None = None) -> None:

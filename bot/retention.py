@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from bot.models import ConnectionEvent, MessageStat, ReconnectEvent
+from bot.models import ConnectionEvent, MessageStat, ReconnectEvent, ReconnectHour
 from bot.outbox import outbox_prune
 
 MINUTE_ROWS_KEPT = timedelta(hours=48)
@@ -32,7 +32,8 @@ def events_prune(*, now: datetime, days: int) -> dict[str, int]:
     cutoff = now - timedelta(days=days)
     connection, _ = ConnectionEvent.objects.filter(at__lt=cutoff).delete()
     reconnect, _ = ReconnectEvent.objects.filter(at__lt=cutoff).delete()
-    return {"connection_events": connection, "reconnect_events": reconnect}
+    hours, _ = ReconnectHour.objects.filter(hour__lt=cutoff).delete()
+    return {"connection_events": connection, "reconnect_events": reconnect, "reconnect_hours": hours}
 
 
 def stats_rollup(*, now: datetime) -> dict[str, int]:

@@ -7,7 +7,15 @@ A new concern gets a module of its own and a line below.
 """
 
 from bot.models.chat import BannedUser, BotSetting, GroupSettings, ReactionCommand, Warning
-from bot.models.connection import BotStatus, ConnectionEvent, ConnectionState, MessageStat, PhoneWatch, ReconnectEvent
+from bot.models.connection import (
+    BotStatus,
+    ConnectionEvent,
+    ConnectionState,
+    MessageStat,
+    PhoneWatch,
+    ReconnectEvent,
+    ReconnectHour,
+)
 from bot.models.control import ControlCommand, WebhookDelivery
 from bot.models.outbox import HandledMessage, OutboxItem
 
@@ -25,6 +33,7 @@ __all__ = [
     "PhoneWatch",
     "ReactionCommand",
     "ReconnectEvent",
+    "ReconnectHour",
     "Warning",
     "WebhookDelivery",
 ]

@@ -63,6 +63,25 @@ class ReconnectEvent(models.Model):
         return f"{self.session_name} #{self.attempt} {self.reason} -> {self.outcome}"
 
 
+class ReconnectHour(models.Model):
+    """Reconnect attempts per session, hour and reason, counted as each attempt is recorded.
+
+    /stats shows 24 hours of reconnects on every request; counting them from the event rows grew
+    with the history, so the writer keeps this tally and the page reads at most 24 x reasons rows.
+    """
+
+    session_name = models.CharField(max_length=64)
+    hour = models.DateTimeField()
+    reason = models.CharField(max_length=64)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session_name", "hour", "reason"], name="bot_reconnhour_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.session_name} {self.hour:%Y-%m-%d %H}:00 {self.reason}: {self.count}"
+
+
 class BotStatus(models.Model):
     """The current state of one session's bot, written by the supervisor from child heartbeats."""
 

@@ -4,7 +4,7 @@
 The web dyno sees the bot only through the database, so every figure here comes from rows the
 worker wrote. Every query is bounded by a time window or a row limit and runs on an index
 (``MessageStat``'s unique (session, resolution, bucket), the (session, -at) indexes of the event
-tables, ``WebhookDelivery.at``), so the cost of a snapshot does not grow with history; the views
+tables, ``WebhookDelivery.at``, the reconnects tally ``ReconnectHour``), so the cost of a snapshot does not grow with history; the views
 read it through the per-process cache in :mod:`ops.stats_cache`.
 """
 
@@ -26,6 +26,7 @@ from bot.models import (
     ControlCommand,
     MessageStat,
     ReconnectEvent,
+    ReconnectHour,
     WebhookDelivery,
 )
 from ops.selectors.connection import connection_problem_fields, state_label
@@ -111,13 +112,9 @@ def _hourly(*, session_name: str, now: datetime) -> dict:
         .annotate(m_in=Sum("messages_in"), m_out=Sum("messages_out"), rss=Max("rss_max_bytes"))
     )
     by_hour = {row["hour"]: row for row in stats}
-    reconnects = (
-        ReconnectEvent.objects.filter(session_name=session_name, at__gte=start)
-        .annotate(hour=TruncHour("at"))
-        .values("hour")
-        .annotate(n=Count("id"))
-    )
-    reconnects_by_hour = {row["hour"]: row["n"] for row in reconnects}
+    reconnects_by_hour: Counter[datetime] = Counter()
+    for hour, _reason, count in _reconnect_tally(session_name=session_name, since=start):
+        reconnects_by_hour[hour] += count
     series: dict[str, list] = {"t": [], "in": [], "out": [], "rss_max_bytes": [], "reconnects": []}
     for hour in slots:
         row = by_hour.get(hour) or {}
@@ -197,19 +194,22 @@ def _top_commands(*, session_name: str, now: datetime) -> list[dict]:
     return [{"name": name, "count": count} for name, count in ranked]
 
 
+def _reconnect_tally(*, session_name: str, since: datetime) -> list[tuple[datetime, str, int]]:
+    """(hour, reason, attempts) since an hour, from the tally the writer keeps: never the event rows."""
+    rows = ReconnectHour.objects.filter(session_name=session_name, hour__gte=since)
+    return list(rows.values_list("hour", "reason", "count"))
+
+
 def _reconnects(*, session_name: str, now: datetime) -> dict:
+    """The last attempts, and the attempts of the 24 hourly slots the series shows (the current hour last)."""
     last = list(
         ReconnectEvent.objects.filter(session_name=session_name)
         .order_by("-at")
         .values("at", "attempt", "delay_seconds", "reason", "outcome")[:RECENT_EVENTS]
     )
-    by_reason = dict(
-        ReconnectEvent.objects.filter(session_name=session_name, at__gte=now - timedelta(hours=24))
-        .order_by()
-        .values("reason")
-        .annotate(n=Count("id"))
-        .values_list("reason", "n")
-    )
+    by_reason: Counter[str] = Counter()
+    for _hour, reason, count in _reconnect_tally(session_name=session_name, since=_hour_slots(now)[0]):
+        by_reason[reason] += count
     return {
         "last_24h_total": sum(by_reason.values()),
         "last_24h_by_reason": dict(sorted(by_reason.items())),

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from bot.models import BotStatus, ConnectionEvent, ControlCommand, MessageStat, ReconnectEvent
+from bot.models import BotStatus, ConnectionEvent, ControlCommand, MessageStat
 from ops.stats_cache import stats_cache
 from sessions_store.models import PairingCode, WhatsAppSession
+from tests.support.events import reconnect_recorded
 from tests.support.operators import operator
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -95,7 +96,7 @@ def _seed() -> None:
             rss_max_bytes=(150 + (24 * 60 - i) // 30) * MB,
         )
     for hours_ago in (1, 2, 2, 7, 13):
-        ReconnectEvent.objects.create(
+        reconnect_recorded(
             session_name="default",
             at=now - timedelta(hours=hours_ago, minutes=5),
             attempt=1,

@@ -17,12 +17,12 @@ from bot.models import (
     ConnectionState,
     ControlCommand,
     MessageStat,
-    ReconnectEvent,
     WebhookDelivery,
 )
 from ops.selectors.stats import session_stats, stats_snapshot
 from ops.stats_cache import STATS_CACHE_SECONDS, StatsCache, stats_cache
 from sessions_store.models import PairingCode, SessionBackup, SessionLease, WhatsAppSession
+from tests.support.events import reconnect_recorded
 from tests.support.operators import operator
 
 pytestmark = pytest.mark.django_db
@@ -102,7 +102,7 @@ def seed_history() -> WhatsAppSession:
         (3, "stream_error", "succeeded"),
         (30, "memory", "succeeded"),
     ]:
-        ReconnectEvent.objects.create(
+        reconnect_recorded(
             session_name="default",
             at=NOW - timedelta(hours=hours_ago),
             attempt=1,
@@ -330,7 +330,7 @@ def test_stats_query_count_does_not_grow_with_history(frozen, django_assert_num_
     with CaptureQueriesContext(connection) as small:
         stats_snapshot()
     for day in range(2, 31):
-        ReconnectEvent.objects.create(
+        reconnect_recorded(
             session_name="default", at=NOW - timedelta(days=day), attempt=1, delay_seconds=1, reason="old"
         )
         MessageStat.objects.create(

@@ -23,7 +23,7 @@ def test_events_older_than_the_retention_are_deleted_and_newer_kept() -> None:
         ReconnectEvent.objects.create(
             session_name="default", at=NOW - timedelta(days=days), attempt=1, delay_seconds=1, reason="network"
         )
-    assert events_prune(now=NOW, days=30) == {"connection_events": 2, "reconnect_events": 2}
+    assert events_prune(now=NOW, days=30) == {"connection_events": 2, "reconnect_events": 2, "reconnect_hours": 0}
     assert ConnectionEvent.objects.count() == 2 and ReconnectEvent.objects.count() == 2
 
 
