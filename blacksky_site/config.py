@@ -48,8 +48,9 @@ from blacksky_site.config_parsers import (  # noqa: F401  re-exported: tests and
 from blacksky_site.variables import Variable  # noqa: F401  re-exported
 from blacksky_site.variables.commands import COMMANDS
 from blacksky_site.variables.platform import PLATFORM
+from blacksky_site.variables.schedule import SCHEDULE
 
-VARIABLES: tuple[Variable, ...] = PLATFORM + COMMANDS
+VARIABLES: tuple[Variable, ...] = PLATFORM + COMMANDS + SCHEDULE
 
 _BY_NAME = {variable.name: variable for variable in VARIABLES}
 

@@ -290,6 +290,9 @@ MEDIA_STARTER_PACK: bool = env("MEDIA_STARTER_PACK")
 REDIS_URL: str = env("REDIS_URL")
 TEMP_DIR: str = env("TEMP_DIR")
 TEMP_DIR_MAX_MB: int = env("TEMP_DIR_MAX_MB")
+SCHEDULE_TIME_ZONE: str = env("SCHEDULE_TIME_ZONE")
+SCHEDULE_MISSED_MAX_MINUTES: int = env("SCHEDULE_MISSED_MAX_MINUTES")
+SCHEDULE_MAX_PER_CHAT: int = env("SCHEDULE_MAX_PER_CHAT")
 
 # django-q2: the ORM broker on the project database unless REDIS_URL is set.
 # catch_up=False: a daily dyno restart must not fire a burst of missed runs.

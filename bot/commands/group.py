@@ -1,4 +1,5 @@
-"""Group commands: members, admins, group settings and the invite link (switches and warnings: ``moderation``).
+"""Group commands: members, admins, group settings and the invite link (switches and warnings: ``moderation``;
+mute and unmute, now or timed: ``schedule``).
 
 Acting commands (``bot_admin=True``) need the bot to be a group admin; the router says so when it
 is not. Admin checks use the cached group metadata (``bot.dispatch.groups``), never a network call per
@@ -239,32 +240,6 @@ def link(ctx: CommandContext) -> Reply:
 )
 def revoke(ctx: CommandContext) -> Reply:
     return _invite(ctx, revoke=True)
-
-
-@command(
-    "mute",
-    aliases=("close",),
-    category="group",
-    help="Only admins can send messages.",
-    who="group_admin",
-    where="group",
-    bot_admin=True,
-)
-def mute(ctx: CommandContext) -> list[Reply]:
-    return [ctx.group_action("announce"), ctx.reply("Group muted: only admins can send messages now.", quote=False)]
-
-
-@command(
-    "unmute",
-    aliases=("open",),
-    category="group",
-    help="Everyone can send messages again.",
-    who="group_admin",
-    where="group",
-    bot_admin=True,
-)
-def unmute(ctx: CommandContext) -> list[Reply]:
-    return [ctx.group_action("unannounce"), ctx.reply("Group open: everyone can send messages again.", quote=False)]
 
 
 @command(

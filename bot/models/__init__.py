@@ -1,5 +1,6 @@
 """What the bot runtime records: connection history, live status, per-minute stats, operator
-controls, the outbox, and the chat-side state commands persist (settings, bans, group options, warnings).
+controls, the outbox, the chat-side state commands persist (settings, bans, group options, warnings),
+greetings, and scheduled messages with their occurrences.
 
 The web dyno and the worker share only the database, so everything an operator sees or asks for
 goes through these tables. One module per concern; every model is importable from ``bot.models``.
@@ -17,15 +18,19 @@ from bot.models.connection import (
     ReconnectHour,
 )
 from bot.models.control import ControlCommand, WebhookDelivery
+from bot.models.greetings import GreetingSettings
 from bot.models.outbox import HandledMessage, OutboxItem
+from bot.models.schedule import ChatTimeZone, ScheduledMessage, ScheduleOccurrence
 
 __all__ = [
     "BannedUser",
     "BotSetting",
     "BotStatus",
+    "ChatTimeZone",
     "ConnectionEvent",
     "ConnectionState",
     "ControlCommand",
+    "GreetingSettings",
     "GroupSettings",
     "HandledMessage",
     "MessageStat",
@@ -34,6 +39,8 @@ __all__ = [
     "ReactionCommand",
     "ReconnectEvent",
     "ReconnectHour",
+    "ScheduleOccurrence",
+    "ScheduledMessage",
     "Warning",
     "WebhookDelivery",
 ]
