@@ -17,6 +17,7 @@ import dj_database_url
 import environ
 
 from blacksky_site import config, public_url
+from blacksky_site.variables import languages
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -169,7 +170,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# Replies go through Django's translation: English in the code, the other languages in locale/
+# (committed .po and compiled .mo). BOT_LANG is a session's language, `.lang` a chat's own.
+LANGUAGE_CODE = "en"
+LANGUAGES = list(languages.LANGUAGES.items())
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -255,6 +260,8 @@ HEROKU_API_URL: str = env("HEROKU_API_URL")
 BOT_NAME: str = env("BOT_NAME")
 BOT_PREFIX: str = env("BOT_PREFIX") or "."
 OWNER_NUMBERS: list[str] = env("OWNER_NUMBERS")
+BOT_LANG: str = env("BOT_LANG")
+SESSION_ID: str = env("SESSION_ID")  # another bot's: only read to say it cannot be used (bot/foreign_session.py)
 OUTBOUND_PER_MINUTE: float = env("OUTBOUND_PER_MINUTE")
 OUTBOUND_CHAT_PER_MINUTE: float = env("OUTBOUND_CHAT_PER_MINUTE")
 TYPING_SECONDS: float = env("TYPING_SECONDS")

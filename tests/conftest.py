@@ -46,3 +46,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("slow") is not None and item.get_closest_marker("flaky") is None:
             item.add_marker(pytest.mark.flaky(reruns=1, reruns_delay=1))
+
+
+@pytest.fixture(autouse=True)
+def runtime_settings_cache_clear():
+    """Runtime settings are cached per session for a few seconds: a row a test wrote (rolled back
+    with its transaction) must not be read by the next test."""
+    yield
+    module = sys.modules.get("bot.runtime_settings")
+    if module is not None:
+        module.cache_clear()

@@ -32,7 +32,7 @@ from blacksky_site.config_parsers import (
     parse_whole_between,
 )
 from blacksky_site.public_url import parse_host_name, parse_origin_url
-from blacksky_site.variables import Variable
+from blacksky_site.variables import Alias, Variable, alias_handlers
 
 PLATFORM: tuple[Variable, ...] = (
     # core
@@ -143,10 +143,24 @@ PLATFORM: tuple[Variable, ...] = (
         "HEROKU_API_URL", parse_url, "https://api.heroku.com", "Heroku Platform API base URL (overridable for tests)."
     ),
     # runtime
-    Variable("BOT_NAME", parse_text(1, 64), "BLACKSKY-MD", "Name the bot uses in replies and the menu."),
-    Variable("BOT_PREFIX", parse_prefix, ".", "Command prefix characters; several allowed, e.g. `.!`."),
+    Variable("BOT_NAME", parse_text(1, 64), "BLACKSKY-MD", "Name the bot uses in replies and the menu.", chat=True),
     Variable(
-        "OWNER_NUMBERS", parse_digits_list, "", "Comma-separated owner phone numbers (digits). Empty = nobody is owner."
+        "BOT_PREFIX",
+        parse_prefix,
+        ".",
+        "Command prefix characters; several allowed, e.g. `.!`.",
+        chat=True,
+        aliases=(
+            Alias("PREFIX", alias_handlers, "`^[.,!]` and `[.!]` are read as their characters"),
+            Alias("HANDLERS", alias_handlers, "`^[.,!]` and `[.!]` are read as their characters"),
+        ),
+    ),
+    Variable(
+        "OWNER_NUMBERS",
+        parse_digits_list,
+        "",
+        "Comma-separated owner phone numbers (digits). Empty = nobody is owner.",
+        chat=True,
     ),
     Variable(
         "OUTBOUND_PER_MINUTE",
@@ -177,12 +191,14 @@ PLATFORM: tuple[Variable, ...] = (
         parse_number_between(0, 600, "commands a minute"),
         "10",
         "Commands one user may run per minute (after a burst of USER_COMMANDS_BURST); 0 = no limit. Owners are exempt.",
+        chat=True,
     ),
     Variable(
         "USER_COMMANDS_BURST",
         parse_whole_between(1, 100, "commands"),
         "5",
         "Commands one user may run back to back before USER_COMMANDS_PER_MINUTE paces them; at least 1.",
+        chat=True,
     ),
     Variable(
         "GROUP_CACHE_TTL",

@@ -178,7 +178,7 @@ def setprefix(ctx: CommandContext) -> Reply:
         prefix = validate_prefix("".join(ctx.args))
     except ValueError as exc:
         return ctx.reply(f"Not changed: {exc}.")
-    ctx.state.set_prefix(prefix)
+    ctx.state.set_prefix(prefix, set_by=ctx.user_key)
     shown = " ".join(prefix)
     return ctx.reply(f"Prefix changed to {shown}. Try {prefix[0]}menu.")
 

@@ -48,7 +48,8 @@ def build_router(
     stats: StatsCollector | None = None,
     rng: random.Random | None = None,
 ) -> Router:
-    """A router for one session, configured from settings (prefix, owners, limits, pacing).
+    """A router for one session, configured from settings (prefix, owners, limits, pacing); the
+    variables an owner may change from the chat are read per message through ``bot.runtime_settings``.
 
     ``clock``/``sleep`` drive cooldowns, caches and pacing (tests pass a hand clock); ``registry``
     defaults to the project's commands; ``pacing`` defaults to the OUTBOUND_*/TYPING_SECONDS
@@ -84,4 +85,5 @@ def build_router(
         stats=stats if stats is not None else StatsCollector(session_name=session_name),
         rng=rng,
         answered_before=HandledIds(session_name=session_name),
+        live_settings=True,
     )

@@ -97,6 +97,13 @@ class KeyedBuckets:
     def clear(self) -> None:
         self._buckets.clear()
 
+    def retune(self, *, rate: float, capacity: float) -> None:
+        """Change every bucket's rate and capacity (tokens above the new capacity are dropped)."""
+        self.rate, self.capacity = rate, capacity
+        for bucket in self._buckets.values():
+            bucket.rate, bucket.capacity = rate, capacity
+            bucket.tokens = min(bucket.tokens, capacity)
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -122,6 +129,15 @@ class UserLimits:
         self._noticed: OrderedDict[str, float] = OrderedDict()
         self._max_keys = max_keys
         self._lock = threading.Lock()
+
+    def retune(self, *, per_minute: float, burst: int) -> None:
+        """New limits (an owner changed them from the chat): kept buckets refill at the new rate."""
+        rate, capacity = max(per_minute, 0.001) / 60.0, max(1, burst)
+        if (self.enabled, self._buckets.rate, self._buckets.capacity) == (per_minute > 0, rate, capacity):
+            return
+        with self._lock:
+            self.enabled = per_minute > 0
+            self._buckets.retune(rate=rate, capacity=capacity)
 
     def cooldown_clear(self, user: str, command: str) -> None:
         """Give a run back: a wrong usage or a crash did no work, so it must not make the user wait."""

@@ -29,35 +29,29 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
-from bot.dispatch.context import CommandContext, mention
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from bot import runtime_settings
+from bot.dispatch.context import CommandContext
 from bot.dispatch.groups import GroupCache
 from bot.dispatch.limits import OncePer, UserLimits
 from bot.dispatch.moderation import antilink_replies
 from bot.dispatch.outbound import Outbound
 from bot.dispatch.parsing import ParsedCommand, find_link, parse_command
 from bot.dispatch.registry import CommandSpec, Registry
+from bot.dispatch.results import DispatchResult, as_list
 from bot.dispatch.state import ChatState
 from bot.dispatch.stats import StatsCollector
+from bot.dispatch.welcome import group_change_replies
 from bot.transport.base import GroupChange, GroupInfo, IncomingMessage, Reply, Transport, jid_user
 
 log = logging.getLogger(__name__)
 
 SEEN_IDS_KEPT = 5000
-APOLOGY = "Sorry, something went wrong while running that command. It has been logged."
-
-
-@dataclass
-class DispatchResult:
-    """What the router decided for one message or group change."""
-
-    replies: list[Reply] = field(default_factory=list)
-    command: str | None = None  # the command whose handler ran (or crashed)
-    error: bool = False  # the handler raised; replies hold the apology
-    reason: str = ""  # why no handler ran: duplicate, own, no_prefix, banned, maintenance, unknown, ...
-    matched: str | None = None  # the command the text named, even when it was refused
-    wrong_usage: bool = False  # the handler answered with its usage line: no work done
+APOLOGY = gettext_lazy("Sorry, something went wrong while running that command. It has been logged.")
 
 
 class Router:
@@ -79,6 +73,7 @@ class Router:
         hint_interval: float = 60.0,
         notice_interval: float = 600.0,
         answered_before: Callable[[str], bool] | None = None,
+        live_settings: bool = False,
     ) -> None:
         self.transport = transport
         self.session_name = session_name
@@ -87,8 +82,9 @@ class Router:
         self.state = state
         self.groups = groups
         self.limits = limits
-        self.owners = frozenset(o for o in owners if o)
-        self.bot_name = bot_name
+        self._owners = frozenset(o for o in owners if o)
+        self._bot_name = bot_name
+        self.live_settings = live_settings  # owners, name and limits read through bot.runtime_settings
         self.clock = clock
         self.stats = stats if stats is not None else StatsCollector(session_name=session_name)
         self.rng = rng if rng is not None else random.Random()
@@ -101,6 +97,18 @@ class Router:
         self._notices = OncePer(interval=notice_interval, clock=clock)
 
     # -- identity -----------------------------------------------------------------------------------
+    @property
+    def owners(self) -> frozenset[str]:
+        if not self.live_settings:
+            return self._owners
+        return frozenset(o for o in runtime_settings.runtime_value("OWNER_NUMBERS", session=self.session_name) if o)
+
+    @property
+    def bot_name(self) -> str:
+        if not self.live_settings:
+            return self._bot_name
+        return runtime_settings.runtime_value("BOT_NAME", session=self.session_name)
+
     def is_owner(self, message: IncomingMessage) -> bool:
         """Exact match of the sender's phone digits (through sender_alt for a LID) on OWNER_NUMBERS."""
         phone = message.sender_phone
@@ -126,9 +134,11 @@ class Router:
 
     # -- messages -------------------------------------------------------------------------------------
     def handle(self, message: IncomingMessage) -> DispatchResult:
-        """Decide what to answer; never raises."""
+        """Decide what to answer, in the chat's language; never raises."""
         try:
-            return self._handle(message)
+            self.state.refresh_if_stale()
+            with translation.override(self.state.language(message.chat)):
+                return self._handle(message)
         except Exception:
             log.exception("router failed on a message", extra={"session": self.session_name, "msg_id": message.id})
             self.stats.error()
@@ -164,7 +174,7 @@ class Router:
         if not owner and self.state.is_banned(user):
             return DispatchResult(reason="banned")
         if not owner and self.state.maintenance:
-            text = f"{self.bot_name} is under maintenance right now. Please try again later."
+            text = _("%(bot)s is under maintenance right now. Please try again later.") % {"bot": self.bot_name}
             return self._notice(message, ("maintenance", user), text, reason="maintenance")
 
         spec = self.registry.lookup(parsed.word)
@@ -177,15 +187,23 @@ class Router:
         group = refusal
 
         if not owner:
+            if self.live_settings:
+                self.limits.retune(
+                    per_minute=runtime_settings.runtime_value("USER_COMMANDS_PER_MINUTE", session=self.session_name),
+                    burst=runtime_settings.runtime_value("USER_COMMANDS_BURST", session=self.session_name),
+                )
             verdict = self.limits.check(user, spec.name, spec.cooldown)
             if not verdict.allowed:
                 if not verdict.notify:
                     return DispatchResult(matched=spec.name, reason=verdict.reason)
                 wait = max(1, round(verdict.retry_after))
                 if verdict.reason == "cooldown":
-                    text = f"Please wait {wait}s before using {parsed.prefix}{spec.name} again."
+                    text = _("Please wait %(wait)ss before using %(command)s again.") % {
+                        "wait": wait,
+                        "command": parsed.prefix + spec.name,
+                    }
                 else:
-                    text = f"You're sending commands too fast. Please wait {wait}s."
+                    text = _("You're sending commands too fast. Please wait %(wait)ss.") % {"wait": wait}
                 return DispatchResult(replies=[self._text(message, text)], matched=spec.name, reason=verdict.reason)
 
         result = self._run(message, spec, parsed, owner=owner, group=group)
@@ -198,11 +216,12 @@ class Router:
     ) -> DispatchResult | GroupInfo | None:
         needs_group = spec.where == "group" or spec.who == "group_admin" or spec.bot_admin
         if needs_group and not message.is_group:
-            return self._refuse(message, spec, "This command works in groups only.", "group_only")
+            return self._refuse(message, spec, _("This command works in groups only."), "group_only")
         if spec.where == "private" and message.is_group:
-            return self._refuse(message, spec, "This command works in a private chat with me only.", "private_only")
+            text = _("This command works in a private chat with me only.")
+            return self._refuse(message, spec, text, "private_only")
         if spec.who == "owner" and not owner:
-            return self._refuse(message, spec, "Only the bot owner can use this command.", "not_owner")
+            return self._refuse(message, spec, _("Only the bot owner can use this command."), "not_owner")
         group: GroupInfo | None = None
         if message.is_group and (spec.who == "group_admin" or spec.bot_admin or needs_group):
             group = self.groups.get(message.chat)
@@ -210,20 +229,20 @@ class Router:
                 return self._refuse(
                     message,
                     spec,
-                    "I couldn't read this group's details right now. Please try again in a minute.",
+                    _("I couldn't read this group's details right now. Please try again in a minute."),
                     "group_unavailable",
                 )
         if spec.who == "group_admin" and not owner:
             assert group is not None
             if not group.is_admin(message.sender, message.sender_alt):
-                return self._refuse(message, spec, "Only group admins can use this command.", "not_admin")
+                return self._refuse(message, spec, _("Only group admins can use this command."), "not_admin")
         if spec.bot_admin:
             assert group is not None
             if not group.is_admin(self.bot_jid()):
                 return self._refuse(
                     message,
                     spec,
-                    "I need to be a group admin to do that. Make me admin and try again.",
+                    _("I need to be a group admin to do that. Make me admin and try again."),
                     "bot_not_admin",
                 )
         return group
@@ -236,8 +255,12 @@ class Router:
             return DispatchResult(reason="unknown")
         names = [name for spec in self.registry.specs() for name in spec.names()]
         close = difflib.get_close_matches(parsed.word, names, n=1, cutoff=0.75)
-        guess = f" Did you mean {parsed.prefix}{close[0]}?" if close else ""
-        text = f"Unknown command {parsed.prefix}{parsed.word}.{guess} Send {parsed.prefix}menu for the list."
+        names = {"command": parsed.prefix + parsed.word[:64], "menu": parsed.prefix + "menu"}
+        if close:
+            names["close"] = parsed.prefix + close[0]
+            text = _("Unknown command %(command)s. Did you mean %(close)s? Send %(menu)s for the list.") % names
+        else:
+            text = _("Unknown command %(command)s. Send %(menu)s for the list.") % names
         return DispatchResult(replies=[self._text(message, text)], reason="unknown")
 
     def _notice(self, message: IncomingMessage, key: tuple[str, str], text: str, *, reason: str) -> DispatchResult:
@@ -299,7 +322,7 @@ class Router:
         try:
             handler = self.registry.handler(spec.name, now=self.clock())
             produced = handler(ctx)
-            replies = _as_list(produced)
+            replies = as_list(produced)
         except Exception:
             log.exception(
                 "command failed",
@@ -307,7 +330,11 @@ class Router:
             )
             self.stats.command(spec.name, error=True)
             return DispatchResult(
-                replies=[self._text(message, APOLOGY)], command=spec.name, matched=spec.name, error=True, reason="error"
+                replies=[self._text(message, str(APOLOGY))],
+                command=spec.name,
+                matched=spec.name,
+                error=True,
+                reason="error",
             )
         self.stats.command(spec.name)
         if log.isEnabledFor(logging.INFO):  # what the bot is doing, for the operator; never the text itself
@@ -343,32 +370,10 @@ class Router:
             return DispatchResult(error=True, reason="router_error")
 
     def _group_change(self, change: GroupChange) -> DispatchResult:
-        self.groups.apply_change(change)
-        self.state.refresh_if_stale()
-        me = jid_user(self.bot_jid())
-        if me and any(jid_user(j) == me for j in change.left):
-            self.groups.invalidate(change.chat)
-            self.state.forget_group(change.chat)
-            return DispatchResult(reason="bot_left")
-        if not self.state.welcome(change.chat):
-            return DispatchResult(reason="welcome_off")
-        joined = [j for j in change.joined if jid_user(j) != me]
-        left = [j for j in change.left if jid_user(j) != me]
-        if not joined and not left:
-            return DispatchResult(reason="no_members")
-        replies: list[Reply] = []
-        if joined:
-            group = self.groups.get(change.chat)  # cached; fetched only for a welcome group not seen lately
-            name = change.name or (group.name if group else "") or "the group"
-            who = " ".join(mention(j) for j in joined)
-            text = f"Welcome {who} to *{name}*! Say hi, and send {self.state.prefix[0]}menu to see what I can do."
-            replies.append(Reply(kind="text", chat=change.chat, text=text, mentions=tuple(joined)))
-        if left:
-            who = " ".join(mention(j) for j in left)
-            replies.append(
-                Reply(kind="text", chat=change.chat, text=f"Goodbye {who}. Take care!", mentions=tuple(left))
-            )
-        return DispatchResult(replies=replies, reason="welcome")
+        with translation.override(self.state.language(change.chat)):
+            me = jid_user(self.bot_jid())
+            replies, reason = group_change_replies(change, groups=self.groups, state=self.state, me=me)
+        return DispatchResult(replies=replies, reason=reason)
 
     # -- memory ---------------------------------------------------------------------------------------------
     def shedders(self, *, idle_seconds: float = 600.0) -> dict[str, Callable[[], int]]:
@@ -386,15 +391,3 @@ class Router:
         for reply in result.replies:
             self.outbound.send(reply)
         return result
-
-
-def _as_list(produced: list[Reply] | Reply | None) -> list[Reply]:
-    if produced is None:
-        return []
-    if isinstance(produced, Reply):
-        return [produced]
-    replies = list(produced)
-    for item in replies:
-        if not isinstance(item, Reply):
-            raise TypeError(f"a handler returned {type(item).__name__}, not a Reply")
-    return replies

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.models import BannedUser, BotSetting, GroupSettings, Warning
+from bot.models import BannedUser, BotSetting, ChatLanguage, GroupSettings, Warning
 
 
 def setting_get(*, session_name: str, key: str, default: Any = None) -> Any:
@@ -43,3 +43,8 @@ def warnings_list(*, session_name: str, chat: str, user: str | None = None) -> l
     if user is not None:
         qs = qs.filter(user=user)
     return list(qs.order_by("at"))
+
+
+def chat_languages(*, session_name: str) -> dict[str, str]:
+    """chat -> language code, for the chats that chose one with ``.lang``."""
+    return dict(ChatLanguage.objects.filter(session_name=session_name).values_list("chat", "language"))

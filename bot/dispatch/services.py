@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db import transaction
 
-from bot.models import BannedUser, BotSetting, GroupSettings, Warning
+from bot.models import BannedUser, BotSetting, ChatLanguage, GroupSettings, Warning
 
 WARNINGS_BEFORE_KICK = 3
 
@@ -65,3 +65,13 @@ def warnings_reset(*, session_name: str, chat: str, user: str) -> int:
     """Delete a member's warnings in a group; returns how many were removed."""
     deleted, _ = Warning.objects.filter(session_name=session_name, chat=chat, user=user).delete()
     return deleted
+
+
+def chat_language_set(*, session_name: str, chat: str, language: str | None, set_by: str = "") -> None:
+    """A chat's own language; None removes it (the session's BOT_LANG applies again)."""
+    if language is None:
+        ChatLanguage.objects.filter(session_name=session_name, chat=chat).delete()
+        return
+    ChatLanguage.objects.update_or_create(
+        session_name=session_name, chat=chat, defaults={"language": language, "set_by": set_by[:32]}
+    )

@@ -1,7 +1,8 @@
 """``ChatState``: the persisted switches the router reads on every message, cached in memory.
 
-Prefix, maintenance mode, banned users and per-group options live in the database (they must
-survive restarts) but the router must not query it per message. The cache reloads every ``ttl``
+Maintenance mode, banned users, per-group options and chat languages live in the database (they
+must survive restarts) but the router must not query it per message. The prefix, the owners and
+the session's language are runtime settings (``bot.runtime_settings``, its own short cache). The cache reloads every ``ttl``
 seconds (so a change made in the admin lands soon) and is updated at once by the commands that
 change it, through the ``set_*`` methods here (database first, then memory). A failed reload keeps
 the previous values and logs one line: the bot goes on answering.
@@ -14,11 +15,11 @@ import threading
 import time
 from collections.abc import Callable
 
+from bot import runtime_settings
 from bot.dispatch import selectors, services
 
 log = logging.getLogger(__name__)
 
-PREFIX_KEY = "prefix"
 MAINTENANCE_KEY = "maintenance"
 
 
@@ -35,10 +36,10 @@ class ChatState:
         self.default_prefix = default_prefix
         self.clock = clock
         self.ttl = ttl
-        self.prefix = default_prefix
         self.maintenance = False
         self.banned: frozenset[str] = frozenset()
         self.groups: dict[str, tuple[bool, bool]] = {}
+        self.languages: dict[str, str] = {}
         self._loaded_at: float | None = None
         self._lock = threading.Lock()
 
@@ -56,18 +57,29 @@ class ChatState:
             values = selectors.settings_all(session_name=self.session_name)
             banned = selectors.banned_phones(session_name=self.session_name)
             groups = selectors.group_settings_all(session_name=self.session_name)
+            languages = selectors.chat_languages(session_name=self.session_name)
         except Exception as exc:
             log.warning("chat state reload failed, keeping the previous values", extra={"error": str(exc)})
             self._loaded_at = self.clock()
             return
-        prefix = values.get(PREFIX_KEY)
-        self.prefix = prefix if isinstance(prefix, str) and prefix else self.default_prefix
         self.maintenance = bool(values.get(MAINTENANCE_KEY, False))
         self.banned = frozenset(banned)
         self.groups = groups
+        self.languages = languages
         self._loaded_at = self.clock()
 
     # -- reads ----------------------------------------------------------------------------------------
+    @property
+    def prefix(self) -> str:
+        """BOT_PREFIX for this session (``.setprefix`` and ``.setvar`` change it)."""
+        value = runtime_settings.runtime_value("BOT_PREFIX", session=self.session_name)
+        return value if isinstance(value, str) and value else self.default_prefix
+
+    def language(self, chat: str) -> str:
+        """The chat's own language (``.lang``), else the session's BOT_LANG."""
+        self.refresh_if_stale()
+        return self.languages.get(chat) or runtime_settings.runtime_value("BOT_LANG", session=self.session_name)
+
     def is_banned(self, user_key: str) -> bool:
         return user_key in self.banned
 
@@ -81,9 +93,13 @@ class ChatState:
         return chat in self.groups
 
     # -- writes (database, then memory) ---------------------------------------------------------------
-    def set_prefix(self, prefix: str) -> None:
-        services.setting_set(session_name=self.session_name, key=PREFIX_KEY, value=prefix)
-        self.prefix = prefix
+    def set_prefix(self, prefix: str, *, set_by: str = "") -> None:
+        runtime_settings.runtime_set(session=self.session_name, typed="BOT_PREFIX", raw=prefix, set_by=set_by)
+
+    def set_language(self, chat: str, language: str | None, *, set_by: str = "") -> None:
+        """A chat's language (a code of ``settings.LANGUAGES``), or None to follow BOT_LANG again."""
+        services.chat_language_set(session_name=self.session_name, chat=chat, language=language, set_by=set_by)
+        self.languages = {k: v for k, v in self.languages.items() if k != chat} | ({chat: language} if language else {})
 
     def set_maintenance(self, on: bool) -> None:
         services.setting_set(session_name=self.session_name, key=MAINTENANCE_KEY, value=on)

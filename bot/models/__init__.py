@@ -1,6 +1,6 @@
 """What the bot runtime records: connection history, live status, per-minute stats, operator
-controls, the outbox, the chat-side state commands persist (settings, bans, group options, warnings),
-greetings, and scheduled messages with their occurrences.
+controls, the outbox, the settings owners change from the chat (runtime.py), the chat-side state commands
+persist (settings, bans, group options, warnings), greetings, and scheduled messages with their occurrences.
 
 The web dyno and the worker share only the database, so everything an operator sees or asks for
 goes through these tables. One module per concern; every model is importable from ``bot.models``.
@@ -21,12 +21,14 @@ from bot.models.control import ControlCommand, WebhookDelivery
 from bot.models.greetings import GreetingSettings
 from bot.models.outbox import HandledMessage, OutboxItem
 from bot.models.schedule import ChatTimeZone, ScheduledMessage, ScheduleOccurrence
+from bot.models.runtime import ChatLanguage, RuntimeSetting
 
 __all__ = [
     "BannedUser",
     "BotSetting",
     "BotStatus",
     "ChatTimeZone",
+    "ChatLanguage",
     "ConnectionEvent",
     "ConnectionState",
     "ControlCommand",
@@ -41,6 +43,7 @@ __all__ = [
     "ReconnectHour",
     "ScheduleOccurrence",
     "ScheduledMessage",
+    "RuntimeSetting",
     "Warning",
     "WebhookDelivery",
 ]

@@ -94,6 +94,10 @@ class Command(BaseCommand):
         from blacksky_site.secret_key import secret_key_require
 
         secret_key_require()  # backups are encrypted with a key derived from it: no key, no bot
+        if not options["child"]:
+            from bot.foreign_session import foreign_session_warn
+
+            foreign_session_warn()  # another bot's SESSION_ID: one sentence, then pairing as usual
         transport = options["transport"]
         if transport == "console":
             logs_to_stderr()
