@@ -20,8 +20,8 @@ from bot.models.connection import (
 from bot.models.control import ControlCommand, WebhookDelivery
 from bot.models.greetings import GreetingSettings
 from bot.models.outbox import HandledMessage, OutboxItem
-from bot.models.schedule import ChatTimeZone, ScheduledMessage, ScheduleOccurrence
 from bot.models.runtime import ChatLanguage, RuntimeSetting
+from bot.models.schedule import ChatTimeZone, ScheduledMessage, ScheduleOccurrence
 
 __all__ = [
     "BannedUser",

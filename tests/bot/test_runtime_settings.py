@@ -169,7 +169,7 @@ def test_a_prefix_set_before_runtime_settings_is_moved_by_the_migration(settings
 
     from bot.models import BotSetting
 
-    migration = importlib.import_module("bot.migrations.0008_runtime_settings")
+    migration = importlib.import_module("bot.migrations.0010_runtime_settings")
     BotSetting.objects.create(session_name="kit", key="prefix", value="!")
     BotSetting.objects.create(session_name="kit", key="maintenance", value=False)
     migration.prefix_rows_move(apps, None)
