@@ -29,5 +29,9 @@ SEND_ERROR_KINDS = ("rate_overlimit", "reachout_timelock", "other")
 #: Kinds of undecryptable message: the server sent a placeholder (unavailable), or our keys failed.
 UNDECRYPTABLE_KINDS = ("unavailable", "failed")
 
+#: What anti-delete and anti-edit counted (``history:<kind>``, bot.dispatch.history): deletes and edits
+#: shown again, deletes/edits of messages not kept, reposts over a chat's budget, edits by a non-author.
+HISTORY_KINDS = ("delete_reposted", "edit_reposted", "unknown", "limited", "foreign_edit")
+
 #: The supervisor's stale-store alert: messages failed to decrypt right after a restore (an event's reason).
 UNDECRYPTABLE_AFTER_RESTORE = "undecryptable_after_restore"

@@ -5,6 +5,7 @@
   are never pruned).
 - Per-minute ``MessageStat`` rows are rolled up into hourly rows after 48 hours; hourly rows are
   deleted after 30 days.
+- Messages kept for anti-delete and anti-edit (``bot.message_cache``) older than ``ANTIDELETE_TTL_HOURS``.
 - Failed and corrupt backups older than a day, expired pairing codes, and django-q2 task rows
   beyond its ``save_limit`` (failures older than the retention too) are removed.
 
@@ -20,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from bot.message_cache import message_cache_prune
 from bot.models import ConnectionEvent, MessageStat, ReconnectEvent, ReconnectHour
 from bot.outbox import outbox_prune
 
@@ -126,6 +128,7 @@ def prune_all(*, now: datetime | None = None) -> dict[str, int]:
     summary.update(events_prune(now=now, days=settings.EVENT_RETENTION_DAYS))
     summary.update(outbox_prune(now=now, days=settings.EVENT_RETENTION_DAYS))
     summary.update(stats_rollup(now=now))
+    summary.update(message_cache_prune(now=now, hours=settings.ANTIDELETE_TTL_HOURS))
     summary.update(backups_prune_failed(now=now))
     summary.update(pairing_codes_prune(now=now))
     summary.update(queue_results_prune(now=now, days=settings.EVENT_RETENTION_DAYS))

@@ -32,6 +32,12 @@ def counter_families(sessions: list[dict]) -> list[Metric]:
     keepalive = CounterMetricFamily(
         "blacksky_keepalive_timeouts", "Keepalive pings WhatsApp did not answer in time.", labels=["session"]
     )
+    history = CounterMetricFamily(
+        "blacksky_history_events",
+        "Anti-delete and anti-edit, by kind (delete_reposted, edit_reposted; unknown: the message was not kept; "
+        "limited: over a chat's repost budget; foreign_edit: an edit by someone else, ignored).",
+        labels=["session", "kind"],
+    )
     inbox = GaugeMetricFamily(
         "blacksky_inbox_depth",
         "Incoming messages waiting for a dispatcher, at the child's last beat.",
@@ -52,9 +58,11 @@ def counter_families(sessions: list[dict]) -> list[Metric]:
         for reason, n in (total.get("reconnects") or {}).items():
             reconnects.add_metric([name, reason], n)
         keepalive.add_metric([name], total.get("keepalive_timeouts", 0))
+        for kind, n in (total.get("history") or {}).items():
+            history.add_metric([name, kind], n)
         depth = (s.get("inbox") or {}).get("depth")
         if depth is not None:
             inbox.add_metric([name], depth)
         watch = (s.get("counters") or {}).get("undecryptable_after_restore")
         alert.add_metric([name], 1.0 if watch and watch.get("alert") else 0.0)
-    return [undecryptable, send_failures, reconnects, keepalive, inbox, alert]
+    return [undecryptable, send_failures, reconnects, keepalive, history, inbox, alert]

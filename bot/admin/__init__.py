@@ -6,13 +6,14 @@ sessions_store admins with subclasses that add the operator actions going throug
 table; :mod:`bot.admin.outbox` lists the reply queue with retry and discard;
 :mod:`bot.admin.runtime` edits the chat-settable settings and chat languages;
 :mod:`bot.admin.session_lifecycle` adds, pairs and removes sessions; :mod:`bot.admin.schedules` lists
-scheduled messages with their occurrences; :mod:`bot.admin.common` holds
+scheduled messages with their occurrences; :mod:`bot.admin.history` the anti-delete switches and the
+message cache (metadata only); :mod:`bot.admin.common` holds
 what they share. The site's header and title are set here, once.
 """
 
 from django.contrib import admin
 
-from bot.admin import outbox, reactions, runtime, schedules, sessions, status  # noqa: F401  importing them registers the admins
+from bot.admin import history, outbox, reactions, runtime, schedules, sessions, status  # noqa: F401  importing them registers the admins
 
 admin.site.site_header = "BLACKSKY-MD administration"
 admin.site.site_title = "BLACKSKY-MD admin"

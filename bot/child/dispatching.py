@@ -18,7 +18,15 @@ from django.db import close_old_connections, connection
 from bot.child.outage_notice import outage_last, outage_message
 from bot.db_buffer import is_outage, outage_watch
 from bot.outbox import outbox_enqueue, outbox_enqueue_many
-from bot.transport.base import GroupChange, IncomingMessage, LivenessPong, PrimarySeen, Reply
+from bot.transport.base import (
+    GroupChange,
+    IncomingMessage,
+    LivenessPong,
+    MessageEdited,
+    MessageRevoked,
+    PrimarySeen,
+    Reply,
+)
 
 logger = logging.getLogger("bot.child.runtime")
 
@@ -106,6 +114,11 @@ class Dispatching:
             elif isinstance(item, LivenessPong | PrimarySeen):
                 self._liveness_seen(item)
                 return None
+            elif isinstance(item, MessageRevoked | MessageEdited):
+                history = getattr(self.router, "history", None)  # anti-delete / anti-edit
+                if history is None:
+                    return None
+                result = history.handle(item)
             elif isinstance(item, GroupChange):
                 handler = getattr(self.router, "handle_group_change", None)
                 if handler is None:

@@ -5,8 +5,8 @@ registry, the paced ``Outbound``, the persisted chat state, the group metadata c
 per-user limits, all from settings. The runtime calls ``router.handle(message)`` and queues
 ``result.replies`` in the outbox (``bot.outbox``), whose sender sends them through
 ``router.outbound`` (tests may call ``router.handle_and_send``), and passes
-group changes to ``router.handle_group_change`` and connection signals to
-``router.outbound.on_signal``.
+group changes to ``router.handle_group_change``, deletes and edits to ``router.history.handle``
+and connection signals to ``router.outbound.on_signal``.
 """
 
 from __future__ import annotations
@@ -58,20 +58,23 @@ def build_router(
     """
     from django.conf import settings
 
+    from bot import runtime_settings
     from bot.dispatch.groups import GroupCache
+    from bot.dispatch.history import HistoryKeeper
     from bot.dispatch.limits import UserLimits
     from bot.dispatch.outbound import Outbound
     from bot.dispatch.state import ChatState
     from bot.outbox import HandledIds
 
     pacing_config = pacing if pacing is not None else PacingConfig.from_settings()
+    outbound = Outbound(transport=transport, session_name=session_name, clock=clock, sleep=sleep, pacing=pacing_config)
+    stats = stats if stats is not None else StatsCollector(session_name=session_name)
+    owners = list(getattr(settings, "OWNER_NUMBERS", []))
     return Router(
         transport=transport,
         session_name=session_name,
         registry=registry if registry is not None else project_registry,
-        outbound=Outbound(
-            transport=transport, session_name=session_name, clock=clock, sleep=sleep, pacing=pacing_config
-        ),
+        outbound=outbound,
         state=ChatState(session_name=session_name, default_prefix=settings.BOT_PREFIX or ".", clock=clock),
         groups=GroupCache(transport=transport, clock=clock, ttl=float(getattr(settings, "GROUP_CACHE_TTL", 300))),
         limits=UserLimits(
@@ -79,11 +82,18 @@ def build_router(
             burst=settings.USER_COMMANDS_BURST,
             clock=clock,
         ),
-        owners=list(getattr(settings, "OWNER_NUMBERS", [])),
+        owners=owners,
         bot_name=getattr(settings, "BOT_NAME", "BLACKSKY-MD"),
         clock=clock,
-        stats=stats if stats is not None else StatsCollector(session_name=session_name),
+        stats=stats,
         rng=rng,
         answered_before=HandledIds(session_name=session_name),
         live_settings=True,
+        history=HistoryKeeper(
+            session_name=session_name,
+            owners=lambda: runtime_settings.runtime_value("OWNER_NUMBERS", session=session_name),
+            stats=stats,
+            was_sent_by_us=outbound.was_sent_by_us,
+            clock=clock,
+        ),
     )

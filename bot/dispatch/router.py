@@ -2,22 +2,18 @@
 
 Order of checks (each refusal is cheap and none raises):
 
-1. each message id once (WhatsApp redelivers), never the echo of our own sends; ids answered before
-   a restart are looked up in the persisted handled ids (``answered_before``) once a reply is possible;
-2. group bookkeeping, then antilink for groups that turned it on;
-3. the prefix (plain chat gets nothing); our own account's messages only for an owner's command
-   typed on the linked phone;
+1. each message id once (WhatsApp redelivers), never the echo of our own sends; ids answered before a restart
+   are looked up in the persisted handled ids (``answered_before``) once a reply is possible;
+2. the history keeper sees the message (anti-delete/anti-edit chats), group bookkeeping, then antilink;
+3. the prefix (plain chat gets nothing); our own account's messages only for an owner's command typed on the phone;
 4. banned users are ignored, maintenance mode answers non-owners with one notice;
-5. the command (names and aliases, case-insensitive); an unknown one gets a hint at most once a
-   minute per user;
-6. where (group/private), who (owner/group admin, from the cached group metadata), whether the bot
-   must be a group admin;
+5. the command (names and aliases, case-insensitive); an unknown one gets a hint at most once a minute per user;
+6. where (group/private), who (owner/group admin, from the cached group metadata), must the bot be admin;
 7. per-user rate limit and per-command cooldown (owners exempt), one polite notice per streak;
 8. the handler, in a try/except: a crash becomes a short apology and a logged trace.
 
 The router returns replies; the runtime queues them in the outbox (``bot.outbox``) and its sender
-sends them through ``router.outbound`` (paced). Group
-changes (join/leave) go through ``handle_group_change`` for welcome and goodbye messages.
+sends them through ``router.outbound`` (paced). Group changes go through ``handle_group_change``.
 """
 
 from __future__ import annotations
@@ -37,6 +33,7 @@ from django.utils.translation import gettext_lazy
 from bot import runtime_settings
 from bot.dispatch.context import CommandContext
 from bot.dispatch.groups import GroupCache
+from bot.dispatch.history import HistoryKeeper
 from bot.dispatch.limits import OncePer, UserLimits
 from bot.dispatch.moderation import antilink_replies
 from bot.dispatch.outbound import Outbound
@@ -74,6 +71,7 @@ class Router:
         notice_interval: float = 600.0,
         answered_before: Callable[[str], bool] | None = None,
         live_settings: bool = False,
+        history: HistoryKeeper | None = None,
     ) -> None:
         self.transport = transport
         self.session_name = session_name
@@ -93,6 +91,7 @@ class Router:
         self._seen_order: deque[str] = deque()
         self._seen_lock = threading.Lock()
         self.answered_before = answered_before or (lambda message_id: False)
+        self.history = history  # anti-delete / anti-edit: keeps messages, answers deletes and edits
         self._hints = OncePer(interval=hint_interval, clock=clock)
         self._notices = OncePer(interval=notice_interval, clock=clock)
 
@@ -151,6 +150,8 @@ class Router:
         if message.from_me and self.outbound.was_sent_by_us(message.id):
             return DispatchResult(reason="own")
         self.state.refresh_if_stale()
+        if self.history is not None:
+            self.history.observe(message)
         phone = message.sender_phone
         owner = bool(phone) and phone in self.owners
         if message.is_group:
@@ -377,8 +378,7 @@ class Router:
 
     # -- memory ---------------------------------------------------------------------------------------------
     def shedders(self, *, idle_seconds: float = 600.0) -> dict[str, Callable[[], int]]:
-        """What the memory guard may drop at the soft limit (all of it comes back on demand):
-        the group metadata cache and command modules unused for ``idle_seconds``."""
+        """What the memory guard may drop at the soft limit: the group cache, modules idle for ``idle_seconds``."""
         return {
             "group_cache": self.groups.clear,
             "command_modules": lambda: len(self.registry.unload_idle(idle_seconds=idle_seconds, now=self.clock())),

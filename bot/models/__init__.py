@@ -1,6 +1,7 @@
 """What the bot runtime records: connection history, live status, per-minute stats, operator
 controls, the outbox, the settings owners change from the chat (runtime.py), the chat-side state commands
-persist (settings, bans, group options, warnings), greetings, and scheduled messages with their occurrences.
+persist (settings, bans, group options, warnings), greetings, scheduled messages with their occurrences,
+and the message history of anti-delete and anti-edit (encrypted).
 
 The web dyno and the worker share only the database, so everything an operator sees or asks for
 goes through these tables. One module per concern; every model is importable from ``bot.models``.
@@ -19,6 +20,7 @@ from bot.models.connection import (
 )
 from bot.models.control import ControlCommand, WebhookDelivery
 from bot.models.greetings import GreetingSettings
+from bot.models.history import CachedMessage, ChatHistorySetting
 from bot.models.outbox import HandledMessage, OutboxItem
 from bot.models.runtime import ChatLanguage, RuntimeSetting
 from bot.models.schedule import ChatTimeZone, ScheduledMessage, ScheduleOccurrence
@@ -28,6 +30,8 @@ __all__ = [
     "BotSetting",
     "BotStatus",
     "ChatTimeZone",
+    "CachedMessage",
+    "ChatHistorySetting",
     "ChatLanguage",
     "ConnectionEvent",
     "ConnectionState",

@@ -55,6 +55,7 @@ class IncomingMessage:
     quoted_sender: str = ""
     kind: str = "text"  # text, image, video, sticker, audio, document, reaction, other
     raw: Any = field(default=None, compare=False, repr=False)  # the transport's own event, for replies
+    view_once: bool = False  # a view-once message: never kept anywhere (the message cache skips it)
 
     @property
     def sender_phone(self) -> str:
@@ -63,6 +64,44 @@ class IncomingMessage:
             if jid and jid_server(jid) == USER_SERVER:
                 return jid_user(jid)
         return ""
+
+
+@dataclass(frozen=True)
+class MessageRevoked:
+    """Someone deleted a message for everyone (WhatsApp's REVOKE protocol message).
+
+    ``sender`` deleted it; ``target_id`` is the deleted message's id and ``target_sender`` its
+    author as the revoke's key names it ('' when the key does not say: the revoker's own message).
+    In a group an admin may delete a member's message, so the two may differ.
+    """
+
+    id: str  # the revoke's own message id
+    chat: str
+    sender: str
+    target_id: str
+    target_sender: str = ""
+    sender_alt: str = ""
+    is_group: bool = False
+    from_me: bool = False
+    timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class MessageEdited:
+    """Someone edited a message they sent: ``text`` is the new text of message ``target_id``."""
+
+    id: str  # the edit's own message id
+    chat: str
+    sender: str
+    target_id: str
+    text: str
+    sender_alt: str = ""
+    is_group: bool = False
+    from_me: bool = False
+    timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+HistoryEvent = MessageRevoked | MessageEdited  # delivered through ``on_message`` like a message
 
 
 @dataclass(frozen=True)
@@ -201,7 +240,7 @@ class TransportError(Exception):
         self.kind = kind if kind in SEND_ERROR_KINDS else "other"
 
 
-MessageHandler = Callable[[IncomingMessage], None]
+MessageHandler = Callable[[IncomingMessage | HistoryEvent], None]
 SignalHandler = Callable[[ConnectionSignal], None]
 GroupHandler = Callable[[GroupChange], None]
 LivenessHandler = Callable[[LivenessPong | PrimarySeen], None]

@@ -3,7 +3,8 @@
 Each input line is one incoming message. Plain text comes from a default user in a private chat; a
 JSON object may give ``chat``, ``sender``, ``text``, ``mentions``, ``quoted_id``, ``push_name``,
 ``from_me`` and ``group`` (``name``, ``admins``, ``bot_admin``) to simulate a group whose metadata
-``group_info`` then serves (defaults: no member is admin, the bot is). Each outgoing action is one
+``group_info`` then serves (defaults: no member is admin, the bot is); ``revoke`` or ``edit`` make the
+line a delete or an edit (``bot.transport.console_history``). Each outgoing action is one
 JSON object on stdout with ``chat``, ``kind``, ``text`` or ``caption``, ``mentions``, ``reply_to``,
 and for media ``gif_playback``, ``mimetype``, ``bytes``, ``sha256``, ``asset``; group changes carry
 ``action`` and ``targets``. Logs go to stderr. End of input: ``connect()`` returns and
@@ -28,6 +29,7 @@ from bot.transport.base import (
     GROUP_SERVER,
     ConnectionSignal,
     GroupInfo,
+    HistoryEvent,
     IncomingMessage,
     Participant,
     Reply,
@@ -38,6 +40,7 @@ from bot.transport.base import (
     jid_user,
     user_jid,
 )
+from bot.transport.console_history import history_event, is_history_line
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +128,7 @@ class ConsoleTransport(Transport):
         self._reader: threading.Thread | None = None
 
     # -- input ----------------------------------------------------------------------------------
-    def parse_line(self, line: str) -> IncomingMessage | None:
+    def parse_line(self, line: str) -> IncomingMessage | HistoryEvent | None:
         """One input line -> an IncomingMessage (None for a blank line). Raises ConsoleInputError."""
         stripped = line.strip()
         if not stripped:
@@ -144,7 +147,9 @@ class ConsoleTransport(Transport):
             raise ConsoleInputError("a JSON line must be an object")
         return self._from_object(data)
 
-    def _from_object(self, data: dict[str, Any]) -> IncomingMessage:
+    def _from_object(self, data: dict[str, Any]) -> IncomingMessage | HistoryEvent:
+        if is_history_line(data):  # {"revoke": id} or {"edit": id, "text": ...}: bot.transport.console_history
+            return history_event(data, console=self)
         unknown = set(data) - {
             "chat",
             "sender",

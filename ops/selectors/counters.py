@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from bot.models import BotStatus, ConnectionEvent, MessageStat
-from bot.reasons import SEND_ERROR_KINDS, UNDECRYPTABLE_AFTER_RESTORE, UNDECRYPTABLE_KINDS
+from bot.reasons import HISTORY_KINDS, SEND_ERROR_KINDS, UNDECRYPTABLE_AFTER_RESTORE, UNDECRYPTABLE_KINDS
 from bot.session_origin import ORIGIN_REASON, RESTORING_SOURCES
 
 
@@ -35,6 +35,7 @@ def _grouped(counts: Counter[str]) -> dict:
         "send_failures": {kind: counts[f"send_failure:{kind}"] for kind in SEND_ERROR_KINDS},
         "reconnects": dict(sorted(reconnects.items())),
         "keepalive_timeouts": counts["keepalive_timeout"],
+        "history": {kind: counts[f"history:{kind}"] for kind in HISTORY_KINDS},
     }
 
 

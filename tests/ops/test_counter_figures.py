@@ -29,6 +29,8 @@ COUNTS = {
     "reconnect:disconnected": 4,
     "reconnect:child_crash": 1,
     "keepalive_timeout": 5,
+    "history:delete_reposted": 6,
+    "history:unknown": 2,
 }
 
 
@@ -94,11 +96,13 @@ def test_stats_say_the_totals_since_the_worker_started_and_the_last_24_hours(cli
         "send_failures": {"rate_overlimit": 2, "reachout_timelock": 1, "other": 0},
         "reconnects": {"child_crash": 1, "disconnected": 4},
         "keepalive_timeouts": 5,
+        "history": {"delete_reposted": 6, "edit_reposted": 0, "unknown": 2, "limited": 0, "foreign_edit": 0},
     }
     assert s["counters"]["last_24h"] == {  # the row of 25 hours ago is outside the window
         "undecryptable": {"unavailable": 0, "failed": 7},
         "send_failures": {"rate_overlimit": 0, "reachout_timelock": 0, "other": 1},
         "keepalive_timeouts": 2,
+        "history": {"delete_reposted": 0, "edit_reposted": 0, "unknown": 0, "limited": 0, "foreign_edit": 0},
     }
     assert s["counters"]["undecryptable_after_restore"] == {
         "watched": True,
@@ -124,6 +128,8 @@ def test_metrics_export_each_count_under_its_kind_and_reason(client: Client, at_
     for reason, n in (("child_crash", 1), ("disconnected", 4)):
         assert got[("blacksky_reconnects_total", (("reason", reason), *one))] == n
     assert got[("blacksky_keepalive_timeouts_total", one)] == 5
+    assert got[("blacksky_history_events_total", (("kind", "delete_reposted"), *one))] == 6
+    assert got[("blacksky_history_events_total", (("kind", "edit_reposted"), *one))] == 0
     assert got[("blacksky_inbox_depth", one)] == 3
     assert got[("blacksky_outbox_queued", one)] == 0  # the outbox's depth and age come from its table
     assert got[("blacksky_undecryptable_after_restore_alert", one)] == 1

@@ -32,12 +32,21 @@ from neonize.events import (  # noqa: E402
     TemporaryBanEv,
 )
 from neonize.proto import Neonize_pb2 as N  # noqa: E402
+from neonize.proto.waCommon import WACommon_pb2 as WACommon  # noqa: E402
 from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E2E  # noqa: E402
 
 from bot.backoff import BackoffPolicy  # noqa: E402
 from bot.child.connection import ConnectionMachine  # noqa: E402
 from bot.models import ConnectionState  # noqa: E402
-from bot.transport.base import GroupChange, GroupInfo, IncomingMessage, TransportError  # noqa: E402
+from bot.transport.base import (  # noqa: E402
+    GroupChange,
+    GroupInfo,
+    IncomingMessage,
+    MessageEdited,
+    MessageRevoked,
+    TransportError,
+)
+from bot.transport.neonize.history import translate_inbound  # noqa: E402
 from bot.transport.neonize.translate import (  # noqa: E402
     _WRAPPERS,
     str_to_jid,
@@ -136,6 +145,20 @@ def _content() -> st.SearchStrategy:
         st.builds(lambda a: E2E.Message(reactionMessage=E2E.ReactionMessage(text=a)), texts),
         st.builds(lambda a: E2E.Message(contactMessage=E2E.ContactMessage(displayName=a)), texts),
         st.builds(lambda a, b: E2E.Message(locationMessage=E2E.LocationMessage(name=a, address=b)), texts, texts),
+        st.builds(  # a delete or an edit of another message, named by its key
+            lambda kind, target, who, me, text: E2E.Message(
+                protocolMessage=E2E.ProtocolMessage(
+                    type=kind,
+                    key=WACommon.MessageKey(ID=target, participant=who, fromMe=me),
+                    editedMessage=E2E.Message(conversation=text),
+                )
+            ),
+            st.sampled_from([E2E.ProtocolMessage.REVOKE, E2E.ProtocolMessage.MESSAGE_EDIT, 3]),
+            texts,
+            jid_texts,
+            st.booleans(),
+            texts,
+        ),
     )
 
 
@@ -198,12 +221,16 @@ def _as_go_sends_it(ev):
 @given(ev=message_events())
 def test_any_message_event_translates_or_raises_the_transport_error(ev):
     try:
-        message = translate_message(_as_go_sends_it(ev))
+        message = translate_inbound(_as_go_sends_it(ev))  # what the transport calls: a delete, an edit or a message
     except TransportError as exc:
         assert str(exc)
         OUTCOMES.refused("message")
         return
     OUTCOMES.took("message")
+    if isinstance(message, MessageRevoked | MessageEdited):
+        assert message.target_id and all(isinstance(v, str) for v in (message.id, message.chat, message.sender))
+        assert message.timestamp.tzinfo is not None
+        return
     assert isinstance(message, IncomingMessage)
     assert all(isinstance(v, str) for v in (message.id, message.chat, message.sender, message.text, message.quoted_id))
     assert isinstance(message.quoted_sender, str) and isinstance(message.sender_alt, str)

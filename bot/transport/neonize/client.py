@@ -76,6 +76,7 @@ from bot.transport.base import (
     jid_server,
     jid_user,
 )
+from bot.transport.neonize.history import translate_inbound
 from bot.transport.neonize.translate import (
     jid_to_str,
     restricted,
@@ -83,7 +84,6 @@ from bot.transport.neonize.translate import (
     str_to_jid,
     translate_group_event,
     translate_group_info,
-    translate_message,
     translate_signal,
 )
 
@@ -209,7 +209,7 @@ class NeonizeTransport(Transport):
                 if isinstance(item, GroupInfoEv):
                     self.on_group_change(translate_group_event(item))
                     continue
-                message = translate_message(item)
+                message = translate_inbound(item)  # a message, or a delete / edit of one
                 source = item.Info.MessageSource
                 if source.IsFromMe and source.Sender.Device == 0:  # typed on the primary phone
                     self._primary_sign("message")
