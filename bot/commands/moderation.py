@@ -1,4 +1,4 @@
-"""Moderation commands for group admins: welcome and antilink switches, warnings.
+"""Moderation commands for group admins: the antilink switch, warnings (greetings: ``greetings``).
 
 Warnings are persisted; the third one removes the member (``WARNINGS_BEFORE_KICK``). The rules
 that run on every message (antilink) are ``bot.dispatch.moderation``; these commands set them.
@@ -18,25 +18,6 @@ from bot.transport.base import Reply
 # -- switches ---------------------------------------------------------------------------------------------------
 def _on_off(ctx: CommandContext) -> bool | None:
     return parse_on_off(ctx.args[0]) if ctx.args else None
-
-
-@command(
-    "welcome",
-    category="group",
-    help="Greet members who join and say goodbye to those who leave.",
-    usage="on|off",
-    who="group_admin",
-    where="group",
-)
-def welcome(ctx: CommandContext) -> Reply:
-    value = _on_off(ctx)
-    if value is None:
-        state = "on" if ctx.state.welcome(ctx.chat) else "off"
-        return ctx.reply(f"Welcome messages are {state}. {ctx.usage()}")
-    ctx.state.set_group(ctx.chat, welcome=value)
-    if value:
-        return ctx.reply("Welcome messages on: I'll greet new members and say goodbye to those who leave.")
-    return ctx.reply("Welcome messages off.")
 
 
 @command(

@@ -7,8 +7,8 @@ for the few actions whose answer a handler needs. Either way it:
 1. refuses (``paused``; ``send`` returns None with one log line) while sending is paused -- after a temporary ban or a
    ``TransportError(restricted=True)``: sending more then is what gets a number banned for good;
 2. resolves a media reply that names an ``asset`` but carries no bytes through
-   ``media_cdn.resolver.resolve_media`` (imported lazily); when that is missing or finds nothing the
-   caption goes out as text instead;
+   ``media_cdn.resolver.resolve_media`` (imported lazily), or the group's picture from the transport
+   for ``GROUP_PICTURE_ASSET``; when that is missing or finds nothing the caption goes out as text instead;
 3. shows "typing..." in the chat (text and media only) and waits for the global and per-chat
    token buckets (``bot.dispatch.limits``), so a burst of replies is spread out, never dropped;
 4. sends through the transport; a failure is logged, never raised (the bot loop goes on).
@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from bot.dispatch.limits import OutboundLimits, PacingConfig
-from bot.transport.base import ConnectionSignal, Reply, SendResult, Transport, TransportError
+from bot.transport.base import GROUP_PICTURE_ASSET, ConnectionSignal, Reply, SendResult, Transport, TransportError
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +215,12 @@ class Outbound:
         if reply.kind not in MEDIA_KINDS or reply.media is not None:
             return reply
         media = None
-        if reply.asset:
+        if reply.asset == GROUP_PICTURE_ASSET:
+            try:
+                media = self.transport.group_picture(reply.chat)
+            except Exception:
+                log.exception("group picture crashed", extra={"chat": reply.chat})
+        elif reply.asset:
             resolver = self._resolver()
             if resolver is not None:
                 try:

@@ -363,7 +363,7 @@ class Router:
 
     # -- group changes ------------------------------------------------------------------------------------
     def handle_group_change(self, change: GroupChange) -> DispatchResult:
-        """Keep the group cache current; welcome and goodbye messages when the group wants them."""
+        """Keep the group cache current; welcome, goodbye and role notices when the group wants them."""
         try:
             return self._group_change(change)
         except Exception:

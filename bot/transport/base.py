@@ -21,6 +21,7 @@ SESSION_TRANSPORTS = frozenset({"neonize"})  # transport names that use a WhatsA
 USER_SERVER = "s.whatsapp.net"
 GROUP_SERVER = "g.us"
 LID_SERVER = "lid"
+GROUP_PICTURE_ASSET = "@group-picture"  # a media reply's asset meaning "this group's picture" (Transport.group_picture)
 
 
 def jid_user(jid: str) -> str:
@@ -164,6 +165,7 @@ class Participant:
     lid: str = ""
     is_admin: bool = False
     is_super_admin: bool = False
+    name: str = ""  # the display name WhatsApp gives, when it gives one
 
     @property
     def admin(self) -> bool:
@@ -308,6 +310,10 @@ class Transport(abc.ABC):
 
     def send_presence(self, chat: str, *, composing: bool) -> None:  # noqa: B027 - optional
         """Typing indicator; transports without one ignore it."""
+
+    def group_picture(self, chat: str) -> Media | None:
+        """The group's picture as an image to send (a network call), or None when it has none or it failed."""
+        return None
 
     @abc.abstractmethod
     def group_info(self, chat: str) -> GroupInfo:

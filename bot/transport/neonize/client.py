@@ -77,6 +77,7 @@ from bot.transport.base import (
     jid_user,
 )
 from bot.transport.neonize.history import translate_inbound
+from bot.transport.neonize.pictures import GroupPictures
 from bot.transport.neonize.translate import (
     jid_to_str,
     restricted,
@@ -102,7 +103,7 @@ _GO_LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.W
 
 
 # -- the transport ------------------------------------------------------------------------------------------
-class NeonizeTransport(Transport):
+class NeonizeTransport(GroupPictures, Transport):
     """One WhatsApp session through neonize; ``connect()`` blocks until ``stop()`` or a failed dial."""
 
     supports_liveness = True

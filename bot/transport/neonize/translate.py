@@ -347,7 +347,9 @@ def translate_group_info(info: Any) -> GroupInfo:
         phone = p.PhoneNumber.User or (p.JID.User if p.JID.Server == USER_SERVER else "")
         lid = jid_to_str(p.LID) if p.LID.User else (jid if p.JID.Server == LID_SERVER else "")
         participants.append(
-            Participant(jid=jid, phone=phone, lid=lid, is_admin=p.IsAdmin, is_super_admin=p.IsSuperAdmin)
+            Participant(
+                jid=jid, phone=phone, lid=lid, is_admin=p.IsAdmin, is_super_admin=p.IsSuperAdmin, name=p.DisplayName
+            )
         )
     return GroupInfo(
         chat=jid_to_str(info.JID),
