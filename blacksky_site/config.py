@@ -51,10 +51,13 @@ from blacksky_site.variables.arrivals import ARRIVAL_VARIABLES
 from blacksky_site.variables.commands import COMMANDS
 from blacksky_site.variables.history import HISTORY
 from blacksky_site.variables.languages import LANGUAGE_VARIABLES
+from blacksky_site.variables.packs import PACKS
 from blacksky_site.variables.platform import PLATFORM
 from blacksky_site.variables.schedule import SCHEDULE
 
-VARIABLES: tuple[Variable, ...] = PLATFORM + COMMANDS + SCHEDULE + LANGUAGE_VARIABLES + ARRIVAL_VARIABLES + HISTORY
+VARIABLES: tuple[Variable, ...] = (
+    PLATFORM + COMMANDS + SCHEDULE + LANGUAGE_VARIABLES + ARRIVAL_VARIABLES + HISTORY + PACKS
+)
 
 _BY_NAME = {variable.name: variable for variable in VARIABLES}
 _ALIAS_OF = {alias.name: variable.name for variable in VARIABLES for alias in variable.aliases}

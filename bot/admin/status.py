@@ -21,6 +21,7 @@ from bot.models import (
     BannedUser,
     BotSetting,
     BotStatus,
+    CommandPackChat,
     ConnectionEvent,
     ControlCommand,
     GroupSettings,
@@ -194,3 +195,10 @@ class WarningAdmin(admin.ModelAdmin):
     list_filter = ("session_name",)
     search_fields = ("user", "chat", "reason")
     date_hierarchy = "at"
+
+
+@admin.register(CommandPackChat)
+class CommandPackChatAdmin(admin.ModelAdmin):
+    list_display = ("pack", "chat", "session_name", "enabled", "updated_at")
+    list_filter = ("enabled", "pack", "session_name")
+    search_fields = ("chat", "pack")

@@ -43,7 +43,7 @@ from bot.dispatch.declarations import (  # noqa: F401  re-exported: the registry
 )
 
 if TYPE_CHECKING:
-    pass
+    from bot.dispatch.packs import PackGuard, PackInfo
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,9 @@ class Registry:
         self._discovered = package is None
         self._lock = threading.RLock()
         self.sources: list[Any] = []  # objects with sync(registry) -> bool (changed)
+        self.packs: list[PackInfo] = []  # installed command packs (bot.dispatch.packs)
+        self.pack_guard: PackGuard | None = None
+        self._module_pack: dict[str, str] = {}
 
     # -- declaring ------------------------------------------------------------------------------
     def command(
@@ -148,6 +151,10 @@ class Registry:
                     continue
                 module = f"{self.package}.{info.name}"
                 self._discover_module(module)
+            if self.package == COMMANDS_PACKAGE:
+                from bot.dispatch.packs import packs_installed
+
+                self.packs_add(*packs_installed())
             self._discovered = True  # last: other threads read it without the lock
 
     def _discover_module(self, module: str) -> None:
@@ -167,6 +174,51 @@ class Registry:
         for command_spec in declared:
             if command_spec.name not in self._specs:
                 self.register(command_spec, None)
+
+    def packs_add(self, packs: list[PackInfo], guard: PackGuard) -> None:
+        """Installed packs' commands beside the built-in ones, read from source like them.
+
+        A pack whose declarations are not literal, that reuses a taken name, or that declares a command
+        beyond its ``PACK_NEEDS`` is left out whole, with one warning line; the bot starts anyway.
+        """
+        from bot.dispatch.packs import PackRefused, spec_check
+
+        self.pack_guard = guard
+        for pack in packs:
+            try:
+                specs: list[CommandSpec] = []
+                for module in pack.modules:
+                    spec = importlib.util.find_spec(module)
+                    origin = Path(spec.origin) if spec and spec.origin else None
+                    declared = read_declarations(origin.read_text(encoding="utf-8"), module=module) if origin else None
+                    if declared is None:
+                        raise PackRefused(f"{module}: its @command(...) declarations must be literal")
+                    specs += declared
+                for command_spec in specs:
+                    spec_check(pack, command_spec)
+                    for word in command_spec.names():
+                        if word in self._lookup:
+                            raise PackRefused(
+                                f".{word} is already a command of {self._specs[self._lookup[word]].module}"
+                            )
+            except (PackRefused, ImportError, OSError, SyntaxError, ValueError) as exc:
+                log.warning("command pack refused", extra={"pack": pack.name, "error": str(exc)[:200]})
+                continue
+            for command_spec in specs:
+                self.register(command_spec, None)
+                self._module_pack[command_spec.module] = pack.name
+            self.packs.append(pack)
+
+    def packs_reset(self) -> None:
+        """Forget every pack's commands (before loading them again with other settings)."""
+        with self._lock:
+            for name in [s.name for s in self._specs.values() if s.module in self._module_pack]:
+                self.unregister(name)
+            for module in self._module_pack:
+                self._modules.pop(module, None)
+                sys.modules.pop(module, None)
+            self._module_pack.clear()
+            self.packs = []
 
     # -- lookups --------------------------------------------------------------------------------
     def lookup(self, word: str) -> CommandSpec | None:
@@ -207,6 +259,9 @@ class Registry:
                     state = self._modules.get(spec.module)
         if state is not None:
             state.last_used = time.monotonic() if now is None else now
+        pack = self._module_pack.get(spec.module)
+        if pack is not None and self.pack_guard is not None:
+            return self.pack_guard.wrap(pack, handler)
         return handler
 
     def _import(self, module: str) -> None:

@@ -324,19 +324,17 @@ class Router:
             handler = self.registry.handler(spec.name, now=self.clock())
             produced = handler(ctx)
             replies = as_list(produced)
-        except Exception:
+        except Exception as exc:
             log.exception(
                 "command failed",
                 extra={"session": self.session_name, "command": spec.name, "chat": message.chat, "msg_id": message.id},
             )
             self.stats.command(spec.name, error=True)
-            return DispatchResult(
-                replies=[self._text(message, str(APOLOGY))],
-                command=spec.name,
-                matched=spec.name,
-                error=True,
-                reason="error",
-            )
+            apology = [
+                self._text(message, str(APOLOGY)),
+                *getattr(exc, "notices", ()),
+            ]  # a pack turned off tells the owners
+            return DispatchResult(replies=apology, command=spec.name, matched=spec.name, error=True, reason="error")
         self.stats.command(spec.name)
         if log.isEnabledFor(logging.INFO):  # what the bot is doing, for the operator; never the text itself
             log.info(

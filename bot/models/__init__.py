@@ -22,6 +22,7 @@ from bot.models.control import ControlCommand, WebhookDelivery
 from bot.models.greetings import GreetingSettings
 from bot.models.history import CachedMessage, ChatHistorySetting
 from bot.models.outbox import HandledMessage, OutboxItem
+from bot.models.packs import CommandPackChat
 from bot.models.runtime import ChatLanguage, RuntimeSetting
 from bot.models.schedule import ChatTimeZone, ScheduledMessage, ScheduleOccurrence
 
@@ -33,6 +34,7 @@ __all__ = [
     "CachedMessage",
     "ChatHistorySetting",
     "ChatLanguage",
+    "CommandPackChat",
     "ConnectionEvent",
     "ConnectionState",
     "ControlCommand",
