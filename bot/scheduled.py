@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 TASK = "bot.tasks.scheduled_message_task"
 MISSED_SCANNED = 50_000  # occurrences counted after a long outage (a minute cron for a month)
+ORPHAN_GRACE = timedelta(hours=1)  # longer than django-q2's retries of one task (3 x 360 s)
 Kind = ScheduledMessage.Kind
 
 
@@ -231,3 +232,23 @@ def scheduled_run(*, schedule_id: int, due: datetime, now: datetime) -> dict:
         },
     )
     return {"outcome": outcome, "schedule": row.pk, "skipped": skipped, "late_seconds": int(late.total_seconds())}
+
+
+def scheduled_rearm_orphans(*, now: datetime) -> int:
+    """Arm again the active schedules whose pending django-q2 row is gone while their occurrence is long
+    past (its task failed every attempt, or an operator deleted the row): the next occurrence after
+    ``now``. Run by the hourly retention task; returns how many were armed."""
+    from django_q.models import Schedule
+
+    pending = set(Schedule.objects.filter(name__startswith="bot.scheduled.").values_list("name", flat=True))
+    armed = 0
+    for row in ScheduledMessage.objects.filter(active=True, next_run__lt=now - ORPHAN_GRACE):
+        if q_name(row.pk) in pending:
+            continue
+        with transaction.atomic():
+            following = Rule.from_json(row.rule).next_after(now, zone_of(row))
+            ScheduledMessage.objects.filter(pk=row.pk).update(next_run=following, active=following is not None)
+            _arm(row.pk, following)
+        logger.warning("scheduled message re-armed", extra={"schedule": row.pk, "next_run": str(following)})
+        armed += 1
+    return armed

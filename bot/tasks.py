@@ -8,11 +8,13 @@ from django.utils import timezone
 
 from blacksky_site.tempfiles import temp_sweep
 from bot.retention import prune_all
-from bot.scheduled import scheduled_run
+from bot.scheduled import scheduled_rearm_orphans, scheduled_run
 
 
 def prune_task() -> dict[str, int]:
-    return prune_all()
+    result = prune_all()
+    result["schedules_rearmed"] = scheduled_rearm_orphans(now=timezone.now())
+    return result
 
 
 def temp_sweep_task() -> dict[str, int]:

@@ -6,17 +6,21 @@ standby or a retry delivers it again) writes one outbox row per occurrence and a
 from __future__ import annotations
 
 import pydoc
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 from django_q.brokers import get_broker
 from django_q.models import OrmQ, Schedule
 from django_q.scheduler import scheduler
 from django_q.signing import SignedPackage
 
 from bot.models import OutboxItem, ScheduledMessage, ScheduleOccurrence
-from bot.scheduled import q_name
+from bot.schedule_rules import parse_when, zone_named
+from bot.scheduled import q_name, scheduled_create
+from bot.tasks import prune_task, scheduled_message_task
 from tests.bot.dispatch_kit import ALICE, BOB, GROUP, group_info, make_bot
 
 pytestmark = pytest.mark.django_db
@@ -229,3 +233,44 @@ def test_automute_and_autounmute_run_daily_in_the_chats_zone(bot, clock):
     assert action.content == {"action": "announce"}
     assert bot.run_text(".automute off", chat=GROUP) == "automute off (1 removed)."
     assert pending(mute.pk) == []
+
+
+def test_a_schedule_whose_pending_row_was_lost_is_armed_again_by_the_hourly_task(bot, clock):
+    bot.run(".schedule daily 16:05 hello", chat=GROUP)
+    row = the_schedule()
+    Schedule.objects.filter(name=q_name(row.pk)).delete()  # its task failed every attempt
+    clock.shift(timedelta(hours=2))
+    assert prune_task()["schedules_rearmed"] == 1
+    assert pending(row.pk) == [datetime(2026, 12, 4, 15, 5, tzinfo=UTC)]
+    assert prune_task()["schedules_rearmed"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_clusters_running_one_occurrence_at_once_queue_it_once(settings):
+    """The active worker's and the standby's workers take the same occurrence at the same moment."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has one writer: two runs cannot overlap there")
+    settings.SCHEDULE_MISSED_MAX_MINUTES = 30
+    settings.SCHEDULE_MAX_PER_CHAT = 10
+    parsed = parse_when("daily 08:00 morning", now=START, tz=zone_named("UTC"))
+    row = scheduled_create(session_name="kit", chat=GROUP, parsed=parsed, time_zone="UTC")
+    due = parsed.first.isoformat()
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait(5)
+            outcomes.append(scheduled_message_task(schedule_id=row.pk, due=due)["outcome"])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    with time_machine.travel(parsed.first + timedelta(seconds=2), tick=False):  # the clock is global: both see it
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    assert sorted(outcomes) == ["duplicate", "queued"]
+    assert OutboxItem.objects.filter(chat=GROUP).count() == 1
+    assert Schedule.objects.filter(name=q_name(row.pk)).count() == 1
