@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import zlib
 
 import pytest
+import zstandard
 
 from sessions_store import crypto
 from sessions_store.snapshot import (
@@ -139,9 +141,19 @@ def test_the_structural_check_catches_what_the_full_parse_catches():
         archive_decode(raw[:-1], materialize=False)
 
 
-def test_compression_in_streams_round_trips_and_refuses_a_cut_stream():
-    data = bytes(range(256)) * 9000  # a little over 2 MiB: three streams
+def test_zstd_round_trips_and_refuses_a_cut_or_extended_frame():
+    data = bytes(range(256)) * 9000
     packed = crypto.compress(data)
-    assert crypto.decompress(packed) == data
-    with pytest.raises(Exception, match="ends early"):
+    assert crypto.decompress(packed) == data and len(packed) < len(data) // 10
+    with pytest.raises(zstandard.ZstdError):
         crypto.decompress(packed[:-10])
+    with pytest.raises(zstandard.ZstdError):
+        crypto.decompress(packed + b"\x00")
+
+
+def test_zlib_streams_of_the_older_formats_still_read_and_a_cut_stream_is_refused():
+    data = bytes(range(256)) * 9000  # a little over 2 MiB: three streams, as formats 1 and 2 hold
+    packed = b"".join(zlib.compress(data[i : i + 1024 * 1024], 6) for i in range(0, len(data), 1024 * 1024))
+    assert crypto.zlib_decompress(packed) == data
+    with pytest.raises(zlib.error, match="ends early"):
+        crypto.zlib_decompress(packed[:-10])

@@ -11,6 +11,7 @@ import io
 import logging
 import os
 import sys
+import zlib
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -49,10 +50,10 @@ def _device(session_name: str) -> str:
 
 
 def _v1_stored(raw: bytes) -> bytes:
-    """Bytes as the format-1 packer (before binding) wrote them."""
+    """Bytes as the format-1 packer (before binding, zlib level 6) wrote them."""
     key_id, key = crypto.keyring()[0]
     header = crypto.MAGIC + key_id.encode() + os.urandom(12)
-    return header + AESGCM(key).encrypt(header[-12:], crypto.compress(raw), header)
+    return header + AESGCM(key).encrypt(header[-12:], zlib.compress(raw, 6), header)
 
 
 # --------------------------------------------------------------------------- backups
@@ -118,7 +119,7 @@ def test_two_archives_of_one_session_swapped_between_rows_are_refused_by_archive
     assert f"not archive {b.archive_id} as expected" in outcome.detail
 
 
-@pytest.mark.parametrize("edit", ["owner", "archive_id", "downgrade"])
+@pytest.mark.parametrize("edit", ["owner", "archive_id", "downgrade", "relabel_zlib"])
 def test_a_header_rewritten_to_pass_as_this_sessions_fails_to_decrypt(edit):
     alpha, bravo = _two_sessions()
     stored = bytearray(SessionBackup.objects.get(pk=alpha.pk).archive)
@@ -130,8 +131,11 @@ def test_a_header_rewritten_to_pass_as_this_sessions_fails_to_decrypt(edit):
     elif edit == "archive_id":  # the row's own id written into the header
         bravo_row = SessionBackup.objects.get(pk=bravo.pk)
         stored[crypto.HEADER_SIZE : crypto.HEADER_SIZE + 16] = bravo_row.archive_id.bytes
-    else:  # format 2 relabelled as the unbound format 1
+    elif edit == "downgrade":  # relabelled as the unbound format 1
         stored[: len(crypto.MAGIC)] = crypto.MAGIC
+    else:  # the zstd format relabelled as the zlib one of the same header (format 2)
+        assert bytes(stored).startswith(crypto.MAGIC_ZSTD)
+        stored[: len(crypto.MAGIC)] = crypto.MAGIC_BOUND
     _copy_archive(alpha, bravo)
     SessionBackup.objects.filter(pk=bravo.pk).update(archive=bytes(stored), sha256=crypto.sha256_hex(bytes(stored)))
     store_for("bravo").wipe()
