@@ -18,6 +18,7 @@ import hashlib
 import json
 import struct
 from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import accumulate
@@ -98,8 +99,33 @@ def archive_from_store(store: LiveStore) -> Archive:
 # --------------------------------------------------------------------------- encode
 
 
-def _encode_column(values: list[Any], kind: str, where: str) -> tuple[bytes, bool]:
+def _encode_fast(values: Sequence[Any], kind: str) -> bytes | None:
+    """The block of a column without NULLs and of the plain Python type, at C speed; ``None`` when
+    a value is of another type (the caller's general path then says what it is)."""
+    try:
+        if kind in ("int", "bool"):
+            return array("q", values).tobytes()  # TypeError on None, str or float
+        if kind == "bytes":
+            data = b"".join(values)  # TypeError on None or str
+            lengths = array("q", map(len, values))
+            return lengths.tobytes() + data if sum(lengths) == len(data) else None
+        if kind == "text":
+            joined = "".join(values)  # TypeError on None or a non-str
+            data = joined.encode("utf-8", "surrogatepass")
+            if len(data) == len(joined):  # ASCII (jids, ids): each value's bytes are its characters
+                return array("q", map(len, values)).tobytes() + data
+            chunks = [v.encode("utf-8", "surrogatepass") for v in values]
+            return array("q", map(len, chunks)).tobytes() + data
+    except (TypeError, OverflowError):
+        return None
+    return None
+
+
+def _encode_column(values: Sequence[Any], kind: str, where: str) -> tuple[bytes, bool]:
     """One column as bytes; returns (block, has_nulls)."""
+    fast = _encode_fast(values, kind)
+    if fast is not None:
+        return fast, False
     if kind in ("int", "bool"):
         nulls = any(v is None for v in values)
         try:
@@ -116,10 +142,6 @@ def _encode_column(values: list[Any], kind: str, where: str) -> tuple[bytes, boo
             return bytes(1 if v is None else 0 for v in values) + data, True
         return data, False
     # text / bytes: lengths (-1 = NULL) then the concatenated values
-    want = bytes if kind == "bytes" else str
-    if all(type(v) is want for v in values):  # the common case, at C speed
-        chunks_fast = values if want is bytes else [v.encode("utf-8", "surrogatepass") for v in values]
-        return array("q", map(len, chunks_fast)).tobytes() + b"".join(chunks_fast), False
     chunks: list[bytes] = []
     for v in values:
         if v is None or isinstance(v, bytes):
@@ -142,7 +164,7 @@ def archive_encode(archive: Archive) -> bytes:
         columns_meta = []
         columns = list(zip(*table.rows, strict=True)) if table.rows else [()] * len(table.columns)
         for name, kind, values in zip(table.columns, table.types, columns, strict=True):
-            block, nulls = _encode_column(list(values), kind, f"{table.name}.{name}")
+            block, nulls = _encode_column(values, kind, f"{table.name}.{name}")
             blocks.append(block)
             columns_meta.append({"name": name, "type": kind, "nulls": nulls, "size": len(block)})
         tables_meta.append({"name": table.name, "rows": len(table.rows), "columns": columns_meta})
@@ -164,53 +186,93 @@ def archive_encode(archive: Archive) -> bytes:
 # --------------------------------------------------------------------------- decode
 
 
-def _decode_column(block: memoryview, kind: str, nulls: bool, rows: int, where: str, materialize: bool) -> list[Any]:
-    """One column's values; with ``materialize=False`` only its structure is checked (sizes,
-    lengths) and an empty list is returned: enough to know the archive reads back whole."""
+class ColumnRows(Sequence[tuple[Any, ...]]):
+    """A decoded table's rows, zipped from its columns one row at a time as they are iterated.
+
+    A restore streams them into the new store, so the decoded archive is held once (its bytes) and
+    never again as a list of row tuples. Indexing builds the list once (small tables: the device).
+    """
+
+    def __init__(self, count: int, columns: list[Callable[[], Iterable[Any]]]) -> None:
+        self._count, self._columns = count, columns
+        self._built: list[tuple[Any, ...]] | None = None
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        if self._built is not None:
+            return iter(self._built)
+        return zip(*(make() for make in self._columns), strict=True) if self._count else iter(())
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if self._built is None:
+            self._built = list(self)
+        return self._built[index]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _decode_column(
+    block: memoryview, kind: str, nulls: bool, rows: int, where: str, materialize: bool
+) -> Callable[[], Iterable[Any]]:
+    """Check one column's structure (sizes, lengths; with ``materialize`` text is decoded here, the
+    only step that could fail later) and return what yields its values when the rows are iterated."""
     if kind in ("int", "bool", "float"):
         mask = bytes(block[:rows]) if nulls else b""
         data = block[rows:] if nulls else block
         if len(data) != 8 * rows:
             raise ArchiveError(f"The archive's column {where} has the wrong size.")
-        if not materialize:
-            return []
-        values: list[Any] = array("q" if kind != "float" else "d", bytes(data)).tolist()
-        if kind == "bool":
-            values = [bool(v) for v in values]
-        if nulls:
-            values = [None if m else v for v, m in zip(values, mask, strict=True)]
-        return values
+
+        def numbers() -> Iterable[Any]:
+            numbers_array = array("q" if kind != "float" else "d")
+            numbers_array.frombytes(data)
+            values: Iterable[Any] = numbers_array.tolist()
+            if kind == "bool":
+                values = map(bool, values)
+            if nulls:
+                return (None if m else v for v, m in zip(values, mask, strict=True))
+            return values
+
+        return numbers
     if len(block) < 8 * rows:
         raise ArchiveError(f"The archive's column {where} is truncated.")
-    lengths = array("q", bytes(block[: 8 * rows]))
+    lengths = array("q")
+    lengths.frombytes(block[: 8 * rows])
     blob_size = len(block) - 8 * rows
     has_nulls = rows > 0 and min(lengths) < 0
     total = sum(n for n in lengths if n > 0) if has_nulls else sum(lengths)
     if total != blob_size:
         raise ArchiveError(f"The archive's column {where} has the wrong size.")
-    if not materialize:
-        return []
-    blob = bytes(block[8 * rows :])
-    if not has_nulls:
-        ends = list(accumulate(lengths))
-        values = [blob[e - n : e] for n, e in zip(lengths, ends, strict=True)]
-        if kind == "text":
-            return [v.decode("utf-8", "surrogatepass") for v in values]
+
+    def values(blob: bytes | str | None = None) -> Iterable[Any]:
+        blob = bytes(block[8 * rows :]) if blob is None else blob
+        if not has_nulls:
+            return (blob[e - n : e] for n, e in zip(lengths, accumulate(lengths), strict=True))
+        ends = accumulate(max(n, 0) for n in lengths)
+        return (None if n < 0 else blob[e - n : e] for n, e in zip(lengths, ends, strict=True))
+
+    if kind != "text" or not materialize:
         return values
-    ends = list(accumulate(max(n, 0) for n in lengths))
-    if kind == "text":
-        return [
-            None if n < 0 else blob[e - n : e].decode("utf-8", "surrogatepass")
-            for n, e in zip(lengths, ends, strict=True)
-        ]
-    return [None if n < 0 else blob[e - n : e] for n, e in zip(lengths, ends, strict=True)]
+    try:
+        text = str(block[8 * rows :], "utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        text = ""
+    if len(text) == blob_size:  # ASCII (jids, ids): byte offsets are character offsets
+        return lambda: values(text)
+    texts = [None if v is None else v.decode("utf-8", "surrogatepass") for v in values()]
+    return lambda: texts
 
 
 def archive_decode(raw: bytes, *, materialize: bool = True) -> Archive:
     """Parse bytes from :func:`archive_encode` back; any inconsistency raises ``ArchiveError``.
 
     ``materialize=False`` checks every table and column but builds no rows (the tables come back
-    empty): what a backup uses to verify its own bytes before they become visible.
+    empty): what a backup uses to verify its own bytes before they become visible. Otherwise each
+    table's rows are a :class:`ColumnRows`, built from ``raw`` as they are read.
     """
     if len(raw) < _HEADER.size:
         raise ArchiveError("The archive is truncated (no header).")
@@ -245,7 +307,9 @@ def archive_decode(raw: bytes, *, materialize: bool = True) -> Archive:
                 block = view[offset : offset + size]
                 columns.append(_decode_column(block, col["type"], col["nulls"], rows, where, materialize))
                 offset += size
-            table_rows = list(zip(*columns, strict=True)) if columns and rows and materialize else []
+            if rows and not columns:
+                raise ArchiveError(f"The archive's table {meta['name']} has rows but no columns.")
+            table_rows: Sequence[tuple[Any, ...]] = ColumnRows(rows, columns) if materialize else []
             tables.append(
                 TableData(
                     name=str(meta["name"]),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import socket
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +48,7 @@ class TableData:
     name: str
     columns: tuple[str, ...]
     types: tuple[str, ...]  # int | text | bytes | bool | float
-    rows: list[tuple[Any, ...]]
+    rows: Sequence[tuple[Any, ...]]  # a list, or an archive's ColumnRows (built as iterated)
 
 
 def this_host() -> str:
@@ -182,8 +183,9 @@ def insert_sql(table: TableData, placeholder: str) -> str:
     return f"INSERT INTO {quote_identifier(table.name)} ({cols}) VALUES ({marks})"
 
 
-def coerce_rows(table: TableData, target_types: dict[str, str]) -> list[tuple[Any, ...]]:
-    """Convert values to what the target column expects (SQLite keeps booleans as 0/1)."""
+def coerce_rows(table: TableData, target_types: dict[str, str]) -> Iterable[tuple[Any, ...]]:
+    """Convert values to what the target column expects (SQLite keeps booleans as 0/1), row by row
+    as the caller's ``executemany`` pulls them."""
     wanted = [target_types.get(col, kind) for col, kind in zip(table.columns, table.types, strict=True)]
     if all(w == k for w, k in zip(wanted, table.types, strict=True)):
         return table.rows
@@ -199,9 +201,9 @@ def coerce_rows(table: TableData, target_types: dict[str, str]) -> list[tuple[An
             converters.append(lambda v: None if v is None else str(v))
         else:
             converters.append(None)
-    return [
+    return (
         tuple(v if conv is None else conv(v) for v, conv in zip(row, converters, strict=True)) for row in table.rows
-    ]
+    )
 
 
 def sorted_table_names(names: list[str]) -> list[str]:

@@ -187,6 +187,11 @@ class SqliteStore(LiveStore):
         try:
             conn = self._connect(temp, create=True)
             try:
+                # A fresh file no one else opens until the swap, which is atomic: no journal, no
+                # syncs while it fills (one fsync of the whole file below), one transaction.
+                conn.execute("PRAGMA journal_mode = OFF")
+                conn.execute("PRAGMA synchronous = OFF")
+                conn.execute("PRAGMA cache_size = -65536")
                 conn.execute("PRAGMA foreign_keys = ON")
                 conn.execute("BEGIN")
                 for statement in DDL:
