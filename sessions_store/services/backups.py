@@ -105,10 +105,9 @@ def backup_create(*, session_name: str, reason: str, fencing: int | None = None)
                 logger.info("backup skipped", extra={**log, "reason": f"unchanged since backup #{newest.pk}"})
                 return None
             packed = crypto.pack(raw, session_name=session_name, archive_id=str(uuid.uuid4()))
-            # Visible only when whole: open what will be stored before the row says "verified".
-            opened = crypto.unpack(
-                packed.stored, expected_sha256=packed.sha256, owner=session_name, archive_id=packed.archive_id
-            )
+            # Visible only when whole: open what will be stored before the row says "verified" (its
+            # checksum was just taken of these very bytes; decryption authenticates every one of them).
+            opened = crypto.unpack(packed.stored, owner=session_name, archive_id=packed.archive_id)
             back = archive_decode(opened, materialize=False)
             if back.extra["row_counts"] != archive.row_counts or back.device_jid != archive.device_jid:
                 raise ArchiveError("The archive read back differs from the snapshot.")

@@ -195,7 +195,8 @@ def _chain(session: WhatsAppSession, store: LiveStore, *, force: bool, backup_id
     session_record_store(session, store)
     log = {"session": session_name}
     live_generation = store.generation_read() if health.healthy else 0
-    newest = _verified_newest_first(session_name).first()
+    verified = list(_verified_newest_first(session_name))  # one listing for the decision and the restore
+    newest = verified[0] if verified else None
     decision = store_decision(
         healthy=health.healthy,
         live_generation=live_generation,
@@ -235,7 +236,7 @@ def _chain(session: WhatsAppSession, store: LiveStore, *, force: bool, backup_id
                 "none", not health.healthy, detail=f"backup #{backup_id} of session {session_name} does not exist"
             )
     else:
-        candidates = list(_verified_newest_first(session_name))
+        candidates = list(_verified_newest_first(session_name)) if decision == FORCE else verified
     restored = _restore_first(session, store, candidates, keep_old=keep_old, failures=failures)
     if restored is not None:
         return restored

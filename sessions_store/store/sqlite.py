@@ -188,7 +188,9 @@ class SqliteStore(LiveStore):
             conn = self._connect(temp, create=True)
             try:
                 # A fresh file no one else opens until the swap, which is atomic: no journal, no
-                # syncs while it fills (one fsync of the whole file below), one transaction.
+                # syncs while it fills (one fsync of the whole file below), the rows in one
+                # transaction after the schema's (on disk first: a killed restore leaves a store
+                # whose size says what it held).
                 conn.execute("PRAGMA journal_mode = OFF")
                 conn.execute("PRAGMA synchronous = OFF")
                 conn.execute("PRAGMA cache_size = -65536")
@@ -196,7 +198,9 @@ class SqliteStore(LiveStore):
                 conn.execute("BEGIN")
                 for statement in DDL:
                     conn.execute(statement)
+                conn.execute("COMMIT")
                 types = _sqlite_column_types(conn)
+                conn.execute("BEGIN")
                 for table in ordered_tables(tables):
                     if table.rows:
                         conn.executemany(insert_sql(table, "?"), coerce_rows(table, types[table.name]))

@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
 from sessions_store import crypto
 from sessions_store.models import SessionBackup
@@ -98,3 +99,12 @@ def test_a_damaged_archive_of_either_compressor_is_refused_in_one_sentence_and_t
     assert damaged.state_reason == "Decryption failed: the header or the data was tampered with or truncated."
     assert outcome.source == "backup" and outcome.backup_id == older.pk
     assert store_for("legacy").health().device_jid == LEGACY_JID
+
+
+def test_the_archive_bytes_sit_last_in_the_backup_row_so_a_listing_never_walks_them(is_postgres):
+    if is_postgres:
+        pytest.skip("PostgreSQL keeps large values outside the row")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA table_info(sessions_store_sessionbackup)")
+        columns = [row[1] for row in cursor.fetchall()]
+    assert columns[-1] == "archive"
