@@ -11,10 +11,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-import httpx
 from django.conf import settings
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +64,8 @@ def _request(
         "Content-Type": "application/json",
         "User-Agent": "blacksky-md",
     }
+    import httpx  # here, not at the top: every process imports this module at start, few call the API
+
     with httpx.Client(timeout=timeout) as client:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
