@@ -51,12 +51,13 @@ from blacksky_site.variables.arrivals import ARRIVAL_VARIABLES
 from blacksky_site.variables.commands import COMMANDS
 from blacksky_site.variables.history import HISTORY
 from blacksky_site.variables.languages import LANGUAGE_VARIABLES
+from blacksky_site.variables.moderation import MODERATION
 from blacksky_site.variables.packs import PACKS
 from blacksky_site.variables.platform import PLATFORM
 from blacksky_site.variables.schedule import SCHEDULE
 
 VARIABLES: tuple[Variable, ...] = (
-    PLATFORM + COMMANDS + SCHEDULE + LANGUAGE_VARIABLES + ARRIVAL_VARIABLES + HISTORY + PACKS
+    PLATFORM + COMMANDS + SCHEDULE + LANGUAGE_VARIABLES + ARRIVAL_VARIABLES + HISTORY + PACKS + MODERATION
 )
 
 _BY_NAME = {variable.name: variable for variable in VARIABLES}

@@ -6,6 +6,7 @@
 - Per-minute ``MessageStat`` rows are rolled up into hourly rows after 48 hours; hourly rows are
   deleted after 30 days.
 - Messages kept for anti-delete and anti-edit (``bot.message_cache``) older than ``ANTIDELETE_TTL_HOURS``.
+- Moderation log rows older than 90 days (``/stats`` summarises the last 24 hours).
 - Failed and corrupt backups older than a day, expired pairing codes, and django-q2 task rows
   beyond its ``save_limit`` (failures older than the retention too) are removed.
 
@@ -22,12 +23,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from bot.message_cache import message_cache_prune
-from bot.models import ConnectionEvent, MessageStat, ReconnectEvent, ReconnectHour
+from bot.models import ConnectionEvent, MessageStat, ModerationLog, ReconnectEvent, ReconnectHour
 from bot.outbox import outbox_prune
 
 MINUTE_ROWS_KEPT = timedelta(hours=48)
 HOUR_ROWS_KEPT = timedelta(days=30)
 FAILED_BACKUPS_KEPT = timedelta(days=1)
+MODERATION_LOG_KEPT = timedelta(days=90)
 
 
 def events_prune(*, now: datetime, days: int) -> dict[str, int]:
@@ -87,6 +89,11 @@ def stats_rollup(*, now: datetime) -> dict[str, int]:
     return {"minute_rows_rolled_up": deleted, "hour_rows_written": len(hours), "hour_rows_deleted": expired}
 
 
+def moderation_log_prune(*, now: datetime) -> dict[str, int]:
+    deleted, _ = ModerationLog.objects.filter(at__lt=now - MODERATION_LOG_KEPT).delete()
+    return {"moderation_log": deleted}
+
+
 def backups_prune_failed(*, now: datetime) -> dict[str, int]:
     from sessions_store.models import SessionBackup
 
@@ -129,6 +136,7 @@ def prune_all(*, now: datetime | None = None) -> dict[str, int]:
     summary.update(outbox_prune(now=now, days=settings.EVENT_RETENTION_DAYS))
     summary.update(stats_rollup(now=now))
     summary.update(message_cache_prune(now=now, hours=settings.ANTIDELETE_TTL_HOURS))
+    summary.update(moderation_log_prune(now=now))
     summary.update(backups_prune_failed(now=now))
     summary.update(pairing_codes_prune(now=now))
     summary.update(queue_results_prune(now=now, days=settings.EVENT_RETENTION_DAYS))

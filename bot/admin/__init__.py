@@ -7,7 +7,9 @@ table; :mod:`bot.admin.outbox` lists the reply queue with retry and discard;
 :mod:`bot.admin.runtime` edits the chat-settable settings and chat languages;
 :mod:`bot.admin.session_lifecycle` adds, pairs and removes sessions; :mod:`bot.admin.schedules` lists
 scheduled messages with their occurrences; :mod:`bot.admin.history` the anti-delete switches and the
-message cache (metadata only); :mod:`bot.admin.greetings` the groups' greeting templates; :mod:`bot.admin.common` holds
+message cache (metadata only); :mod:`bot.admin.greetings` the groups' greeting templates;
+:mod:`bot.admin.moderation` edits the moderation rules and warn policies and shows the moderation log
+(read-only); :mod:`bot.admin.common` holds
 what they share. The site's header and title are set here, once.
 """
 
@@ -16,6 +18,7 @@ from django.contrib import admin
 from bot.admin import (  # noqa: F401  importing them registers the admins
     greetings,
     history,
+    moderation,
     outbox,
     reactions,
     runtime,

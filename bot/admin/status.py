@@ -184,8 +184,8 @@ class BannedUserAdmin(admin.ModelAdmin):
 
 @admin.register(GroupSettings)
 class GroupSettingsAdmin(admin.ModelAdmin):
-    list_display = ("chat", "session_name", "welcome", "antilink", "updated_at")
-    list_filter = ("welcome", "antilink", "session_name")
+    list_display = ("chat", "session_name", "welcome", "updated_at")
+    list_filter = ("welcome", "session_name")
     search_fields = ("chat",)
 
 

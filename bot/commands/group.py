@@ -190,12 +190,13 @@ def groupinfo(ctx: CommandContext) -> Reply:
     group = ctx.group
     assert group is not None
     admins = [p.jid for p in group.participants if p.admin]
+    antilink_on = bool(ctx.moderator and ctx.moderator.rulebook.rule(ctx.chat, "antilink").enabled)
     lines = [
         f"*{group.name or 'This group'}*",
         f"Members: {len(group.participants)}, admins: {len(admins)}",
         f"Only admins can send messages: {'yes' if group.announce else 'no'}",
         f"Welcome messages: {'on' if ctx.state.welcome(ctx.chat) else 'off'}, "
-        f"antilink: {'on' if ctx.state.antilink(ctx.chat) else 'off'}",
+        f"antilink: {'on' if antilink_on else 'off'}",
     ]
     if group.topic:
         lines += ["", group.topic]

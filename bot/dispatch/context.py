@@ -11,8 +11,8 @@ A handler is ``def handler(ctx: CommandContext) -> list[Reply] | Reply | None``.
   (cached ``GroupInfo`` in a group, else None);
 - named capabilities, never the router itself: ``state`` (persisted chat settings: prefix, bans,
   maintenance, group switches), ``owners``, ``bot_name``, ``bot_jid``, ``registry`` (the commands),
-  ``groups`` (the metadata cache), ``stats`` (what this session counted), ``outbound`` (pacing and
-  what was sent), ``uptime()`` and ``clock()``;
+  ``groups`` (the metadata cache), ``moderator`` (the group rules and warning policies), ``stats``
+  (what this session counted), ``outbound`` (pacing and what was sent), ``uptime()`` and ``clock()``;
 - reply builders that fill in the chat, quoting and mentions:
   ``reply(text, mentions=(), quote=True)``, ``media(asset, kind='video', caption='', mentions=())``
   (the outbound resolves the asset; a video loops like a GIF), ``react(emoji)``,
@@ -41,6 +41,7 @@ from bot.transport.base import (
 
 if TYPE_CHECKING:
     from bot.dispatch.groups import GroupCache
+    from bot.dispatch.moderator import Moderator
     from bot.dispatch.outbound import Outbound
     from bot.dispatch.registry import Registry
     from bot.dispatch.state import ChatState
@@ -77,6 +78,7 @@ class CommandContext:
     bot_is_admin: bool = False
     group: GroupInfo | None = None
     rng: random.Random = field(default_factory=random.Random)
+    moderator: Moderator | None = None  # the group rules (``.antilink``, ``.mod``, ``.warn``) and their book
     wrong_usage: bool = field(default=False, init=False)  # set by usage(): this run did no work
 
     # -- shortcuts ------------------------------------------------------------------------------------

@@ -1,16 +1,23 @@
-"""Moderation on the message path: who a member is for warnings, warnings that end in removal, antilink.
+"""Who a member is for warnings, and warnings that end in removal; used by the moderator and ``.warn``.
 
-Used by the router (antilink runs before any command) and by the group commands (``.warn``), so
-it lives with the dispatcher, not in a command module the router would have to import.
+It lives with the dispatcher (the moderator runs before any command), not in a command module the
+router would have to import. A group's policy (``WarnSettings``: the limit, the template, the decay)
+comes from the rule book; warnings older than the decay do not count.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
 from bot.dispatch import services
 from bot.dispatch.context import mention
-from bot.transport.base import GroupInfo, IncomingMessage, Participant, Reply, jid_user
-
-WARNINGS_BEFORE_KICK = services.WARNINGS_BEFORE_KICK
+from bot.dispatch.rulebook import WarnSettings
+from bot.moderation_settings import template_render
+from bot.transport.base import GroupInfo, Participant, Reply, jid_user
 
 
 def find_member(group: GroupInfo | None, jid: str) -> Participant | None:
@@ -36,6 +43,26 @@ def member_key(group: GroupInfo | None, jid: str, *, alt: str = "") -> str:
     return jid_user(jid)
 
 
+def warnings_since(policy: WarnSettings, *, now: datetime | None = None) -> datetime | None:
+    """The oldest warning that still counts (None: they never fade)."""
+    if not policy.decay_days:
+        return None
+    return (now or timezone.now()) - timedelta(days=policy.decay_days)
+
+
+@dataclass(frozen=True)
+class WarnOutcome:
+    replies: list[Reply] = field(default_factory=list)
+    count: int = 0
+    limit: int = 0
+    removed: bool = False  # the limit was reached and the member is being removed
+
+
+def warning_text(policy: WarnSettings, *, who: str, count: int) -> str:
+    template = policy.template or _("{mention} warning {count}/{limit}.")
+    return template_render(template, mention=who, count=count, limit=policy.limit)
+
+
 def warn_member(
     *,
     session_name: str,
@@ -46,49 +73,36 @@ def warn_member(
     alt: str = "",
     reason: str,
     given_by: str,
-) -> list[Reply]:
-    """Record a warning; at the limit remove the member (when the bot is admin) and clear their warnings."""
+    policy: WarnSettings,
+) -> WarnOutcome:
+    """Record a warning; at the group's limit remove the member (when the bot is admin) and clear their warnings."""
     key = member_key(group, jid, alt=alt)
     count = services.warning_create(
-        session_name=session_name, chat=chat, user=key, reason=reason, given_by=given_by
+        session_name=session_name,
+        chat=chat,
+        user=key,
+        reason=reason,
+        given_by=given_by,
+        since=warnings_since(policy),
     )
     who = mention(jid)
-    why = f" Reason: {reason}." if reason else ""
-    if count < WARNINGS_BEFORE_KICK:
-        text = f"{who} warning {count}/{WARNINGS_BEFORE_KICK}.{why}"
-        return [Reply(kind="text", chat=chat, text=text, mentions=(jid,))]
-    bot_admin = bool(group and group.is_admin(bot_jid))
-    if not bot_admin:
-        text = f"{who} has {count}/{WARNINGS_BEFORE_KICK} warnings and should be removed, but I am not a group admin."
-        return [Reply(kind="text", chat=chat, text=text, mentions=(jid,))]
+    why = (" " + _("Reason: %(reason)s.") % {"reason": reason}) if reason else ""
+    if count < policy.limit:
+        text = warning_text(policy, who=who, count=count) + why
+        return WarnOutcome([Reply(kind="text", chat=chat, text=text, mentions=(jid,))], count, policy.limit)
+    if not (group and group.is_admin(bot_jid)):
+        text = _("%(who)s has %(count)d/%(limit)d warnings and should be removed, but I am not a group admin.") % {
+            "who": who,
+            "count": count,
+            "limit": policy.limit,
+        }
+        return WarnOutcome([Reply(kind="text", chat=chat, text=text, mentions=(jid,))], count, policy.limit)
     services.warnings_reset(session_name=session_name, chat=chat, user=key)
     member = find_member(group, jid)
     target = member.jid if member is not None else jid
-    return [
-        Reply(
-            kind="text",
-            chat=chat,
-            text=f"{who} reached {WARNINGS_BEFORE_KICK} warnings and is removed.{why}",
-            mentions=(jid,),
-        ),
+    text = _("%(who)s reached %(limit)d warnings and is removed.") % {"who": who, "limit": policy.limit}
+    replies = [
+        Reply(kind="text", chat=chat, text=text + why, mentions=(jid,)),
         Reply(kind="group", chat=chat, action="remove", targets=(target,)),
     ]
-
-
-def antilink_replies(*, session_name: str, bot_jid: str, message: IncomingMessage, group: GroupInfo) -> list[Reply]:
-    """A non-admin posted a link in an antilink group: delete it (if the bot is admin) and warn."""
-    replies: list[Reply] = []
-    bot_admin = group.is_admin(bot_jid)
-    if bot_admin:
-        replies.append(Reply(kind="delete", chat=message.chat, reply_to=message.id, target=message.sender))
-    replies += warn_member(
-        session_name=session_name,
-        bot_jid=bot_jid,
-        chat=message.chat,
-        group=group,
-        jid=message.sender,
-        alt=message.sender_alt,
-        reason="sent a link (antilink is on)",
-        given_by="antilink",
-    )
-    return replies
+    return WarnOutcome(replies, count, policy.limit, removed=True)

@@ -9,6 +9,7 @@ message is not a shell line, and the user should still get an answer).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from blacksky_site.config_parsers import prefix_check
@@ -110,6 +111,12 @@ def find_link(text: str) -> str:
     """The first link-looking thing in ``text`` ('' when none): used by antilink."""
     match = _LINK.search((text or "")[:MAX_TEXT_CHARS])
     return match.group(0) if match else ""
+
+
+def iter_links(text: str) -> Iterator[str]:
+    """Every link-looking thing in ``text``, in order (antilink checks each against its allow-list)."""
+    for match in _LINK.finditer((text or "")[:MAX_TEXT_CHARS]):
+        yield match.group(0)
 
 
 _SWITCH_WORDS = {"on": True, "enable": True, "yes": True, "off": False, "disable": False, "no": False}

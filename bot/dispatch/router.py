@@ -4,7 +4,7 @@ Order of checks (each refusal is cheap and none raises):
 
 1. each message id once (WhatsApp redelivers), never the echo of our own sends; ids answered before a restart
    are looked up in the persisted handled ids (``answered_before``) once a reply is possible;
-2. the history keeper sees the message (anti-delete/anti-edit chats), group bookkeeping, then antilink;
+2. the history keeper sees the message (anti-delete/anti-edit chats), group bookkeeping, then the moderation rules (``moderator``);
 3. the prefix (plain chat gets nothing); our own account's messages only for an owner's command typed on the phone;
 4. banned users are ignored, maintenance mode answers non-owners with one notice;
 5. the command (names and aliases, case-insensitive); an unknown one gets a hint at most once a minute per user;
@@ -35,9 +35,9 @@ from bot.dispatch.context import CommandContext
 from bot.dispatch.groups import GroupCache
 from bot.dispatch.history import HistoryKeeper
 from bot.dispatch.limits import OncePer, UserLimits
-from bot.dispatch.moderation import antilink_replies
+from bot.dispatch.moderator import Moderator
 from bot.dispatch.outbound import Outbound
-from bot.dispatch.parsing import ParsedCommand, find_link, parse_command
+from bot.dispatch.parsing import ParsedCommand, parse_command
 from bot.dispatch.registry import CommandSpec, Registry
 from bot.dispatch.results import DispatchResult, as_list
 from bot.dispatch.state import ChatState
@@ -72,6 +72,7 @@ class Router:
         answered_before: Callable[[str], bool] | None = None,
         live_settings: bool = False,
         history: HistoryKeeper | None = None,
+        moderator: Moderator | None = None,
     ) -> None:
         self.transport = transport
         self.session_name = session_name
@@ -94,6 +95,9 @@ class Router:
         self.history = history  # anti-delete / anti-edit: keeps messages, answers deletes and edits
         self._hints = OncePer(interval=hint_interval, clock=clock)
         self._notices = OncePer(interval=notice_interval, clock=clock)
+        self.moderator = moderator or Moderator.built(
+            session_name=session_name, groups=groups, bot_jid=self.bot_jid, owners=lambda: self.owners, clock=clock
+        )
 
     # -- identity -----------------------------------------------------------------------------------
     @property
@@ -157,12 +161,12 @@ class Router:
         if message.is_group:
             self.state.remember_group(message.chat)
             self.groups.note_member(message.chat, message.sender, phone=phone)
-            if self.state.antilink(message.chat) and not message.from_me and not owner:
+            if not message.from_me and not owner and self.moderator.watches(message.chat):
                 if self.answered_before(message.id):
                     return DispatchResult(reason="duplicate")
-                replies = self._antilink(message)
+                replies = self.moderator.on_message(message, owner=owner)
                 if replies:
-                    return DispatchResult(replies=replies, reason="antilink")
+                    return DispatchResult(replies=replies, reason="moderation")
 
         parsed = parse_command(message.text, self.state.prefix)
         if parsed is None:
@@ -305,6 +309,7 @@ class Router:
             bot_is_admin=bool(group and group.is_admin(self.bot_jid())),
             group=group,
             rng=self.rng,
+            moderator=self.moderator,
         )
 
     def _run(
@@ -349,16 +354,6 @@ class Router:
             )
         return DispatchResult(replies=replies, command=spec.name, matched=spec.name, wrong_usage=ctx.wrong_usage)
 
-    # -- antilink ---------------------------------------------------------------------------------------
-    def _antilink(self, message: IncomingMessage) -> list[Reply]:
-        link = find_link(message.text)
-        if not link:
-            return []
-        group = self.groups.get(message.chat)
-        if group is None or group.is_admin(message.sender, message.sender_alt):
-            return []
-        return antilink_replies(session_name=self.session_name, bot_jid=self.bot_jid(), message=message, group=group)
-
     # -- group changes ------------------------------------------------------------------------------------
     def handle_group_change(self, change: GroupChange) -> DispatchResult:
         """Keep the group cache current; welcome, goodbye and role notices when the group wants them."""
@@ -371,7 +366,9 @@ class Router:
     def _group_change(self, change: GroupChange) -> DispatchResult:
         with translation.override(self.state.language(change.chat)):
             me = jid_user(self.bot_jid())
-            replies, reason = group_change_replies(change, groups=self.groups, state=self.state, me=me)
+            replies, reason = group_change_replies(
+                change, groups=self.groups, state=self.state, me=me, moderator=self.moderator
+            )
         return DispatchResult(replies=replies, reason=reason)
 
     # -- memory ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from bot.models import BannedUser, BotSetting, ChatLanguage, GroupSettings, Warning
@@ -24,10 +25,9 @@ def banned_list(*, session_name: str) -> list[BannedUser]:
     return list(BannedUser.objects.filter(session_name=session_name).order_by("at"))
 
 
-def group_settings_all(*, session_name: str) -> dict[str, tuple[bool, bool]]:
-    """chat -> (welcome, antilink) for every group the bot knows."""
-    rows = GroupSettings.objects.filter(session_name=session_name).values_list("chat", "welcome", "antilink")
-    return {chat: (welcome, antilink) for chat, welcome, antilink in rows}
+def group_settings_all(*, session_name: str) -> dict[str, bool]:
+    """chat -> welcome for every group the bot knows."""
+    return dict(GroupSettings.objects.filter(session_name=session_name).values_list("chat", "welcome"))
 
 
 def known_groups(*, session_name: str) -> list[str]:
@@ -38,10 +38,15 @@ def warnings_count(*, session_name: str, chat: str, user: str) -> int:
     return Warning.objects.filter(session_name=session_name, chat=chat, user=user).count()
 
 
-def warnings_list(*, session_name: str, chat: str, user: str | None = None) -> list[Warning]:
+def warnings_list(
+    *, session_name: str, chat: str, user: str | None = None, since: datetime | None = None
+) -> list[Warning]:
+    """A group's warnings (one member's), oldest first; only those since ``since`` (the decay) when given."""
     qs = Warning.objects.filter(session_name=session_name, chat=chat)
     if user is not None:
         qs = qs.filter(user=user)
+    if since is not None:
+        qs = qs.filter(at__gte=since)
     return list(qs.order_by("at"))
 
 

@@ -6,13 +6,12 @@ caller (``Router.state``) so a change takes effect on the next message without a
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 
 from bot.models import BannedUser, BotSetting, ChatLanguage, GroupSettings, Warning
-
-WARNINGS_BEFORE_KICK = 3
 
 
 def setting_set(*, session_name: str, key: str, value: Any) -> None:
@@ -33,8 +32,8 @@ def ban_delete(*, session_name: str, phone: str) -> bool:
 
 
 def group_settings_update(*, session_name: str, chat: str, **fields: bool) -> GroupSettings:
-    """Set ``welcome`` and/or ``antilink`` for a group (creating its row)."""
-    unknown = set(fields) - {"welcome", "antilink"}
+    """Set ``welcome`` for a group (creating its row); moderation rules are ``bot.moderation_settings``."""
+    unknown = set(fields) - {"welcome"}
     if unknown:
         raise ValueError(f"unknown group settings: {sorted(unknown)}")
     row, _ = GroupSettings.objects.update_or_create(session_name=session_name, chat=chat, defaults=fields)
@@ -52,13 +51,16 @@ def group_forget(*, session_name: str, chat: str) -> None:
     GroupSettings.objects.filter(session_name=session_name, chat=chat).delete()
 
 
-def warning_create(*, session_name: str, chat: str, user: str, reason: str = "", given_by: str = "") -> int:
-    """Add a warning; returns the member's warning count in this group afterwards."""
+def warning_create(
+    *, session_name: str, chat: str, user: str, reason: str = "", given_by: str = "", since: datetime | None = None
+) -> int:
+    """Add a warning; returns the member's warning count in this group afterwards (those since ``since``)."""
     with transaction.atomic():
         Warning.objects.create(
             session_name=session_name, chat=chat, user=user, reason=reason[:255], given_by=given_by[:128]
         )
-        return Warning.objects.filter(session_name=session_name, chat=chat, user=user).count()
+        counted = Warning.objects.filter(session_name=session_name, chat=chat, user=user)
+        return (counted.filter(at__gte=since) if since is not None else counted).count()
 
 
 def warnings_reset(*, session_name: str, chat: str, user: str) -> int:

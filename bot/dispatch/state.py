@@ -1,7 +1,7 @@
 """``ChatState``: the persisted switches the router reads on every message, cached in memory.
 
-Maintenance mode, banned users, per-group options and chat languages live in the database (they
-must survive restarts) but the router must not query it per message. The prefix, the owners and
+Maintenance mode, banned users, per-group options (welcome; the moderation rules are
+``bot.dispatch.rulebook``'s) and chat languages live in the database (they must survive restarts) but the router must not query it per message. The prefix, the owners and
 the session's language are runtime settings (``bot.runtime_settings``, its own short cache). The cache reloads every ``ttl``
 seconds (so a change made in the admin lands soon) and is updated at once by the commands that
 change it, through the ``set_*`` methods here (database first, then memory). A failed reload keeps
@@ -38,7 +38,7 @@ class ChatState:
         self.ttl = ttl
         self.maintenance = False
         self.banned: frozenset[str] = frozenset()
-        self.groups: dict[str, tuple[bool, bool]] = {}
+        self.groups: dict[str, bool] = {}  # chat -> welcome
         self.languages: dict[str, str] = {}
         self._loaded_at: float | None = None
         self._lock = threading.Lock()
@@ -84,10 +84,7 @@ class ChatState:
         return user_key in self.banned
 
     def welcome(self, chat: str) -> bool:
-        return self.groups.get(chat, (False, False))[0]
-
-    def antilink(self, chat: str) -> bool:
-        return self.groups.get(chat, (False, False))[1]
+        return self.groups.get(chat, False)
 
     def knows_group(self, chat: str) -> bool:
         return chat in self.groups
@@ -117,10 +114,9 @@ class ChatState:
         self.banned = self.banned - {user_key}
         return deleted
 
-    def set_group(self, chat: str, *, welcome: bool | None = None, antilink: bool | None = None) -> None:
-        fields = {k: v for k, v in (("welcome", welcome), ("antilink", antilink)) if v is not None}
-        row = services.group_settings_update(session_name=self.session_name, chat=chat, **fields)
-        self.groups = {**self.groups, chat: (row.welcome, row.antilink)}
+    def set_group(self, chat: str, *, welcome: bool) -> None:
+        row = services.group_settings_update(session_name=self.session_name, chat=chat, welcome=welcome)
+        self.groups = {**self.groups, chat: row.welcome}
 
     def remember_group(self, chat: str) -> None:
         """First message seen from a group in this process: make sure it has a settings row."""
@@ -131,7 +127,7 @@ class ChatState:
         except Exception as exc:
             log.warning("could not record group", extra={"chat": chat, "error": str(exc)})
             return
-        self.groups = {**self.groups, chat: self.groups.get(chat, (False, False))}
+        self.groups = {**self.groups, chat: self.groups.get(chat, False)}
 
     def forget_group(self, chat: str) -> None:
         services.group_forget(session_name=self.session_name, chat=chat)

@@ -1,7 +1,7 @@
 """What the bot runtime records: connection history, live status, per-minute stats, operator
 controls, the outbox, the settings owners change from the chat (runtime.py), the chat-side state commands
 persist (settings, bans, group options, warnings), greetings, scheduled messages with their occurrences,
-and the message history of anti-delete and anti-edit (encrypted).
+and the message history of anti-delete and anti-edit (encrypted), and moderation (rules, warn policies, the log).
 
 The web dyno and the worker share only the database, so everything an operator sees or asks for
 goes through these tables. One module per concern; every model is importable from ``bot.models``.
@@ -21,6 +21,7 @@ from bot.models.connection import (
 from bot.models.control import ControlCommand, WebhookDelivery
 from bot.models.greetings import GreetingSettings
 from bot.models.history import CachedMessage, ChatHistorySetting
+from bot.models.moderation import ModerationLog, ModerationRule, WarnPolicy
 from bot.models.outbox import HandledMessage, OutboxItem
 from bot.models.packs import CommandPackChat
 from bot.models.runtime import ChatLanguage, RuntimeSetting
@@ -42,6 +43,8 @@ __all__ = [
     "GroupSettings",
     "HandledMessage",
     "MessageStat",
+    "ModerationLog",
+    "ModerationRule",
     "OutboxItem",
     "PhoneWatch",
     "ReactionCommand",
@@ -50,6 +53,7 @@ __all__ = [
     "ScheduleOccurrence",
     "ScheduledMessage",
     "RuntimeSetting",
+    "WarnPolicy",
     "Warning",
     "WebhookDelivery",
 ]

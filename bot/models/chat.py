@@ -63,12 +63,11 @@ class BannedUser(models.Model):
 
 
 class GroupSettings(models.Model):
-    """Per-group options set by group admins."""
+    """Per-group options set by group admins (moderation rules: ``bot.models.moderation``)."""
 
     session_name = models.CharField(max_length=64)
     chat = models.CharField(max_length=128)
     welcome = models.BooleanField(default=False)
-    antilink = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

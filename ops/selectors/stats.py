@@ -32,6 +32,7 @@ from bot.models import (
 from ops.selectors.connection import connection_problem_fields, state_label
 from ops.selectors.counters import counter_figures, inbox_figures
 from ops.selectors.liveness import liveness_figures, phone_figures
+from ops.selectors.moderation import moderation_figures
 from ops.selectors.origin import session_origin
 from ops.selectors.outbox import outbox_figures
 from sessions_store.models import SessionBackup, SessionLease, WhatsAppSession
@@ -380,6 +381,7 @@ def session_stats(*, session_name: str, now: datetime | None = None) -> dict:
         "counters": counter_figures(session_name=session_name, status=status, now=now),
         "liveness": liveness_figures(status=status, now=now),
         "primary_phone": phone_figures(session_name=session_name, now=now),
+        "moderation": moderation_figures(session_name=session_name, now=now),
         "series": {"minutes": minutes, "hours": hourly},
     }
 

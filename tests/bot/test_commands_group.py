@@ -155,7 +155,7 @@ def test_the_bot_leaving_a_group_forgets_it(bot):
 
 # -- antilink ----------------------------------------------------------------------------------------------------
 def test_antilink_deletes_a_members_link_and_warns(bot):
-    assert "Antilink on" in bot.run_text(".antilink on", chat=GROUP)
+    assert bot.run_text(".antilink on", chat=GROUP) == "*antilink*: on, warn"
     message_sent = bot.run("join my group https://chat.whatsapp.com/AbC", chat=GROUP, sender=BOB)
     deleted = [r for r in message_sent if r.kind == "delete"]
     assert len(deleted) == 1 and deleted[0].target == BOB
@@ -179,11 +179,13 @@ def test_antilink_removes_at_the_third_link(bot):
     assert Warning.objects.filter(chat=GROUP).count() == 0  # reset after removal
 
 
-def test_antilink_without_admin_rights_only_warns(bot):
+def test_antilink_without_admin_rights_says_so_once_and_does_nothing(bot):
     bot.add_group(group_info(admins=(ALICE,), bot_admin=False))
-    assert "Make me an admin" in bot.run_text(".antilink on", chat=GROUP)
+    assert "I am not a group admin here" in bot.run_text(".antilink on", chat=GROUP)
     sent = bot.run("https://example.com", chat=GROUP, sender=BOB)
-    assert [r.kind for r in sent] == ["text"] and "warning 1/3" in sent[0].text
+    assert [r.kind for r in sent] == ["text"] and "I need to be a group admin" in sent[0].text
+    assert bot.run("https://example.com again", chat=GROUP, sender=BOB) == []  # once per group, not per message
+    assert not Warning.objects.exists()
 
 
 def test_antilink_off_lets_links_through(bot):

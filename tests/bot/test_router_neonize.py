@@ -148,7 +148,7 @@ def test_the_welcome_command_from_a_real_message_turns_it_on(wired, fake):
 
 
 def test_a_link_from_a_lid_member_is_revoked_and_warned(wired, fake):
-    wired.router.state.set_group(GROUP_STR, antilink=True)
+    wired.router.moderator.rulebook.rule_set(GROUP_STR, "antilink", enabled=True)
     ev = make_msg_ev(
         "free stuff https://chat.whatsapp.com/AbCdEf", chat=GROUP, sender=MEMBER_LID, sender_alt=MEMBER, msg_id="L1"
     )
@@ -162,7 +162,7 @@ def test_a_link_from_a_lid_member_is_revoked_and_warned(wired, fake):
 
 
 def test_the_third_link_removes_the_member_through_update_group_participants(wired, fake):
-    wired.router.state.set_group(GROUP_STR, antilink=True)
+    wired.router.moderator.rulebook.rule_set(GROUP_STR, "antilink", enabled=True)
     for n in range(3):
         ev = make_msg_ev("www.spam.example", chat=GROUP, sender=MEMBER_LID, sender_alt=MEMBER, msg_id=f"S{n}")
         wired.deliver(ev)
@@ -172,7 +172,7 @@ def test_the_third_link_removes_the_member_through_update_group_participants(wir
 
 
 def test_an_admins_link_and_a_redelivered_message_are_left_alone(wired, fake):
-    wired.router.state.set_group(GROUP_STR, antilink=True)
+    wired.router.moderator.rulebook.rule_set(GROUP_STR, "antilink", enabled=True)
     wired.deliver(make_msg_ev("see https://example.com", chat=GROUP, sender=ADMIN, msg_id="A1"))
     assert fake.sent == []
     ev = make_msg_ev("https://example.com", chat=GROUP, sender=MEMBER_LID, sender_alt=MEMBER, msg_id="D1")
