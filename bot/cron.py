@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext as _
+
 FIELDS = ("minute", "hour", "day of month", "month", "day of week")
 RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 NAMES = (
@@ -30,8 +32,7 @@ SEARCH_DAYS = 366 * 5  # a 29 February fits in five years; anything rarer "never
 
 
 class CronError(ValueError):
-    """The expression is not five valid fields; ``str()`` says which part is wrong (in English: the
-    command layer puts it in a translated sentence)."""
+    """The expression is not five valid fields; ``str()`` says which part is wrong (translated)."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,10 @@ def parse_cron(text: str) -> Cron:
     """'*/15 8-18 * * mon-fri' -> ``Cron``; raises ``CronError`` naming the bad field."""
     fields = text.split()
     if len(fields) != 5:
-        raise CronError(f"a cron expression has 5 fields (minute hour day month weekday), this one has {len(fields)}")
+        raise CronError(
+            _("a cron expression has 5 fields (minute hour day month weekday), this one has %(count)d")
+            % {"count": len(fields)}
+        )
     values = [_field(raw, index) for index, raw in enumerate(fields)]
     weekdays = frozenset(0 if d == 7 else d for d in values[4])
     return Cron(
@@ -116,7 +120,7 @@ def _field(raw: str, index: int) -> frozenset[int]:
     name = FIELDS[index]
     low, high = RANGES[index]
     if len(raw) > MAX_FIELD:
-        raise CronError(f"the {name} field is too long")
+        raise CronError(_("the %(field)s field is too long") % {"field": name})
     result: set[int] = set()
     for part in raw.lower().split(","):
         base, slash, step_text = part.partition("/")
@@ -127,21 +131,21 @@ def _field(raw: str, index: int) -> frozenset[int]:
                 or len(step_text) > 2
                 or not 1 <= int(step_text) <= high
             ):
-                raise CronError(f"the {name} field has a bad step {step_text!r}")
+                raise CronError(_("the %(field)s field has a bad step %(step)r") % {"field": name, "step": step_text})
             step = int(step_text)
         if base in ("*", "?"):
             start, end = low, high
         elif "-" in base:
-            first, _, last = base.partition("-")
+            first, _dash, last = base.partition("-")
             start, end = _value(first, index), _value(last, index)
             if start > end:
-                raise CronError(f"the {name} range {base!r} runs backwards")
+                raise CronError(_("the %(field)s range %(range)r runs backwards") % {"field": name, "range": base})
         else:
             start = _value(base, index)
             end = high if slash else start
         result.update(range(start, end + 1, step))
     if not result:
-        raise CronError(f"the {name} field matches nothing")
+        raise CronError(_("the %(field)s field matches nothing") % {"field": name})
     return frozenset(result)
 
 
@@ -150,5 +154,8 @@ def _value(text: str, index: int) -> int:
     if text in NAMES[index]:
         return NAMES[index][text]
     if not (text.isascii() and text.isdigit()) or len(text) > 2 or not low <= int(text) <= high:
-        raise CronError(f"{text!r} is not a {FIELDS[index]} ({low}-{high})")
+        raise CronError(
+            _("%(value)r is not a %(field)s (%(low)d-%(high)d)")
+            % {"value": text, "field": FIELDS[index], "low": low, "high": high}
+        )
     return int(text)

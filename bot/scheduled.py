@@ -20,9 +20,11 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import translation
 from django.utils.translation import gettext as _
 
-from bot.models import ChatTimeZone, ScheduledMessage, ScheduleOccurrence
+from bot import runtime_settings
+from bot.models import ChatLanguage, ChatTimeZone, ScheduledMessage, ScheduleOccurrence
 from bot.outbox import outbox_enqueue
 from bot.schedule_rules import Parsed, Rule, WhenError, zone_named
 
@@ -169,6 +171,14 @@ def occurrence_replies(row: ScheduledMessage) -> list[Reply]:
     return [Reply(kind="text", chat=row.chat, text=row.text)]
 
 
+def chat_language(row: ScheduledMessage) -> str:
+    """The language the chat chose (``.lang``), else the session's ``BOT_LANG``: the notices speak it."""
+    chosen = ChatLanguage.objects.filter(session_name=row.session_name, chat=row.chat).values_list(
+        "language", flat=True
+    )
+    return chosen.first() or runtime_settings.runtime_value("BOT_LANG", session=row.session_name)
+
+
 def missed_occurrences(rule: Rule, *, due: datetime, now: datetime, tz: ZoneInfo) -> tuple[datetime, int]:
     """The newest occurrence at or before ``now`` starting from ``due``, and how many came before it."""
     newest, before = due, 0
@@ -211,7 +221,9 @@ def scheduled_run(*, schedule_id: int, due: datetime, now: datetime) -> dict:
             return {"outcome": "duplicate", "schedule": schedule_id}
         if send:
             key = f"schedule:{row.pk}:{newest:%Y%m%dT%H%M%S}"
-            outbox_enqueue(session_name=row.session_name, replies=occurrence_replies(row), answers=key, now=now)
+            with translation.override(chat_language(row)):
+                replies = occurrence_replies(row)
+            outbox_enqueue(session_name=row.session_name, replies=replies, answers=key, now=now)
         following = rule.next_after(max(newest, now), tz)
         ScheduledMessage.objects.filter(pk=row.pk).update(
             sent_count=F("sent_count") + int(send),
