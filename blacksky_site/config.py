@@ -55,9 +55,10 @@ from blacksky_site.variables.moderation import MODERATION
 from blacksky_site.variables.packs import PACKS
 from blacksky_site.variables.platform import PLATFORM
 from blacksky_site.variables.schedule import SCHEDULE
+from blacksky_site.variables.stickers import STICKERS
 
 VARIABLES: tuple[Variable, ...] = (
-    PLATFORM + COMMANDS + SCHEDULE + LANGUAGE_VARIABLES + ARRIVAL_VARIABLES + HISTORY + PACKS + MODERATION
+    PLATFORM + COMMANDS + SCHEDULE + LANGUAGE_VARIABLES + ARRIVAL_VARIABLES + HISTORY + PACKS + MODERATION + STICKERS
 )
 
 _BY_NAME = {variable.name: variable for variable in VARIABLES}

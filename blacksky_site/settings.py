@@ -309,6 +309,9 @@ TEMP_DIR_MAX_MB: int = env("TEMP_DIR_MAX_MB")
 SCHEDULE_TIME_ZONE: str = env("SCHEDULE_TIME_ZONE")
 SCHEDULE_MISSED_MAX_MINUTES: int = env("SCHEDULE_MISSED_MAX_MINUTES")
 SCHEDULE_MAX_PER_CHAT: int = env("SCHEDULE_MAX_PER_CHAT")
+STICKER_PACK: str = env("STICKER_PACK")
+STICKER_AUTHOR: str = env("STICKER_AUTHOR")
+STICKER_MAX_DOWNLOAD_MB: int = env("STICKER_MAX_DOWNLOAD_MB")
 
 # django-q2: the ORM broker on the project database unless REDIS_URL is set.
 # catch_up=False: a daily dyno restart must not fire a burst of missed runs.

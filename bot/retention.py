@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from bot.made_media import made_media_prune
 from bot.message_cache import message_cache_prune
 from bot.models import ConnectionEvent, MessageStat, ModerationLog, ReconnectEvent, ReconnectHour
 from bot.outbox import outbox_prune
@@ -141,6 +142,7 @@ def prune_all(*, now: datetime | None = None) -> dict[str, int]:
     summary.update(pairing_codes_prune(now=now))
     summary.update(queue_results_prune(now=now, days=settings.EVENT_RETENTION_DAYS))
     summary.update(media_prune())
+    summary.update(made_media_prune(now=now))
     return summary
 
 

@@ -1,7 +1,8 @@
 """Conversion with ffmpeg: a probed GIF becomes the MP4 WhatsApp loops and the animated WebP sticker.
 
 Run once per GIF at ingest (``pipeline``: the ``import_gifs`` command, the starter-pack migration
-and the admin's reconvert), never per send, so the bot child never imports it.
+and the admin's reconvert), never per send; the bot child loads it only for the sticker commands
+(``media_cdn.sticker`` runs ffmpeg through ``ffmpeg_run``).
 
 Why ffmpeg from the ``imageio-ffmpeg`` wheel and not the system one: the wheel ships a static
 ffmpeg (with libx264 and libwebp) pinned in requirements.txt, so Heroku needs no buildpack, a
@@ -11,8 +12,8 @@ There is no ffprobe in the wheel, and none is needed: frames, size and duration 
 at ingest, and the MP4's dimensions are the ones we asked ffmpeg for.
 
 The MP4 (H.264, yuv420p, even dimensions, faststart, no audio, under 1 MB) is what WhatsApp loops
-with ``gifPlayback``; the animated WebP is the sticker. ffmpeg runs as a subprocess with a time
-limit.
+with ``gifPlayback``; the sticker comes from ``media_cdn.sticker``, the encoder the bot's sticker
+commands use too. ffmpeg runs as a subprocess with a time limit.
 """
 
 from __future__ import annotations
@@ -23,14 +24,12 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from media_cdn.limits import MP4_MAX_BYTES, STICKER_MAX_BYTES, ConversionError
+from media_cdn.limits import MP4_MAX_BYTES, ConversionError
 
 log = logging.getLogger("media_cdn.pipeline")  # the name operators know from the ingest log lines
 
 FFMPEG_TIMEOUT = 60.0
 MP4_ATTEMPTS = ((640, 26), (480, 26), (360, 28), (240, 30), (240, 36))  # (longest side, crf)
-STICKER_ATTEMPTS = (60, 40, 25)  # WebP quality
-STICKER_SIDE = 512
 
 
 @dataclass(frozen=True)
@@ -117,24 +116,25 @@ def convert_mp4(source: Path, info: GifInfo, *, workdir: Path, timeout: float = 
 def convert_webp(
     source: Path, info: GifInfo, *, workdir: Path, timeout: float = FFMPEG_TIMEOUT
 ) -> RenditionFile | None:
-    """A 512x512 animated WebP sticker (padded, transparent); None when it cannot fit WhatsApp's limit."""
-    out = workdir / "out.webp"
-    side = STICKER_SIDE
-    video_filter = (
-        f"scale={side}:{side}:force_original_aspect_ratio=decrease:flags=lanczos,format=rgba,"
-        f"pad={side}:{side}:(ow-iw)/2:(oh-ih)/2:color=0x00000000"
-    )
-    for quality in STICKER_ATTEMPTS:
-        ffmpeg_run(
-            [
-                "-i", str(source), "-an", "-vf", video_filter, "-c:v", "libwebp_anim", "-lossless", "0",
-                "-q:v", str(quality), "-compression_level", "4", "-loop", "0", "-fps_mode", "vfr",
-                "-threads", "1", str(out),
-            ],
+    """The GIF's sticker, made by the one sticker encoder (``media_cdn.sticker``): 512x512 with
+    transparent padding, at most 10 s and 500 KB animated, 100 KB still (a one-frame GIF is a still
+    sticker); the pack and author come from STICKER_PACK and STICKER_AUTHOR. None when it cannot fit."""
+    from django.conf import settings
+
+    from media_cdn.sticker import sticker_make
+    from media_cdn.sticker_probe import SourceInfo, StickerError
+
+    probed = SourceInfo("gif", info.width, info.height, info.frames, info.duration_seconds, format="GIF")
+    try:
+        made = sticker_make(
+            source,
+            workdir=workdir,
+            pack=settings.STICKER_PACK,
+            author=settings.STICKER_AUTHOR,
             timeout=timeout,
-        )  # fmt: skip
-        data = out.read_bytes()
-        if len(data) <= STICKER_MAX_BYTES:
-            return RenditionFile("webp", data, "image/webp", side, side, info.duration_seconds)
-    log.warning("sticker skipped: over the size limit", extra={"bytes": len(data), "limit": STICKER_MAX_BYTES})
-    return None
+            info=probed,
+        )
+    except StickerError as exc:
+        log.warning("sticker skipped", extra={"reason": exc.reason, "error": str(exc)})
+        return None
+    return RenditionFile("webp", made.data, made.mimetype, made.width, made.height, made.duration_seconds)

@@ -8,7 +8,9 @@ for the few actions whose answer a handler needs. Either way it:
    ``TransportError(restricted=True)``: sending more then is what gets a number banned for good;
 2. resolves a media reply that names an ``asset`` but carries no bytes through
    ``media_cdn.resolver.resolve_media`` (imported lazily), or the group's picture from the transport
-   for ``GROUP_PICTURE_ASSET``; when that is missing or finds nothing the caption goes out as text instead;
+   for ``GROUP_PICTURE_ASSET``, or, for media the bot made for the reply (``made:<id>``, a sticker),
+   through ``bot.made_media`` (the row goes once the reply is sent); when that is missing or finds
+   nothing the caption goes out as text instead;
 3. shows "typing..." in the chat (text and media only) and waits for the global and per-chat
    token buckets (``bot.dispatch.limits``), so a burst of replies is spread out, never dropped;
 4. sends through the transport; a failure is logged, never raised (the bot loop goes on).
@@ -186,6 +188,8 @@ class Outbound:
         self.sent_count += 1
         if result.id:
             self._remember(result)
+        if reply.asset.startswith("made:"):
+            self._forget_made(reply.asset)
         return Attempt("sent", result=result)
 
     def send(self, reply: Reply) -> SendResult | None:
@@ -220,6 +224,10 @@ class Outbound:
                 media = self.transport.group_picture(reply.chat)
             except Exception:
                 log.exception("group picture crashed", extra={"chat": reply.chat})
+        elif reply.asset.startswith("made:"):
+            from bot.made_media import made_media_load
+
+            media = made_media_load(reply.asset)
         elif reply.asset:
             resolver = self._resolver()
             if resolver is not None:
@@ -242,6 +250,15 @@ class Outbound:
             reply_to=reply.reply_to,
             message_id=reply.message_id,
         )
+
+    def _forget_made(self, asset: str) -> None:
+        """A sent reply's made media is not needed again (retention removes what this misses)."""
+        from bot.made_media import made_media_forget
+
+        try:
+            made_media_forget(asset)
+        except Exception as exc:  # the reply went out; a row left behind is retention's
+            log.warning("made media not removed", extra={"asset": asset, "error": str(exc)})
 
     def _resolver(self) -> Callable[..., object] | None:
         if self._resolve_media is None:

@@ -1,7 +1,8 @@
 """What the bot runtime records: connection history, live status, per-minute stats, operator
 controls, the outbox, the settings owners change from the chat (runtime.py), the chat-side state commands
 persist (settings, bans, group options, warnings), greetings, scheduled messages with their occurrences,
-and the message history of anti-delete and anti-edit (encrypted), and moderation (rules, warn policies, the log).
+and the message history of anti-delete and anti-edit (encrypted), moderation (rules, warn policies, the log),
+and the sticker commands' preferences and made media.
 
 The web dyno and the worker share only the database, so everything an operator sees or asks for
 goes through these tables. One module per concern; every model is importable from ``bot.models``.
@@ -26,6 +27,7 @@ from bot.models.outbox import HandledMessage, OutboxItem
 from bot.models.packs import CommandPackChat
 from bot.models.runtime import ChatLanguage, RuntimeSetting
 from bot.models.schedule import ChatTimeZone, ScheduledMessage, ScheduleOccurrence
+from bot.models.stickers import MadeMedia, StickerPreference
 
 __all__ = [
     "BannedUser",
@@ -42,6 +44,7 @@ __all__ = [
     "GreetingSettings",
     "GroupSettings",
     "HandledMessage",
+    "MadeMedia",
     "MessageStat",
     "ModerationLog",
     "ModerationRule",
@@ -53,6 +56,7 @@ __all__ = [
     "ScheduleOccurrence",
     "ScheduledMessage",
     "RuntimeSetting",
+    "StickerPreference",
     "WarnPolicy",
     "Warning",
     "WebhookDelivery",

@@ -11,6 +11,7 @@ import abc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from bot.reasons import SEND_ERROR_KINDS
@@ -39,6 +40,25 @@ def user_jid(digits: str) -> str:
 
 
 @dataclass(frozen=True)
+class MediaRef:
+    """Media a message carries or quotes, not downloaded yet: what the sender says it is, and the
+    transport's own handle to fetch it with ``Transport.download_media``.
+
+    ``kind`` is image, video, sticker, audio or document; ``size`` the bytes the sender declared (0:
+    unknown), so an oversized file is refused before it is fetched.
+    """
+
+    kind: str
+    mimetype: str = ""
+    size: int = 0
+    width: int = 0
+    height: int = 0
+    seconds: int = 0
+    animated: bool = False  # an animated sticker, or a video that loops like a GIF
+    handle: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
 class IncomingMessage:
     """One message as the bot sees it, whatever the transport."""
 
@@ -57,6 +77,8 @@ class IncomingMessage:
     kind: str = "text"  # text, image, video, sticker, audio, document, reaction, other
     raw: Any = field(default=None, compare=False, repr=False)  # the transport's own event, for replies
     view_once: bool = False  # a view-once message: never kept anywhere (the message cache skips it)
+    media: MediaRef | None = None  # the media of this message (its caption is ``text``)
+    quoted_media: MediaRef | None = None  # the media of the message this one replies to
 
     @property
     def sender_phone(self) -> str:
@@ -242,6 +264,14 @@ class TransportError(Exception):
         self.kind = kind if kind in SEND_ERROR_KINDS else "other"
 
 
+class MediaDownloadError(TransportError):
+    """Media could not be fetched; ``too_large`` when it is over the size the caller allows."""
+
+    def __init__(self, message: str, *, too_large: bool = False) -> None:
+        super().__init__(message)
+        self.too_large = too_large
+
+
 MessageHandler = Callable[[IncomingMessage | HistoryEvent], None]
 SignalHandler = Callable[[ConnectionSignal], None]
 GroupHandler = Callable[[GroupChange], None]
@@ -314,6 +344,14 @@ class Transport(abc.ABC):
     def group_picture(self, chat: str) -> Media | None:
         """The group's picture as an image to send (a network call), or None when it has none or it failed."""
         return None
+
+    def download_media(self, ref: MediaRef, *, dest: Path, max_bytes: int) -> int:
+        """Write the media ``ref`` points at to ``dest`` (at most ``max_bytes``); returns the bytes written.
+
+        Raises MediaDownloadError (``too_large`` past ``max_bytes``, checked before fetching when the
+        size is declared); ``dest`` is left empty or partial only on error, for the caller to remove.
+        """
+        raise MediaDownloadError("this transport cannot download media")
 
     @abc.abstractmethod
     def group_info(self, chat: str) -> GroupInfo:

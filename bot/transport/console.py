@@ -2,12 +2,14 @@
 
 Each input line is one incoming message. Plain text comes from a default user in a private chat; a
 JSON object may give ``chat``, ``sender``, ``text``, ``mentions``, ``quoted_id``, ``push_name``,
-``from_me`` and ``group`` (``name``, ``admins``, ``bot_admin``) to simulate a group whose metadata
-``group_info`` then serves (defaults: no member is admin, the bot is); ``revoke`` or ``edit`` make the
-line a delete or an edit (``bot.transport.console_history``). Each outgoing action is one
-JSON object on stdout with ``chat``, ``kind``, ``text`` or ``caption``, ``mentions``, ``reply_to``,
-and for media ``gif_playback``, ``mimetype``, ``bytes``, ``sha256``, ``asset``; group changes carry
-``action`` and ``targets``. Logs go to stderr. End of input: ``connect()`` returns and
+``from_me``, ``group`` (``name``, ``admins``, ``bot_admin``) to simulate a group whose metadata
+``group_info`` then serves (defaults: no member is admin, the bot is), and ``media`` or
+``quoted_media`` (``path``, ``mimetype``: a file as the message's media or the quoted message's,
+``console_media``); ``revoke`` or ``edit`` make the line a delete or an edit
+(``bot.transport.console_history``). Each outgoing action is one JSON object on stdout with ``chat``,
+``kind``, ``text`` or ``caption``, ``mentions``, ``reply_to``, and for media (a sticker...)
+``gif_playback``, ``mimetype``, ``bytes``, ``sha256``, ``asset``; group changes carry ``action`` and
+``targets``. Logs go to stderr. End of input: ``connect()`` returns and
 ``finished`` turns true, so the runtime drains its queue and exits 0.
 """
 
@@ -23,6 +25,7 @@ import sys
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import IO, Any
 
 from bot.transport.base import (
@@ -31,6 +34,7 @@ from bot.transport.base import (
     GroupInfo,
     HistoryEvent,
     IncomingMessage,
+    MediaRef,
     Participant,
     Reply,
     SendResult,
@@ -41,6 +45,7 @@ from bot.transport.base import (
     user_jid,
 )
 from bot.transport.console_history import history_event, is_history_line
+from bot.transport.console_media import MEDIA_FIELDS, ConsoleMediaError, media_copy, media_ref_parse, reply_render
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +55,11 @@ _EOF = object()
 _TOO_LONG = object()
 MAX_LINE_CHARS = 262_144  # a 65,536-character message as JSON with room to spare; longer is refused
 MAX_DEPTH = 32  # the message format nests two levels; deeper is refused before json.loads recurses
+# The fields an input line may have (docs/console.md lists each one).
+INPUT_FIELDS = frozenset(
+    {"chat", "sender", "text", "mentions", "quoted_id", "quoted_sender", "push_name", "from_me", "group", "id"}
+    | set(MEDIA_FIELDS)
+)
 
 
 def json_depth_exceeds(text: str, limit: int = MAX_DEPTH) -> bool:
@@ -150,18 +160,7 @@ class ConsoleTransport(Transport):
     def _from_object(self, data: dict[str, Any]) -> IncomingMessage | HistoryEvent:
         if is_history_line(data):  # {"revoke": id} or {"edit": id, "text": ...}: bot.transport.console_history
             return history_event(data, console=self)
-        unknown = set(data) - {
-            "chat",
-            "sender",
-            "text",
-            "mentions",
-            "quoted_id",
-            "quoted_sender",
-            "push_name",
-            "from_me",
-            "group",
-            "id",
-        }
+        unknown = set(data) - INPUT_FIELDS
         if unknown:
             raise ConsoleInputError(f"unknown field(s): {', '.join(sorted(unknown))}")
         text = data.get("text", "")
@@ -181,6 +180,12 @@ class ConsoleTransport(Transport):
             raise ConsoleInputError("'group' must be an object with name, admins, bot_admin")
         if is_group:
             self._remember_group(chat, sender, group or {})
+        try:
+            media = {
+                name: media_ref_parse(data[name], name=name) for name in MEDIA_FIELDS if data.get(name) is not None
+            }
+        except ConsoleMediaError as exc:
+            raise ConsoleInputError(str(exc)) from None
         quoted_id = str(data.get("quoted_id") or "")
         quoted_sender = data.get("quoted_sender") or self._senders.get(quoted_id, "")
         return self._message(
@@ -194,6 +199,8 @@ class ConsoleTransport(Transport):
             from_me=bool(data.get("from_me", False)),
             is_group=is_group,
             msg_id=str(data.get("id") or ""),
+            kind=media["media"].kind if "media" in media else "text",
+            **media,
         )
 
     def _message(self, *, chat: str, sender: str, text: str, msg_id: str = "", **fields: Any) -> IncomingMessage:
@@ -319,36 +326,11 @@ class ConsoleTransport(Transport):
         return f"https://chat.whatsapp.com/{code}"
 
     def render(self, reply: Reply) -> dict[str, Any]:
-        """The JSON object printed for one action."""
-        line: dict[str, Any] = {"chat": reply.chat, "kind": reply.kind}
-        if reply.kind in {"video", "image", "sticker"}:
-            media = reply.media
-            data = media.data if media is not None else b""
-            line.update(
-                caption=reply.text,
-                mentions=list(reply.mentions),
-                reply_to=reply.reply_to,
-                gif_playback=bool(reply.gif_playback or (media.gif_playback if media else False)),
-                mimetype=media.mimetype if media is not None else "",
-                bytes=len(data),
-                sha256=(media.sha256 if media is not None and media.sha256 else hashlib.sha256(data).hexdigest()),
-                asset=reply.asset or (media.asset if media is not None else ""),
-            )
-        elif reply.kind == "reaction":
-            line.update(text=reply.emoji, mentions=[], reply_to=reply.reply_to, target=reply.target)
-        elif reply.kind == "group":
-            line.update(
-                text=reply.text,
-                mentions=list(reply.mentions),
-                reply_to=reply.reply_to,
-                action=reply.action,
-                targets=list(reply.targets),
-            )
-        elif reply.kind == "delete":
-            line.update(text="", mentions=[], reply_to=reply.reply_to, target=reply.target)
-        else:
-            line.update(text=reply.text, mentions=list(reply.mentions), reply_to=reply.reply_to)
-        return line
+        """The JSON object printed for one action (``console_media.reply_render``)."""
+        return reply_render(reply)
+
+    def download_media(self, ref: MediaRef, *, dest: Path, max_bytes: int) -> int:
+        return media_copy(ref, dest=dest, max_bytes=max_bytes)
 
     def _apply_group_action(self, reply: Reply) -> None:
         """Keep the simulated group in step with what the bot did to it."""

@@ -31,6 +31,14 @@ def _normal(action: dict) -> dict:
     return {**action, "text": text, "reply_to": reply_to or action.get("reply_to")}
 
 
+def test_the_console_doc_lists_every_input_field():
+    from bot.transport.console import INPUT_FIELDS
+
+    text = (ROOT / "docs" / "console.md").read_text()
+    documented = set(re.findall(r"^\| `(\w+)` \|", text, re.M))
+    assert set(INPUT_FIELDS) <= documented, set(INPUT_FIELDS) - documented
+
+
 def test_the_console_doc_has_three_examples():
     assert len(_examples()) == 3
 

@@ -26,6 +26,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from neonize._binder import ProxySettings
@@ -58,7 +59,7 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
     ProtocolMessage,
     ReactionMessage,
 )
-from neonize.utils.enum import ChatPresence, ChatPresenceMedia, ParticipantChange
+from neonize.utils.enum import ChatPresence, ChatPresenceMedia
 from neonize.utils.log import log as neonize_go_log
 
 from bot.transport.base import (
@@ -68,6 +69,7 @@ from bot.transport.base import (
     GroupChange,
     GroupInfo,
     LivenessPong,
+    MediaRef,
     PrimarySeen,
     Reply,
     SendResult,
@@ -76,6 +78,7 @@ from bot.transport.base import (
     jid_server,
     jid_user,
 )
+from bot.transport.neonize.group_actions import group_action_send
 from bot.transport.neonize.history import translate_inbound
 from bot.transport.neonize.pictures import GroupPictures
 from bot.transport.neonize.translate import (
@@ -93,12 +96,6 @@ logger = logging.getLogger(__name__)
 PRIMARY_SEEN_EVERY = 60.0  # seconds: signs of the phone (device 0) are handed on at most this often
 RECENT_MESSAGES = 512  # incoming events kept to quote them in replies
 _MENTION = re.compile(r"@(\d{5,16})\b")
-_GROUP_ACTIONS = {
-    "add": ParticipantChange.ADD,
-    "remove": ParticipantChange.REMOVE,
-    "promote": ParticipantChange.PROMOTE,
-    "demote": ParticipantChange.DEMOTE,
-}
 _GO_LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING}
 
 
@@ -357,33 +354,17 @@ class NeonizeTransport(GroupPictures, Transport):
     def send(self, reply: Reply) -> SendResult:
         try:
             if reply.kind == "group":
-                return self._group_action(reply)
+                return group_action_send(self.client, reply)
             response = self.client.send_message(str_to_jid(reply.chat), self.build(reply))
         except NeonizeError as exc:
             error = str(exc)
             raise TransportError(error, restricted=restricted(error), kind=send_error_kind(error)) from exc
         return SendResult(id=response.ID, detail={"server_id": response.ServerID})
 
-    def _group_action(self, reply: Reply) -> SendResult:
-        chat = str_to_jid(reply.chat)
-        action = reply.action
-        if action in _GROUP_ACTIONS:
-            targets = [str_to_jid(t) for t in reply.targets]
-            if not targets:
-                raise TransportError(f"group {action} needs targets")
-            self.client.update_group_participants(chat, targets, _GROUP_ACTIONS[action])
-        elif action == "name":
-            self.client.set_group_name(chat, reply.text)
-        elif action == "topic":
-            self.client.set_group_topic(chat, "", "", reply.text)
-        elif action in {"announce", "unannounce"}:
-            self.client.set_group_announce(chat, action == "announce")
-        elif action in {"invite_link", "revoke_link"}:
-            link = self.client.get_group_invite_link(chat, revoke=action == "revoke_link")
-            return SendResult(id="", detail={"link": link})
-        else:
-            raise TransportError(f"unknown group action {action!r}")
-        return SendResult(id="", detail={"action": action, "targets": list(reply.targets)})
+    def download_media(self, ref: MediaRef, *, dest: Path, max_bytes: int) -> int:
+        from bot.transport.neonize.incoming_media import media_download
+
+        return media_download(self.client, ref, dest=dest, max_bytes=max_bytes)
 
     def send_presence(self, chat: str, *, composing: bool) -> None:
         state = ChatPresence.CHAT_PRESENCE_COMPOSING if composing else ChatPresence.CHAT_PRESENCE_PAUSED

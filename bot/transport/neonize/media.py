@@ -95,9 +95,15 @@ def media_message_build(
         if media.thumbnail_jpeg:
             image.JPEGThumbnail = media.thumbnail_jpeg
         return Message(imageMessage=image)
+    # What WhatsApp's own clients fill in: a sticker made by the bot is neither an avatar, an AI nor a
+    # Lottie sticker; an animated one plays (duration > 0), a still one is shown as it is.
     sticker = StickerMessage(
         **common,
         isAnimated=media.mimetype == "image/webp" and media.duration_seconds > 0,
+        stickerSentTS=int(now * 1000) if now is not None else int(time.time() * 1000),
+        isAvatar=False,
+        isAiSticker=False,
+        isLottie=False,
         contextInfo=_context(mentions, context),
     )
     return Message(stickerMessage=sticker)

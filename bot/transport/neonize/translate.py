@@ -42,6 +42,7 @@ from bot.transport.base import (
     TransportError,
     jid_server,
 )
+from bot.transport.neonize.incoming_media import media_ref, view_once
 
 
 def _installed_version() -> str:
@@ -235,11 +236,14 @@ def translate_message(ev: Any) -> IncomingMessage:
     context = context_of(inner, unwrapped=True)
     mentions: tuple[str, ...] = ()
     quoted_id = quoted_sender = ""
+    quoted_media = None
     if context is not None:
         mentions = tuple(m for m in context.mentionedJID if m)
         quoted_id = context.stanzaID
         if context.participant:
             quoted_sender = non_ad(context.participant)
+        if context.HasField("quotedMessage") and not view_once(context.quotedMessage):
+            quoted_media = media_ref(unwrap(context.quotedMessage))
     return IncomingMessage(
         id=ev.Info.ID,
         chat=chat,
@@ -255,6 +259,8 @@ def translate_message(ev: Any) -> IncomingMessage:
         quoted_sender=quoted_sender,
         kind=message_kind(inner, unwrapped=True),
         raw=ev,
+        media=None if view_once(ev.Message) or ev.IsViewOnce else media_ref(inner),
+        quoted_media=quoted_media,
     )
 
 
