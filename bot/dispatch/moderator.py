@@ -268,6 +268,9 @@ class Moderator:
         except Exception:
             log.exception("moderation log not written", extra={"session": self.session_name, "chat": chat})
             return
+        log.info(  # what the bot did, for the operator; never the message itself
+            "moderation", extra={"session": self.session_name, "chat": chat, "rule": hit.rule, "action": action}
+        )
         if hit.rule == "antispam":
             with self._lock:
                 self._streaks[key] = row_id
