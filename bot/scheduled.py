@@ -56,9 +56,9 @@ def zone_of(row: ScheduledMessage) -> ZoneInfo:
 
 # -- time zones ----------------------------------------------------------------------------------------------
 def chat_time_zone(*, session_name: str, chat: str) -> str:
-    """The chat's own zone, else the session's ``SCHEDULE_TIME_ZONE``."""
+    """The chat's own zone, else the session's ``SCHEDULE_TIME_ZONE`` (``.setvar``, else the environment)."""
     row = ChatTimeZone.objects.filter(session_name=session_name, chat=chat).first()
-    return row.time_zone if row else settings.SCHEDULE_TIME_ZONE
+    return row.time_zone if row else runtime_settings.runtime_value("SCHEDULE_TIME_ZONE", session=session_name)
 
 
 def chat_time_zone_set(*, session_name: str, chat: str, name: str, now: datetime) -> int:

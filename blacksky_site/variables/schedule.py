@@ -33,6 +33,7 @@ SCHEDULE: tuple[Variable, ...] = (
         parse_time_zone,
         "UTC",
         "Time zone of this session's schedules and timed mutes (IANA name, e.g. Europe/Berlin); a chat's .tz overrides it.",
+        chat=True,  # an owner sets the session's zone with .setvar; a group its own with .tz
     ),
     Variable(
         "SCHEDULE_MISSED_MAX_MINUTES",

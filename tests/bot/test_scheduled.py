@@ -274,3 +274,11 @@ def test_two_clusters_running_one_occurrence_at_once_queue_it_once(settings):
     assert sorted(outcomes) == ["duplicate", "queued"]
     assert OutboxItem.objects.filter(chat=GROUP).count() == 1
     assert Schedule.objects.filter(name=q_name(row.pk)).count() == 1
+
+
+def test_an_owner_sets_the_sessions_zone_and_a_group_keeps_its_own(bot):
+    owner = "15550000001@s.whatsapp.net"
+    bot.run(".setvar SCHEDULE_TIME_ZONE Asia/Tokyo", chat=owner, sender=owner)
+    assert bot.run_text(".tz", chat=GROUP).startswith("This group's time zone is Asia/Tokyo (2026-12-04 00:00")
+    bot.run(".tz Europe/Berlin", chat=GROUP)
+    assert bot.run_text(".tz", chat=GROUP).startswith("This group's time zone is Europe/Berlin")
