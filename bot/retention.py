@@ -16,7 +16,7 @@ Every function returns counts so ``manage.py prune`` and the scheduled task can 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -24,13 +24,14 @@ from django.utils import timezone
 
 from bot.made_media import made_media_prune
 from bot.message_cache import message_cache_prune
-from bot.models import ConnectionEvent, MessageStat, ModerationLog, ReconnectEvent, ReconnectHour
+from bot.models import ConnectionEvent, MemberActivity, MessageStat, ModerationLog, ReconnectEvent, ReconnectHour
 from bot.outbox import outbox_prune
 
 MINUTE_ROWS_KEPT = timedelta(hours=48)
 HOUR_ROWS_KEPT = timedelta(days=30)
 FAILED_BACKUPS_KEPT = timedelta(days=1)
 MODERATION_LOG_KEPT = timedelta(days=90)
+ACTIVITY_DAYS_KEPT = 120  # longer than the longest `.inactive` window (90 days)
 
 
 def events_prune(*, now: datetime, days: int) -> dict[str, int]:
@@ -39,6 +40,12 @@ def events_prune(*, now: datetime, days: int) -> dict[str, int]:
     reconnect, _ = ReconnectEvent.objects.filter(at__lt=cutoff).delete()
     hours, _ = ReconnectHour.objects.filter(hour__lt=cutoff).delete()
     return {"connection_events": connection, "reconnect_events": reconnect, "reconnect_hours": hours}
+
+
+def activity_prune(*, today: date) -> dict[str, int]:
+    """Members' day counts older than the longest window any command reads."""
+    removed, _ = MemberActivity.objects.filter(day__lt=today - timedelta(days=ACTIVITY_DAYS_KEPT)).delete()
+    return {"member_activity": removed}
 
 
 def stats_rollup(*, now: datetime) -> dict[str, int]:
@@ -138,6 +145,7 @@ def prune_all(*, now: datetime | None = None) -> dict[str, int]:
     summary.update(stats_rollup(now=now))
     summary.update(message_cache_prune(now=now, hours=settings.ANTIDELETE_TTL_HOURS))
     summary.update(moderation_log_prune(now=now))
+    summary.update(activity_prune(today=timezone.localdate(now)))
     summary.update(backups_prune_failed(now=now))
     summary.update(pairing_codes_prune(now=now))
     summary.update(queue_results_prune(now=now, days=settings.EVENT_RETENTION_DAYS))

@@ -25,6 +25,8 @@ from bot.models import (
     ConnectionEvent,
     ControlCommand,
     GroupSettings,
+    KeywordFilter,
+    MemberActivity,
     MessageStat,
     PhoneWatch,
     ReconnectEvent,
@@ -202,3 +204,19 @@ class CommandPackChatAdmin(admin.ModelAdmin):
     list_display = ("pack", "chat", "session_name", "enabled", "updated_at")
     list_filter = ("enabled", "pack", "session_name")
     search_fields = ("chat", "pack")
+
+
+@admin.register(KeywordFilter)
+class KeywordFilterAdmin(admin.ModelAdmin):
+    list_display = ("keyword", "chat", "session_name", "created_by", "created_at")
+    list_filter = ("session_name",)
+    search_fields = ("keyword", "chat", "reply")
+
+
+@admin.register(MemberActivity)
+class MemberActivityAdmin(ReadOnlyAdmin):
+    """Counts only (what .top and .inactive read); never message contents."""
+
+    list_display = ("member", "chat", "day", "messages", "session_name")
+    list_filter = ("session_name", "day")
+    search_fields = ("member", "chat")

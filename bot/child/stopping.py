@@ -73,6 +73,9 @@ class Stopping:
             if self.exit_code != ChildExit.TERMINAL:
                 self._record(self.machine.begin(State.STOPPED, reason=getattr(self, "stop_reason", "stop")))
             self.stats.flush()
+            activity = getattr(self.router, "activity", None)  # the members' counts of the last seconds
+            if activity is not None:
+                activity.flush()
         except Exception:
             logger.exception("final stats flush failed", extra={"session": self.session_name})
         if self.beats is not None:

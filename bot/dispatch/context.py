@@ -40,6 +40,8 @@ from bot.transport.base import (
 )
 
 if TYPE_CHECKING:
+    from bot.dispatch.activity import ActivityCounter
+    from bot.dispatch.filters import FilterBook
     from bot.dispatch.groups import GroupCache
     from bot.dispatch.moderator import Moderator
     from bot.dispatch.outbound import Outbound
@@ -79,6 +81,8 @@ class CommandContext:
     group: GroupInfo | None = None
     rng: random.Random = field(default_factory=random.Random)
     moderator: Moderator | None = None  # the group rules (``.antilink``, ``.mod``, ``.warn``) and their book
+    filters: FilterBook | None = None  # the chat's keyword filters (tell it when one changes)
+    activity: ActivityCounter | None = None  # members' message counts (flush before reading them)
     wrong_usage: bool = field(default=False, init=False)  # set by usage(): this run did no work
 
     # -- shortcuts ------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ Order of checks (each refusal is cheap and none raises):
 1. each message id once (WhatsApp redelivers), never the echo of our own sends; ids answered before a restart
    are looked up in the persisted handled ids (``answered_before``) once a reply is possible;
 2. the history keeper sees the message (anti-delete/anti-edit chats), group bookkeeping, then the moderation rules (``moderator``);
-3. the prefix (plain chat gets nothing); our own account's messages only for an owner's command typed on the phone;
+3. the prefix (plain chat: only keyword filters answer it); our own account's messages only for an owner's command typed on the phone;
 4. banned users are ignored, maintenance mode answers non-owners with one notice;
 5. the command (names and aliases, case-insensitive); an unknown one gets a hint at most once a minute per user;
 6. where (group/private), who (owner/group admin, from the cached group metadata), must the bot be admin;
@@ -31,7 +31,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from bot import runtime_settings
+from bot.dispatch.activity import ActivityCounter
 from bot.dispatch.context import CommandContext
+from bot.dispatch.filters import FilterBook
 from bot.dispatch.groups import GroupCache
 from bot.dispatch.history import HistoryKeeper
 from bot.dispatch.limits import OncePer, UserLimits
@@ -93,6 +95,8 @@ class Router:
         self._seen_lock = threading.Lock()
         self.answered_before = answered_before or (lambda message_id: False)
         self.history = history  # anti-delete / anti-edit: keeps messages, answers deletes and edits
+        self.activity = ActivityCounter(session_name=session_name, clock=clock)  # .top, .inactive
+        self.filters = FilterBook(session_name=session_name, clock=clock)  # keyword filters
         self._hints = OncePer(interval=hint_interval, clock=clock)
         self._notices = OncePer(interval=notice_interval, clock=clock)
         self.moderator = moderator or Moderator.built(
@@ -161,6 +165,7 @@ class Router:
         if message.is_group:
             self.state.remember_group(message.chat)
             self.groups.note_member(message.chat, message.sender, phone=phone)
+            self.activity.count(message)
             if not message.from_me and not owner and self.moderator.watches(message.chat):
                 if self.answered_before(message.id):
                     return DispatchResult(reason="duplicate")
@@ -170,7 +175,10 @@ class Router:
 
         parsed = parse_command(message.text, self.state.prefix)
         if parsed is None:
-            return DispatchResult(reason="no_prefix")
+            answer = self.filters.match(chat=message.chat, text=message.text, from_me=message.from_me)
+            if answer is None or self.answered_before(message.id):
+                return DispatchResult(reason="no_prefix")
+            return DispatchResult(replies=[self._text(message, answer)], reason="filter")
         if self.answered_before(message.id):
             return DispatchResult(reason="duplicate")
         if message.from_me and not owner:
@@ -310,6 +318,8 @@ class Router:
             group=group,
             rng=self.rng,
             moderator=self.moderator,
+            filters=self.filters,
+            activity=self.activity,
         )
 
     def _run(

@@ -9,6 +9,7 @@ goes through these tables. One module per concern; every model is importable fro
 A new concern gets a module of its own and a line below.
 """
 
+from bot.models.activity import KeywordFilter, MemberActivity
 from bot.models.chat import BannedUser, BotSetting, GroupSettings, ReactionCommand, Warning
 from bot.models.connection import (
     BotStatus,
@@ -30,6 +31,8 @@ from bot.models.schedule import ChatTimeZone, ScheduledMessage, ScheduleOccurren
 from bot.models.stickers import MadeMedia, StickerPreference
 
 __all__ = [
+    "KeywordFilter",
+    "MemberActivity",
     "BannedUser",
     "BotSetting",
     "BotStatus",
