@@ -1,7 +1,7 @@
 """The languages the bot replies in, and ``BOT_LANG`` (a session's language; a chat's own is ``.lang``).
 
 Imported by ``blacksky_site.config`` and by the settings (``LANGUAGES``). A language is listed here
-only when its catalogue in ``locale/`` is complete (``tests/bot/test_locale_complete.py`` checks it).
+only when its catalogue in ``locale/`` is complete (``tests/site/test_locale_complete.py`` checks it).
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from bot.dispatch.context import CommandContext
 from bot.dispatch.moderation import find_member
 from bot.transport.base import Reply, jid_user
@@ -18,4 +20,4 @@ def is_me(ctx: CommandContext, jid: str) -> bool:
 def need_targets(ctx: CommandContext) -> Reply | None:
     if ctx.targets:
         return None
-    return ctx.reply(f"Mention someone or reply to their message. {ctx.usage()}")
+    return ctx.reply(_("Mention someone or reply to their message. %(usage)s") % {"usage": ctx.usage()})

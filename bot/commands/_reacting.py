@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from bot.dispatch.context import CommandContext
 from bot.transport.base import Reply, jid_user
 
@@ -24,7 +26,9 @@ class Reaction:
 
 def _join(names: list[str]) -> str:
     """['@a'] -> '@a'; ['@a', '@b'] -> '@a and @b'; ['@a', '@b', '@c'] -> '@a, @b and @c'."""
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    if len(names) == 1:
+        return names[0]
+    return _("%(first)s and %(last)s") % {"first": ", ".join(names[:-1]), "last": names[-1]}
 
 
 def caption_for(reaction: Reaction, *, actor: str, targets: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:

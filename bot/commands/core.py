@@ -10,12 +10,42 @@ import platform
 import sys
 from datetime import UTC, datetime, timedelta
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from bot.dispatch.context import CommandContext
 from bot.dispatch.registry import CommandSpec, command
 from bot.transport.base import Reply
 
-WHO_TEXT = {"anyone": "everyone", "group_admin": "group admins", "owner": "the bot owner"}
-WHERE_TEXT = {"any": "anywhere", "group": "groups", "private": "private chats"}
+WHO_TEXT = {
+    "anyone": gettext_lazy("everyone"),
+    "group_admin": gettext_lazy("group admins"),
+    "owner": gettext_lazy("the bot owner"),
+}
+WHERE_TEXT = {
+    "any": gettext_lazy("anywhere"),
+    "group": gettext_lazy("groups"),
+    "private": gettext_lazy("private chats"),
+}
+#: The categories' titles in the menu; a category not listed here shows its name.
+CATEGORY_TITLES = {
+    "core": gettext_lazy("Core"),
+    "group": gettext_lazy("Group"),
+    "owner": gettext_lazy("Owner"),
+    "fun": gettext_lazy("Fun"),
+    "reactions": gettext_lazy("Reactions"),
+    "schedule": gettext_lazy("Schedule"),
+    "media": gettext_lazy("Media"),
+}
+
+
+def category_title(category: str) -> str:
+    return str(CATEGORY_TITLES.get(category, category.title()))
+
+
+def help_text(spec: CommandSpec) -> str:
+    """A command's menu line in the reader's language (the English text is the catalogue's key)."""
+    return _(spec.help) if spec.help else ""
 
 
 def format_duration(seconds: float) -> str:
@@ -38,7 +68,7 @@ def uptime_seconds(ctx: CommandContext) -> float:
 
 
 def _spec_line(prefix: str, spec: CommandSpec) -> str:
-    return f"{prefix}{spec.name} - {spec.help}"
+    return f"{prefix}{spec.name} - {help_text(spec)}"
 
 
 @command("menu", aliases=("list", "commands"), category="core", help="All commands by category.", usage="[category]")
@@ -46,15 +76,15 @@ def menu(ctx: CommandContext) -> Reply:
     if ctx.args:
         return help_(ctx)
     prefix = ctx.prefix
-    lines = [f"*{ctx.bot_name}* - prefix {prefix}", ""]
+    lines = [_("*%(bot)s* - prefix %(prefix)s") % {"bot": ctx.bot_name, "prefix": prefix}, ""]
     for category, specs in ctx.registry.categories().items():
         usable = [s for s in specs if ctx.is_owner or s.who != "owner"]
         if not usable:
             continue
-        lines.append(f"*{category.title()}* ({len(usable)})")
+        lines.append(f"*{category_title(category)}* ({len(usable)})")
         lines.append(", ".join(f"{prefix}{s.name}" for s in usable))
         lines.append("")
-    lines.append(f"Send {prefix}help <command> for details.")
+    lines.append(_("Send %(help)s <command> for details.") % {"help": prefix + "help"})
     return ctx.reply("\n".join(lines), quote=False)
 
 
@@ -70,44 +100,55 @@ def help_(ctx: CommandContext) -> Reply:
     spec = registry.lookup(wanted)
     if spec is not None:
         lines = [
-            f"*{prefix}{spec.name}* - {spec.help}",
-            f"Usage: {prefix}{spec.name}{' ' + spec.usage if spec.usage else ''}",
+            f"*{prefix}{spec.name}* - {help_text(spec)}",
+            _("Usage: %(usage)s") % {"usage": f"{prefix}{spec.name}{' ' + spec.usage if spec.usage else ''}"},
         ]
         if spec.aliases:
-            lines.append("Aliases: " + ", ".join(prefix + a for a in spec.aliases))
-        lines.append(f"Who: {WHO_TEXT[spec.who]} - Where: {WHERE_TEXT[spec.where]}")
+            lines.append(_("Aliases: %(aliases)s") % {"aliases": ", ".join(prefix + a for a in spec.aliases)})
+        lines.append(
+            _("Who: %(who)s - Where: %(where)s") % {"who": WHO_TEXT[spec.who], "where": WHERE_TEXT[spec.where]}
+        )
         if spec.bot_admin:
-            lines.append("The bot must be a group admin.")
+            lines.append(_("The bot must be a group admin."))
         if spec.cooldown:
-            lines.append(f"Cooldown: {spec.cooldown:g}s")
+            lines.append(_("Cooldown: %(seconds)ss") % {"seconds": f"{spec.cooldown:g}"})
         return ctx.reply("\n".join(lines))
     categories = registry.categories()
     if wanted in categories:
-        lines = [f"*{wanted.title()}*"] + [_spec_line(prefix, s) for s in categories[wanted]]
+        lines = [f"*{category_title(wanted)}*"] + [_spec_line(prefix, s) for s in categories[wanted]]
         return ctx.reply("\n".join(lines))
-    return ctx.reply(f"No command or category called {wanted!r}. Send {prefix}menu for the list.")
+    return ctx.reply(
+        _("No command or category called %(wanted)s. Send %(menu)s for the list.")
+        % {"wanted": repr(wanted[:64]), "menu": prefix + "menu"}
+    )
 
 
 @command("ping", category="core", help="Check that the bot answers, and how fast.", cooldown=3)
 def ping(ctx: CommandContext) -> Reply:
     latency_ms = (datetime.now(UTC) - ctx.message.timestamp) / timedelta(milliseconds=1)
     if latency_ms < 0 or latency_ms > 24 * 3600 * 1000:
-        return ctx.reply("pong")
-    return ctx.reply(f"pong ({latency_ms:.0f} ms)")
+        return ctx.reply(_("pong"))
+    return ctx.reply(_("pong (%(ms)s ms)") % {"ms": f"{latency_ms:.0f}"})
 
 
 @command("uptime", category="core", help="How long the bot has been running.")
 def uptime(ctx: CommandContext) -> Reply:
-    return ctx.reply(f"Up for {format_duration(uptime_seconds(ctx))}.")
+    return ctx.reply(_("Up for %(duration)s.") % {"duration": format_duration(uptime_seconds(ctx))})
 
 
 @command("alive", aliases=("bot",), category="core", help="Is the bot alive?")
 def alive(ctx: CommandContext) -> Reply:
     prefix = ctx.state.prefix
     return ctx.reply(
-        f"*{ctx.bot_name}* is alive and listening.\n"
-        f"Up for {format_duration(uptime_seconds(ctx))}. Prefix: {' '.join(prefix)}\n"
-        f"Send {prefix[0]}menu to see what I can do."
+        _(
+            "*%(bot)s* is alive and listening.\nUp for %(duration)s. Prefix: %(prefixes)s\nSend %(menu)s to see what I can do."
+        )
+        % {
+            "bot": ctx.bot_name,
+            "duration": format_duration(uptime_seconds(ctx)),
+            "prefixes": " ".join(prefix),
+            "menu": prefix[0] + "menu",
+        }
     )
 
 
@@ -124,12 +165,19 @@ def stats(ctx: CommandContext) -> Reply:
     )
     live = ctx.stats
     lines = [
-        f"*{ctx.bot_name} stats*",
-        f"Since start ({format_duration(uptime_seconds(ctx))}): {live.totals.messages_in} messages, "
-        f"{live.totals.commands} commands, {live.totals.errors} errors, {ctx.outbound.sent_count} sent.",
-        f"Last 24h (saved): {day['messages_in'] or 0} messages, {day['commands'] or 0} commands, "
-        f"{day['errors'] or 0} errors.",
-        f"Commands: {len(ctx.registry.specs())}, groups known: {len(ctx.state.groups)}.",
+        _("*%(bot)s stats*") % {"bot": ctx.bot_name},
+        _("Since start (%(duration)s): %(messages)d messages, %(commands)d commands, %(errors)d errors, %(sent)d sent.")
+        % {
+            "duration": format_duration(uptime_seconds(ctx)),
+            "messages": live.totals.messages_in,
+            "commands": live.totals.commands,
+            "errors": live.totals.errors,
+            "sent": ctx.outbound.sent_count,
+        },
+        _("Last 24h (saved): %(messages)d messages, %(commands)d commands, %(errors)d errors.")
+        % {"messages": day["messages_in"] or 0, "commands": day["commands"] or 0, "errors": day["errors"] or 0},
+        _("Commands: %(commands)d, groups known: %(groups)d.")
+        % {"commands": len(ctx.registry.specs()), "groups": len(ctx.state.groups)},
     ]
     return ctx.reply("\n".join(lines))
 
@@ -140,7 +188,7 @@ def _version(dist: str) -> str:
     try:
         return version(dist)
     except PackageNotFoundError:
-        return "not installed"
+        return _("not installed")
 
 
 def _rss_mib() -> float | None:
@@ -158,13 +206,14 @@ def runtime(ctx: CommandContext) -> Reply:
     loaded = [m for m in registry.loaded_modules() if m in modules]
     rss = _rss_mib()
     lines = [
-        f"*{ctx.bot_name} runtime*",
-        f"Python {platform.python_version()} on {platform.system()} {platform.machine()}",
+        _("*%(bot)s runtime*") % {"bot": ctx.bot_name},
+        _("Python %(version)s on %(system)s")
+        % {"version": platform.python_version(), "system": f"{platform.system()} {platform.machine()}"},
         f"Django {_version('Django')}, neonize {_version('neonize')}",
-        f"PID {os.getpid()}, up {format_duration(uptime_seconds(ctx))}",
-        f"Memory: {rss:.1f} MiB" if rss is not None else "Memory: unknown",
-        f"Command modules loaded: {len(loaded)}/{len(modules)}",
-        f"Group cache: {len(ctx.groups)} groups",
-        f"Python modules: {len(sys.modules)}",
+        _("PID %(pid)d, up %(duration)s") % {"pid": os.getpid(), "duration": format_duration(uptime_seconds(ctx))},
+        _("Memory: %(mib)s MiB") % {"mib": f"{rss:.1f}"} if rss is not None else _("Memory: unknown"),
+        _("Command modules loaded: %(loaded)d/%(all)d") % {"loaded": len(loaded), "all": len(modules)},
+        _("Group cache: %(groups)d groups") % {"groups": len(ctx.groups)},
+        _("Python modules: %(count)d") % {"count": len(sys.modules)},
     ]
     return ctx.reply("\n".join(lines))

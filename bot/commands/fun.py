@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import re
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from bot.commands import _fun_data
 from bot.dispatch.context import CommandContext
 from bot.dispatch.registry import command
@@ -17,7 +20,18 @@ MAX_SIDES = 1000
 _DICE = re.compile(r"^(\d*)d(\d+)([+-]\d+)?$", re.IGNORECASE)
 RPS_MOVES = {"rock": "✊", "paper": "✋", "scissors": "✌️"}
 RPS_BEATS = {"rock": "scissors", "paper": "rock", "scissors": "paper"}
-RPS_ALIASES = {"r": "rock", "p": "paper", "s": "scissors", "stone": "rock", "scissor": "scissors"}
+RPS_ALIASES = {
+    "r": "rock",
+    "p": "paper",
+    "s": "scissors",
+    "stone": "rock",
+    "scissor": "scissors",
+    "piedra": "rock",
+    "papel": "paper",
+    "tijera": "scissors",
+    "tijeras": "scissors",
+}
+RPS_NAMES = {"rock": gettext_lazy("rock"), "paper": gettext_lazy("paper"), "scissors": gettext_lazy("scissors")}
 
 
 @command(
@@ -30,7 +44,7 @@ RPS_ALIASES = {"r": "rock", "p": "paper", "s": "scissors", "stone": "rock", "sci
 )
 def eight_ball(ctx: CommandContext) -> Reply:
     if not ctx.arg_text:
-        return ctx.reply(f"Ask me a yes/no question. {ctx.usage()}")
+        return ctx.reply(_("Ask me a yes/no question. %(usage)s") % {"usage": ctx.usage()})
     return ctx.reply(f"🎱 {ctx.rng.choice(_fun_data.EIGHT_BALL)}")
 
 
@@ -44,14 +58,14 @@ def parse_dice(spec: str) -> tuple[int, int, int]:
     else:
         match = _DICE.match(spec)
         if not match:
-            raise ValueError("write dice like 6, d20, 2d6 or 3d8+2")
+            raise ValueError(_("write dice like 6, d20, 2d6 or 3d8+2"))
         count = int(match.group(1) or 1)
         sides = int(match.group(2))
         bonus = int(match.group(3) or 0)
     if not 1 <= count <= MAX_DICE:
-        raise ValueError(f"roll between 1 and {MAX_DICE} dice")
+        raise ValueError(_("roll between 1 and %(most)d dice") % {"most": MAX_DICE})
     if not 2 <= sides <= MAX_SIDES:
-        raise ValueError(f"dice have between 2 and {MAX_SIDES} sides")
+        raise ValueError(_("dice have between 2 and %(most)d sides") % {"most": MAX_SIDES})
     return count, sides, bonus
 
 
@@ -67,18 +81,18 @@ def roll(ctx: CommandContext) -> Reply:
     try:
         count, sides, bonus = parse_dice(ctx.args[0] if ctx.args else "")
     except ValueError as exc:
-        return ctx.reply(f"Can't roll that: {exc}.")
+        return ctx.reply(_("Can't roll that: %(reason)s.") % {"reason": exc})
     rolls = [ctx.rng.randint(1, sides) for _ in range(count)]
     total = sum(rolls) + bonus
     if count == 1 and not bonus:
-        return ctx.reply(f"🎲 You rolled {total} (d{sides}).")
+        return ctx.reply(_("🎲 You rolled %(total)d (d%(sides)d).") % {"total": total, "sides": sides})
     shown = " + ".join(map(str, rolls)) + (f" {'+' if bonus > 0 else '-'} {abs(bonus)}" if bonus else "")
     return ctx.reply(f"🎲 {shown} = *{total}*")
 
 
 @command("flip", aliases=("coin", "coinflip"), category="fun", help="Flip a coin.", cooldown=2)
 def flip(ctx: CommandContext) -> Reply:
-    return ctx.reply(f"🪙 {ctx.rng.choice(('Heads', 'Tails'))}!")
+    return ctx.reply(f"🪙 {ctx.rng.choice((_('Heads'), _('Tails')))}!")
 
 
 @command("rps", category="fun", help="Rock, paper, scissors against the bot.", usage="rock|paper|scissors", cooldown=2)
@@ -86,15 +100,22 @@ def rps(ctx: CommandContext) -> Reply:
     word = ctx.args[0].lower() if ctx.args else ""
     move = RPS_ALIASES.get(word, word)
     if move not in RPS_MOVES:
-        return ctx.reply(f"Pick rock, paper or scissors. {ctx.usage()}")
+        return ctx.reply(_("Pick rock, paper or scissors. %(usage)s") % {"usage": ctx.usage()})
     mine = ctx.rng.choice(tuple(RPS_MOVES))
     if mine == move:
-        outcome = "It's a draw!"
+        outcome = _("It's a draw!")
     elif RPS_BEATS[move] == mine:
-        outcome = "You win!"
+        outcome = _("You win!")
     else:
-        outcome = "I win!"
-    return ctx.reply(f"You: {RPS_MOVES[move]} {move} - me: {RPS_MOVES[mine]} {mine}. {outcome}")
+        outcome = _("I win!")
+    return ctx.reply(
+        _("You: %(yours)s - me: %(mine)s. %(outcome)s")
+        % {
+            "yours": f"{RPS_MOVES[move]} {RPS_NAMES[move]}",
+            "mine": f"{RPS_MOVES[mine]} {RPS_NAMES[mine]}",
+            "outcome": outcome,
+        }
+    )
 
 
 def split_choices(ctx: CommandContext) -> list[str]:
@@ -117,8 +138,8 @@ def split_choices(ctx: CommandContext) -> list[str]:
 def choose(ctx: CommandContext) -> Reply:
     options = split_choices(ctx)
     if len(set(options)) < 2:
-        return ctx.reply(f"Give me at least two options. {ctx.usage()}")
-    return ctx.reply(f"I choose: *{ctx.rng.choice(options)}*")
+        return ctx.reply(_("Give me at least two options. %(usage)s") % {"usage": ctx.usage()})
+    return ctx.reply(_("I choose: *%(choice)s*") % {"choice": ctx.rng.choice(options)})
 
 
 @command("fact", aliases=("funfact",), category="fun", help="A random fact.", cooldown=3)

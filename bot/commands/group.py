@@ -8,6 +8,8 @@ message.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from bot.commands._members import is_me, need_targets
 from bot.dispatch.context import CommandContext, mention
 from bot.dispatch.moderation import find_member, member_key
@@ -16,6 +18,10 @@ from bot.transport.base import Reply, jid_user, user_jid
 
 MAX_NAME = 100
 MAX_TOPIC = 512
+
+
+def _on_off(value: bool) -> str:
+    return _("on") if value else _("off")
 
 
 def _mentions_text(jids: tuple[str, ...] | list[str]) -> str:
@@ -37,7 +43,7 @@ def tagall(ctx: CommandContext) -> Reply:
     assert ctx.group is not None
     me = jid_user(ctx.bot_jid)
     members = [p.jid for p in ctx.group.participants if jid_user(p.jid) != me]
-    header = ctx.arg_text or "Attention, everyone!"
+    header = ctx.arg_text or _("Attention, everyone!")
     lines = [header, ""] + [f"- {mention(j)}" for j in members]
     return ctx.reply("\n".join(lines), mentions=members, quote=False)
 
@@ -61,21 +67,21 @@ def kick(ctx: CommandContext) -> list[Reply] | Reply:
     for jid in ctx.targets:
         member = find_member(ctx.group, jid)
         if is_me(ctx, jid):
-            skipped.append(f"{mention(jid)} (that's me)")
+            skipped.append(_("%(who)s (that's me)") % {"who": mention(jid)})
         elif member is None:
-            skipped.append(f"{mention(jid)} (not in this group)")
+            skipped.append(_("%(who)s (not in this group)") % {"who": mention(jid)})
         elif member.is_super_admin:
-            skipped.append(f"{mention(jid)} (the group's creator)")
+            skipped.append(_("%(who)s (the group's creator)") % {"who": mention(jid)})
         elif member_key(ctx.group, jid) in owners:
-            skipped.append(f"{mention(jid)} (the bot owner)")
+            skipped.append(_("%(who)s (the bot owner)") % {"who": mention(jid)})
         else:
             removable.append(member.jid)
     replies: list[Reply] = []
     if removable:
         replies.append(ctx.group_action("remove", targets=removable))
-        replies.append(ctx.reply(f"Removed {_mentions_text(removable)}.", mentions=removable))
+        replies.append(ctx.reply(_("Removed %(who)s.") % {"who": _mentions_text(removable)}, mentions=removable))
     if skipped:
-        replies.append(ctx.reply("Not removed: " + "; ".join(skipped) + ".", mentions=ctx.targets))
+        replies.append(ctx.reply(_("Not removed: %(list)s.") % {"list": "; ".join(skipped)}, mentions=ctx.targets))
     return replies
 
 
@@ -117,16 +123,16 @@ def phone_numbers(text: str) -> tuple[list[str], list[str]]:
 def add(ctx: CommandContext) -> list[Reply] | Reply:
     numbers, bad = phone_numbers(ctx.arg_text)
     if not numbers:
-        return ctx.reply(f"Give at least one phone number. {ctx.usage()}")
+        return ctx.reply(_("Give at least one phone number. %(usage)s") % {"usage": ctx.usage()})
     jids = [user_jid(n) for n in dict.fromkeys(numbers) if find_member(ctx.group, user_jid(n)) is None]
     replies: list[Reply] = []
     if jids:
         replies.append(ctx.group_action("add", targets=jids))
-        replies.append(ctx.reply(f"Adding {_mentions_text(jids)}.", mentions=jids))
+        replies.append(ctx.reply(_("Adding %(who)s.") % {"who": _mentions_text(jids)}, mentions=jids))
     else:
-        replies.append(ctx.reply("They are all in the group already."))
+        replies.append(ctx.reply(_("They are all in the group already.")))
     if bad:
-        replies.append(ctx.reply("Not phone numbers: " + ", ".join(bad)))
+        replies.append(ctx.reply(_("Not phone numbers: %(list)s") % {"list": ", ".join(bad)}))
     return replies
 
 
@@ -138,22 +144,22 @@ def _change_role(ctx: CommandContext, *, promote: bool) -> list[Reply] | Reply:
     for jid in ctx.targets:
         member = find_member(ctx.group, jid)
         if member is None:
-            skipped.append(f"{mention(jid)} (not in this group)")
+            skipped.append(_("%(who)s (not in this group)") % {"who": mention(jid)})
         elif promote and member.admin:
-            skipped.append(f"{mention(jid)} (already admin)")
+            skipped.append(_("%(who)s (already admin)") % {"who": mention(jid)})
         elif not promote and not member.admin:
-            skipped.append(f"{mention(jid)} (not an admin)")
+            skipped.append(_("%(who)s (not an admin)") % {"who": mention(jid)})
         elif not promote and (member.is_super_admin or is_me(ctx, jid)):
-            skipped.append(f"{mention(jid)} (cannot be demoted by me)")
+            skipped.append(_("%(who)s (cannot be demoted by me)") % {"who": mention(jid)})
         else:
             changed.append(member.jid)
     replies: list[Reply] = []
     if changed:
         replies.append(ctx.group_action("promote" if promote else "demote", targets=changed))
-        verb = "is now an admin" if promote else "is no longer an admin"
-        replies.append(ctx.reply(f"{_mentions_text(changed)} {verb}.", mentions=changed))
+        text = _("%(who)s is now an admin.") if promote else _("%(who)s is no longer an admin.")
+        replies.append(ctx.reply(text % {"who": _mentions_text(changed)}, mentions=changed))
     if skipped:
-        replies.append(ctx.reply("Unchanged: " + "; ".join(skipped) + ".", mentions=ctx.targets))
+        replies.append(ctx.reply(_("Unchanged: %(list)s.") % {"list": "; ".join(skipped)}, mentions=ctx.targets))
     return replies
 
 
@@ -192,16 +198,16 @@ def groupinfo(ctx: CommandContext) -> Reply:
     admins = [p.jid for p in group.participants if p.admin]
     antilink_on = bool(ctx.moderator and ctx.moderator.rulebook.rule(ctx.chat, "antilink").enabled)
     lines = [
-        f"*{group.name or 'This group'}*",
-        f"Members: {len(group.participants)}, admins: {len(admins)}",
-        f"Only admins can send messages: {'yes' if group.announce else 'no'}",
-        f"Welcome messages: {'on' if ctx.state.welcome(ctx.chat) else 'off'}, "
-        f"antilink: {'on' if antilink_on else 'off'}",
+        f"*{group.name or _('This group')}*",
+        _("Members: %(members)d, admins: %(admins)d") % {"members": len(group.participants), "admins": len(admins)},
+        _("Only admins can send messages: %(answer)s") % {"answer": _("yes") if group.announce else _("no")},
+        _("Welcome messages: %(welcome)s, antilink: %(antilink)s")
+        % {"welcome": _on_off(ctx.state.welcome(ctx.chat)), "antilink": _on_off(antilink_on)},
     ]
     if group.topic:
         lines += ["", group.topic]
     if admins:
-        lines += ["", "Admins: " + " ".join(mention(j) for j in admins)]
+        lines += ["", _("Admins: %(list)s") % {"list": " ".join(mention(j) for j in admins)}]
     return ctx.reply("\n".join(lines), mentions=admins)
 
 
@@ -209,10 +215,11 @@ def _invite(ctx: CommandContext, *, revoke: bool) -> Reply:
     result = ctx.send(ctx.group_action("revoke_link" if revoke else "invite_link"))
     link = (result.detail.get("link") or result.detail.get("invite_link") or "") if result is not None else ""
     if not link:
-        return ctx.reply("I couldn't get the invite link from WhatsApp right now. Please try again later.")
+        return ctx.reply(_("I couldn't get the invite link from WhatsApp right now. Please try again later."))
     if revoke:
-        return ctx.reply(f"The old invite link no longer works. New link:\n{link}")
-    return ctx.reply(f"Invite link for *{ctx.group.name if ctx.group else 'this group'}*:\n{link}")
+        return ctx.reply(_("The old invite link no longer works. New link:\n%(link)s") % {"link": link})
+    name = ctx.group.name if ctx.group and ctx.group.name else _("this group")
+    return ctx.reply(_("Invite link for *%(group)s*:\n%(link)s") % {"group": name, "link": link})
 
 
 @command(
@@ -257,10 +264,10 @@ def revoke(ctx: CommandContext) -> Reply:
 def setname(ctx: CommandContext) -> list[Reply] | Reply:
     name = ctx.arg_text.strip()
     if not name:
-        return ctx.reply(f"Give the new name. {ctx.usage()}")
+        return ctx.reply(_("Give the new name. %(usage)s") % {"usage": ctx.usage()})
     if len(name) > MAX_NAME:
-        return ctx.reply(f"A group name can have at most {MAX_NAME} characters.")
-    return [ctx.group_action("name", text=name), ctx.reply(f"Group name changed to *{name}*.")]
+        return ctx.reply(_("A group name can have at most %(most)d characters.") % {"most": MAX_NAME})
+    return [ctx.group_action("name", text=name), ctx.reply(_("Group name changed to *%(name)s*.") % {"name": name})]
 
 
 @command(
@@ -277,7 +284,7 @@ def setname(ctx: CommandContext) -> list[Reply] | Reply:
 def setdesc(ctx: CommandContext) -> list[Reply] | Reply:
     topic = ctx.arg_text.strip()
     if not topic:
-        return ctx.reply(f"Give the new description. {ctx.usage()}")
+        return ctx.reply(_("Give the new description. %(usage)s") % {"usage": ctx.usage()})
     if len(topic) > MAX_TOPIC:
-        return ctx.reply(f"A description can have at most {MAX_TOPIC} characters.")
-    return [ctx.group_action("topic", text=topic), ctx.reply("Group description updated.")]
+        return ctx.reply(_("A description can have at most %(most)d characters.") % {"most": MAX_TOPIC})
+    return [ctx.group_action("topic", text=topic), ctx.reply(_("Group description updated."))]

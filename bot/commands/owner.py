@@ -9,12 +9,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.utils.translation import gettext as _
+
 from bot.dispatch.context import CommandContext, mention
 from bot.dispatch.parsing import parse_on_off, validate_prefix
 from bot.dispatch.registry import command
 from bot.transport.base import GROUP_SERVER, Reply, jid_server, jid_user
 
 BROADCAST_MAX_CHARS = 2000
+
+
+def _on_off(value: bool) -> str:
+    return _("on") if value else _("off")
 
 
 @command("backup", category="owner", help="Back up the WhatsApp session now.", who="owner", cooldown=60)
@@ -25,18 +31,23 @@ def backup(ctx: CommandContext) -> Reply:
         from bot.control import control_request
 
         row = control_request(session_name=ctx.session_name, action="backup", args={"requested_via": "whatsapp"})
-        return ctx.reply(f"Backup requested (#{row.pk}); the worker takes it within a few seconds.")
+        return ctx.reply(_("Backup requested (#%(id)d); the worker takes it within a few seconds.") % {"id": row.pk})
     from sessions_store.selectors import session_find
 
     session = session_find(name=ctx.session_name)
     if session is not None and session.trial:
-        return ctx.reply("Nothing backed up: this is a console trial, with no WhatsApp session to save.")
+        return ctx.reply(_("Nothing backed up: this is a console trial, with no WhatsApp session to save."))
     made = backup_create(session_name=ctx.session_name, reason="manual")
     if made is None:
-        return ctx.reply("Nothing backed up: no paired session to save yet, or another backup is running.")
+        return ctx.reply(_("Nothing backed up: no paired session to save yet, or another backup is running."))
     if made.state != "verified":
-        return ctx.reply(f"Backup #{made.pk} failed: {made.state_reason or made.state}.")
-    return ctx.reply(f"Session backed up and verified (#{made.pk}, {made.stored_size / 1024:.0f} KiB).")
+        return ctx.reply(
+            _("Backup #%(id)d failed: %(reason)s.") % {"id": made.pk, "reason": made.state_reason or made.state}
+        )
+    return ctx.reply(
+        _("Session backed up and verified (#%(id)d, %(kib)s KiB).")
+        % {"id": made.pk, "kib": f"{made.stored_size / 1024:.0f}"}
+    )
 
 
 @command("restart", aliases=("reboot",), category="owner", help="Restart the bot gracefully.", who="owner", cooldown=60)
@@ -46,7 +57,9 @@ def restart(ctx: CommandContext) -> Reply:
     row = control_request(
         session_name=ctx.session_name, action="restart", args={"requested_via": "whatsapp", "by": ctx.user_key}
     )
-    return ctx.reply(f"Restart requested (#{row.pk}). I'll finish what I'm doing and be back in a few seconds.")
+    return ctx.reply(
+        _("Restart requested (#%(id)d). I'll finish what I'm doing and be back in a few seconds.") % {"id": row.pk}
+    )
 
 
 @command(
@@ -63,16 +76,21 @@ def broadcast(ctx: CommandContext) -> list[Reply] | Reply:
 
     text = ctx.arg_text.strip()
     if not text:
-        return ctx.reply(f"Write the message to send. {ctx.usage()}")
+        return ctx.reply(_("Write the message to send. %(usage)s") % {"usage": ctx.usage()})
     if len(text) > BROADCAST_MAX_CHARS:
-        return ctx.reply(f"A broadcast can have at most {BROADCAST_MAX_CHARS} characters.")
+        return ctx.reply(_("A broadcast can have at most %(most)d characters.") % {"most": BROADCAST_MAX_CHARS})
     groups = [g for g in selectors.known_groups(session_name=ctx.session_name) if jid_server(g) == GROUP_SERVER]
     if not groups:
-        return ctx.reply("I don't know any group to broadcast to yet.")
+        return ctx.reply(_("I don't know any group to broadcast to yet."))
     pacing = ctx.outbound.pacing
     seconds = len(groups) * 60.0 / pacing.global_per_minute if pacing.enabled else 0
-    replies = [ctx.reply(f"Broadcasting to {len(groups)} group(s); paced, about {seconds:.0f}s.")]
-    body = f"*Broadcast from {ctx.bot_name}*\n\n{text}"
+    replies = [
+        ctx.reply(
+            _("Broadcasting to %(count)d group(s); paced, about %(seconds)ss.")
+            % {"count": len(groups), "seconds": f"{seconds:.0f}"}
+        )
+    ]
+    body = _("*Broadcast from %(bot)s*") % {"bot": ctx.bot_name} + f"\n\n{text}"
     replies += [Reply(kind="text", chat=chat, text=body) for chat in groups]
     return replies
 
@@ -109,26 +127,26 @@ def _ban_target(ctx: CommandContext) -> tuple[str, str] | None:
 def ban(ctx: CommandContext) -> Reply:
     target = _ban_target(ctx)
     if target is None:
-        return ctx.reply(f"Mention a user, reply to them, or give their number. {ctx.usage()}")
+        return ctx.reply(_("Mention a user, reply to them, or give their number. %(usage)s") % {"usage": ctx.usage()})
     key, shown = target
     if key in ctx.owners:
-        return ctx.reply("Owners can't be banned.")
+        return ctx.reply(_("Owners can't be banned."))
     reason = " ".join(a for a in ctx.args if not a.startswith("@") and not a.lstrip("+").isdigit())
     created = ctx.state.ban(key, reason=reason, banned_by=ctx.user_key)
     if not created:
-        return ctx.reply(f"{shown} is banned already.", mentions=ctx.targets[:1])
-    return ctx.reply(f"{shown} is banned: I'll ignore their commands.", mentions=ctx.targets[:1])
+        return ctx.reply(_("%(who)s is banned already.") % {"who": shown}, mentions=ctx.targets[:1])
+    return ctx.reply(_("%(who)s is banned: I'll ignore their commands.") % {"who": shown}, mentions=ctx.targets[:1])
 
 
 @command("unban", category="owner", help="Lift a ban.", usage="@user|number", who="owner")
 def unban(ctx: CommandContext) -> Reply:
     target = _ban_target(ctx)
     if target is None:
-        return ctx.reply(f"Mention a user, reply to them, or give their number. {ctx.usage()}")
+        return ctx.reply(_("Mention a user, reply to them, or give their number. %(usage)s") % {"usage": ctx.usage()})
     key, shown = target
     if ctx.state.unban(key):
-        return ctx.reply(f"{shown} is no longer banned.", mentions=ctx.targets[:1])
-    return ctx.reply(f"{shown} was not banned.", mentions=ctx.targets[:1])
+        return ctx.reply(_("%(who)s is no longer banned.") % {"who": shown}, mentions=ctx.targets[:1])
+    return ctx.reply(_("%(who)s was not banned.") % {"who": shown}, mentions=ctx.targets[:1])
 
 
 @command("banlist", aliases=("bans",), category="owner", help="Who is banned.", who="owner")
@@ -137,8 +155,8 @@ def banlist(ctx: CommandContext) -> Reply:
 
     rows = selectors.banned_list(session_name=ctx.session_name)
     if not rows:
-        return ctx.reply("Nobody is banned.")
-    lines = [f"*Banned ({len(rows)})*"]
+        return ctx.reply(_("Nobody is banned."))
+    lines = [_("*Banned (%(count)d)*") % {"count": len(rows)}]
     lines += [
         f"{i}. +{row.phone} - {row.at:%Y-%m-%d}{' - ' + row.reason if row.reason else ''}"
         for i, row in enumerate(rows, 1)
@@ -157,11 +175,13 @@ def maintenance(ctx: CommandContext) -> Reply:
     value = parse_on_off(ctx.args[0]) if ctx.args else None
     state = ctx.state
     if value is None:
-        return ctx.reply(f"Maintenance mode is {'on' if state.maintenance else 'off'}. {ctx.usage()}")
+        return ctx.reply(
+            _("Maintenance mode is %(state)s. %(usage)s") % {"state": _on_off(state.maintenance), "usage": ctx.usage()}
+        )
     state.set_maintenance(value)
     if value:
-        return ctx.reply("Maintenance mode on: only owners can use commands now.")
-    return ctx.reply("Maintenance mode off: everyone can use commands again.")
+        return ctx.reply(_("Maintenance mode on: only owners can use commands now."))
+    return ctx.reply(_("Maintenance mode off: everyone can use commands again."))
 
 
 @command(
@@ -173,14 +193,18 @@ def maintenance(ctx: CommandContext) -> Reply:
 )
 def setprefix(ctx: CommandContext) -> Reply:
     if not ctx.args:
-        return ctx.reply(f"The prefix is {' '.join(ctx.state.prefix)}. {ctx.usage()}")
+        return ctx.reply(
+            _("The prefix is %(prefixes)s. %(usage)s") % {"prefixes": " ".join(ctx.state.prefix), "usage": ctx.usage()}
+        )
     try:
         prefix = validate_prefix("".join(ctx.args))
     except ValueError as exc:
-        return ctx.reply(f"Not changed: {exc}.")
+        return ctx.reply(_("Not changed: %(reason)s.") % {"reason": exc})
     ctx.state.set_prefix(prefix, set_by=ctx.user_key)
     shown = " ".join(prefix)
-    return ctx.reply(f"Prefix changed to {shown}. Try {prefix[0]}menu.")
+    return ctx.reply(
+        _("Prefix changed to %(prefixes)s. Try %(menu)s.") % {"prefixes": shown, "menu": prefix[0] + "menu"}
+    )
 
 
 @command("status", aliases=("connection",), category="owner", help="Connection state in detail.", who="owner")
@@ -192,24 +216,40 @@ def status(ctx: CommandContext) -> Reply:
 
     now = timezone.now()
     row = BotStatus.objects.filter(session_name=ctx.session_name).first()
-    lines = [f"*{ctx.bot_name} status* ({ctx.session_name})"]
+    lines = [_("*%(bot)s status* (%(session)s)") % {"bot": ctx.bot_name, "session": ctx.session_name}]
     if row is None:
-        lines.append("No status recorded yet.")
+        lines.append(_("No status recorded yet."))
     else:
-        lines.append(f"State: {row.state} for {format_duration((now - row.state_since).total_seconds())}")
+        lines.append(
+            _("State: %(state)s for %(duration)s")
+            % {"state": row.state, "duration": format_duration((now - row.state_since).total_seconds())}
+        )
         if row.reason:
-            lines.append(f"Reason: {row.reason}")
+            lines.append(_("Reason: %(reason)s") % {"reason": row.reason})
         if row.connected_since:
-            lines.append(f"Connected since {row.connected_since:%Y-%m-%d %H:%M} UTC")
+            lines.append(_("Connected since %(when)s UTC") % {"when": f"{row.connected_since:%Y-%m-%d %H:%M}"})
         if row.last_heartbeat_at:
-            lines.append(f"Last heartbeat {format_duration((now - row.last_heartbeat_at).total_seconds())} ago")
-        lines.append(f"Child restarts: {row.child_restarts}, memory: {row.rss_bytes / (1024 * 1024):.0f} MiB")
+            ago = format_duration((now - row.last_heartbeat_at).total_seconds())
+            lines.append(_("Last heartbeat %(duration)s ago") % {"duration": ago})
+        lines.append(
+            _("Child restarts: %(restarts)d, memory: %(mib)s MiB")
+            % {"restarts": row.child_restarts, "mib": f"{row.rss_bytes / (1024 * 1024):.0f}"}
+        )
     reconnects = ReconnectEvent.objects.filter(session_name=ctx.session_name, at__gte=now - timedelta(hours=24))
-    lines.append(f"Reconnects in 24h: {reconnects.count()}")
+    lines.append(_("Reconnects in 24h: %(count)d") % {"count": reconnects.count()})
     outbound = ctx.outbound
     if outbound.is_paused():
         left = outbound.paused_until - ctx.clock()
-        lines.append(f"Sending paused ({outbound.pause_reason}) for {format_duration(left)} more")
-    lines.append(f"Sent {outbound.sent_count}, failed {outbound.failed_count}, dropped {outbound.dropped_count}")
-    lines.append(f"Maintenance: {'on' if ctx.state.maintenance else 'off'}, prefix: {' '.join(ctx.state.prefix)}")
+        lines.append(
+            _("Sending paused (%(reason)s) for %(duration)s more")
+            % {"reason": outbound.pause_reason, "duration": format_duration(left)}
+        )
+    lines.append(
+        _("Sent %(sent)d, failed %(failed)d, dropped %(dropped)d")
+        % {"sent": outbound.sent_count, "failed": outbound.failed_count, "dropped": outbound.dropped_count}
+    )
+    lines.append(
+        _("Maintenance: %(state)s, prefix: %(prefixes)s")
+        % {"state": _on_off(ctx.state.maintenance), "prefixes": " ".join(ctx.state.prefix)}
+    )
     return ctx.reply("\n".join(lines))

@@ -3,7 +3,8 @@
 WhatsApp does not animate ``.gif`` files, so each reaction goes out as the asset's MP4 rendition
 with ``gifPlayback`` (converted once at ingest by ``media_cdn``; the outbound resolves the asset).
 The target is whoever is mentioned, else the author of the quoted message; with nobody (or only
-yourself) the caption still reads naturally ("@alice wants a hug"). Mentions are real: the
+yourself) the caption still reads naturally ("@alice wants a hug"), in the chat's language (the captions are lazy
+translations, rendered when the command runs). Mentions are real: the
 caption's ``@<number>`` tokens come with their JIDs, so WhatsApp shows names and notifies.
 When the media cannot be found anywhere, the outbound sends the caption as text.
 
@@ -13,6 +14,8 @@ without importing the module (progressive loading).
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from bot.commands._reacting import Reaction, caption_for, react_with
 from bot.dispatch.context import CommandContext
 from bot.dispatch.registry import command
@@ -21,28 +24,28 @@ from bot.transport.base import Reply
 CATEGORY = "reactions"
 
 REACTIONS: dict[str, Reaction] = {
-    "hug": Reaction("{actor} hugs {target}", "{actor} wants a hug", "🤗"),
-    "pat": Reaction("{actor} pats {target}", "{actor} pats the air", "🫳"),
-    "kiss": Reaction("{actor} kisses {target}", "{actor} blows a kiss", "😘"),
-    "cuddle": Reaction("{actor} cuddles {target}", "{actor} wants to cuddle", "🥰"),
-    "slap": Reaction("{actor} slaps {target}", "{actor} slaps the air", "👋"),
-    "bonk": Reaction("{actor} bonks {target}", "{actor} bonks themselves", "🔨"),
-    "punch": Reaction("{actor} punches {target}", "{actor} punches the air", "👊"),
-    "poke": Reaction("{actor} pokes {target}", "{actor} pokes around", "👉"),
-    "bite": Reaction("{actor} bites {target}", "{actor} is hungry", "😬"),
-    "highfive": Reaction("{actor} high-fives {target}", "{actor} wants a high five", "🙌"),
-    "yeet": Reaction("{actor} yeets {target}", "{actor} yeets into the void", "🚀"),
-    "kill": Reaction("{actor} knocks out {target}", "{actor} is on a rampage", "💥"),
-    "boop": Reaction("{actor} boops {target}", "{actor} boops their own nose", "👆"),
-    "smile": Reaction("{actor} smiles at {target}", "{actor} smiles", "😊"),
-    "happy": Reaction("{actor} is happy with {target}", "{actor} is happy", "😄"),
-    "wave": Reaction("{actor} waves at {target}", "{actor} waves", "👋"),
-    "dance": Reaction("{actor} dances with {target}", "{actor} dances", "💃"),
-    "cry": Reaction("{actor} cries on {target}'s shoulder", "{actor} cries", "😢"),
-    "blush": Reaction("{actor} blushes at {target}", "{actor} blushes", "😊"),
-    "laugh": Reaction("{actor} laughs at {target}", "{actor} laughs", "😂"),
-    "wink": Reaction("{actor} winks at {target}", "{actor} winks", "😉"),
-    "sleep": Reaction("{actor} falls asleep on {target}", "{actor} falls asleep", "😴"),
+    "hug": Reaction(_("{actor} hugs {target}"), _("{actor} wants a hug"), "🤗"),
+    "pat": Reaction(_("{actor} pats {target}"), _("{actor} pats the air"), "🫳"),
+    "kiss": Reaction(_("{actor} kisses {target}"), _("{actor} blows a kiss"), "😘"),
+    "cuddle": Reaction(_("{actor} cuddles {target}"), _("{actor} wants to cuddle"), "🥰"),
+    "slap": Reaction(_("{actor} slaps {target}"), _("{actor} slaps the air"), "👋"),
+    "bonk": Reaction(_("{actor} bonks {target}"), _("{actor} bonks themselves"), "🔨"),
+    "punch": Reaction(_("{actor} punches {target}"), _("{actor} punches the air"), "👊"),
+    "poke": Reaction(_("{actor} pokes {target}"), _("{actor} pokes around"), "👉"),
+    "bite": Reaction(_("{actor} bites {target}"), _("{actor} is hungry"), "😬"),
+    "highfive": Reaction(_("{actor} high-fives {target}"), _("{actor} wants a high five"), "🙌"),
+    "yeet": Reaction(_("{actor} yeets {target}"), _("{actor} yeets into the void"), "🚀"),
+    "kill": Reaction(_("{actor} knocks out {target}"), _("{actor} is on a rampage"), "💥"),
+    "boop": Reaction(_("{actor} boops {target}"), _("{actor} boops their own nose"), "👆"),
+    "smile": Reaction(_("{actor} smiles at {target}"), _("{actor} smiles"), "😊"),
+    "happy": Reaction(_("{actor} is happy with {target}"), _("{actor} is happy"), "😄"),
+    "wave": Reaction(_("{actor} waves at {target}"), _("{actor} waves"), "👋"),
+    "dance": Reaction(_("{actor} dances with {target}"), _("{actor} dances"), "💃"),
+    "cry": Reaction(_("{actor} cries on {target}'s shoulder"), _("{actor} cries"), "😢"),
+    "blush": Reaction(_("{actor} blushes at {target}"), _("{actor} blushes"), "😊"),
+    "laugh": Reaction(_("{actor} laughs at {target}"), _("{actor} laughs"), "😂"),
+    "wink": Reaction(_("{actor} winks at {target}"), _("{actor} winks"), "😉"),
+    "sleep": Reaction(_("{actor} falls asleep on {target}"), _("{actor} falls asleep"), "😴"),
 }
 
 

@@ -30,6 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext as _
+
 from bot.transport.base import (
     GroupInfo,
     IncomingMessage,
@@ -133,7 +135,7 @@ class CommandContext:
         self.wrong_usage = True
         spec = self.registry.lookup(self.command)
         usage = spec.usage if spec else ""
-        return f"Usage: {self.prefix}{self.command}{' ' + usage if usage else ''}"
+        return _("Usage: %(usage)s") % {"usage": f"{self.prefix}{self.command}{' ' + usage if usage else ''}"}
 
     # -- reply builders ---------------------------------------------------------------------------------
     def reply(self, text: str, *, mentions: tuple[str, ...] | list[str] = (), quote: bool = True) -> Reply:

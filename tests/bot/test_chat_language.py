@@ -56,3 +56,32 @@ def test_in_a_group_only_admins_change_it(bot):
 def test_bot_lang_is_the_language_of_chats_without_their_own(bot):
     bot.run_text(".setvar BOT_LANG=es", sender=OWNER)
     assert bot.router.state.language(BOB) == "es"
+
+
+def test_a_spanish_chat_gets_every_reply_in_spanish_and_the_others_stay_english(bot):
+    assert bot.run_text(".lang es", sender=ALICE) == "A partir de ahora respondo aquí en Español."
+    bot.clock.advance(10)
+    assert bot.run_text(".xyzzy", sender=ALICE) == "Comando desconocido: .xyzzy. Envía .menu para ver la lista."
+    assert bot.run_text(".ban 15550000003", sender=ALICE) == "Solo el dueño del bot puede usar este comando."
+    help_lines = bot.run_text(".help ping", sender=ALICE).splitlines()
+    assert help_lines[:3] == [
+        "*.ping* - Comprueba que el bot responde y con qué rapidez.",
+        "Uso: .ping",
+        "Quién: todos - Dónde: en cualquier chat",
+    ]
+    menu = bot.run_text(".menu", sender=ALICE)
+    assert "*Básicos*" in menu and "Envía .help <comando> para ver los detalles." in menu
+    hug = [r for r in bot.run(".hug", sender=ALICE) if r.kind in {"video", "text"}][0]
+    assert hug.text == "@15550000002 quiere un abrazo 🤗"
+    assert bot.run_text(".roll 0d6", sender=ALICE) == "No puedo tirar eso: tira entre 1 y 20 dados."
+    assert bot.run_text(".xyzzy", sender=BOB) == "Unknown command .xyzzy. Send .menu for the list."
+
+
+def test_a_group_in_spanish_welcomes_in_spanish(bot):
+    from bot.transport.base import GroupChange
+
+    bot.add_group(group_info(admins=(BOB,)))
+    bot.run_text(".welcome on", chat=GROUP, sender=BOB)
+    bot.run_text(".lang es", chat=GROUP, sender=BOB)
+    result = bot.change(GroupChange(chat=GROUP, joined=("15550000009@s.whatsapp.net",)))
+    assert result.replies[0].text.startswith("¡Bienvenido/a @15550000009 a *Kit Group*! Saluda y envía .menu")
