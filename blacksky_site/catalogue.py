@@ -190,12 +190,17 @@ def catalogue_missing(language: str, root: Path = ROOT) -> list[Message]:
     return [m for key, m in messages_in_code(root).items() if key not in entries or not entries[key].translated]
 
 
-def catalogue_update(language: str, root: Path = ROOT) -> int:
-    """Append the code's texts that ``language``'s ``.po`` lacks (with an empty msgstr); how many were added."""
+def catalogue_update(language: str, root: Path = ROOT) -> tuple[int, int]:
+    """Append the code's texts that ``language``'s ``.po`` lacks (with an empty msgstr) and drop the texts
+    the code no longer has (git keeps them); how many were added and dropped."""
     path = po_path(language)
     header, entries = po_read(path) if path.exists() else (HEADER.format(language=language), {})
+    in_code = messages_in_code(root)
+    dropped = len(entries)
+    entries = {key: entry for key, entry in entries.items() if key in in_code}
+    dropped -= len(entries)
     added = 0
-    for key, message in messages_in_code(root).items():
+    for key, message in in_code.items():
         if key in entries:
             continue
         flags = {"python-format"} if _is_formatted(message.msgid) else set()
@@ -209,7 +214,7 @@ def catalogue_update(language: str, root: Path = ROOT) -> int:
         )
         added += 1
     po_write(path, header, list(entries.values()))
-    return added
+    return added, dropped
 
 
 def mo_compile(po: Path, mo: Path) -> str:

@@ -1,7 +1,7 @@
 """``manage.py catalogue [--check]``: keep every locale's ``.po`` in step with the code and compile its ``.mo``.
 
 A developer's tool (no server process runs it): appends each text the code marks for translation
-that a locale lacks (an empty msgstr to fill in), then compiles every ``.po`` with msgfmt. With
+that a locale lacks (an empty msgstr to fill in), drops the ones the code no longer has, then compiles every ``.po`` with msgfmt. With
 ``--check`` it changes nothing and exits 1 when a text has no translation. See
 :mod:`blacksky_site.catalogue` for what counts as a text.
 """
@@ -27,9 +27,11 @@ class Command(BaseCommand):
         untranslated = 0
         for language in languages:
             if not options["check"]:
-                added = catalogue_update(language)
-                if added:
-                    self.stdout.write(f"{po_path(language)}: {added} new text(s) to translate")
+                added, dropped = catalogue_update(language)
+                if added or dropped:
+                    self.stdout.write(
+                        f"{po_path(language)}: {added} new text(s) to translate, {dropped} gone from the code"
+                    )
             missing = catalogue_missing(language)
             untranslated += len(missing)
             for message in missing:
