@@ -116,10 +116,13 @@ def pack_for(ctx: CommandContext) -> tuple[str, str]:
     """The pack name and author for this user: their own (``.stickerpack``), else the settings, else
     the bot's name and the user's WhatsApp name."""
     from bot.models import StickerPreference
+    from bot.runtime_settings import runtime_value
 
     pref = StickerPreference.objects.filter(session_name=ctx.session_name, user=ctx.user_key).first()
-    pack = (pref.pack if pref else "") or settings.STICKER_PACK or ctx.bot_name
-    author = (pref.author if pref else "") or settings.STICKER_AUTHOR or ctx.message.push_name or ctx.bot_name
+    default_pack = runtime_value("STICKER_PACK", session=ctx.session_name)
+    default_author = runtime_value("STICKER_AUTHOR", session=ctx.session_name)
+    pack = (pref.pack if pref else "") or default_pack or ctx.bot_name
+    author = (pref.author if pref else "") or default_author or ctx.message.push_name or ctx.bot_name
     return pack, author
 
 

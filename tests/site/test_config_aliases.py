@@ -98,3 +98,10 @@ def test_the_aliases_table_and_the_declarations_agree():
                 if theirs[0] not in {a.name for a in declared[ours].aliases}:
                     problems.append(f"README.md says {theirs[0]} is read as {ours}, but {ours} has no such alias")
     assert problems == [], "\n".join(problems)
+
+
+def test_sticker_packname_is_split_into_pack_and_author():
+    environ = {"STICKER_PACKNAME": "My Pack, Me"}
+    assert (config.get("STICKER_PACK", environ), config.get("STICKER_AUTHOR", environ)) == ("My Pack", "Me")
+    assert config.get("STICKER_AUTHOR", {"STICKER_PACKNAME": "Only a pack"}) == ""
+    assert config.get("STICKER_PACK", {"STICKER_PACK": "Ours", "STICKER_PACKNAME": "Theirs,x"}) == "Ours"
