@@ -9,7 +9,12 @@ read from ``bot_connectionevent`` (one machine, one clock). Two transports:
 - ``neonize``: the real client offline (it dials and fails at once: the dial attempt is visible).
 
 Floor: a bare process that imports neonize and opens the same store (``NewClient(...).connect()``
-up to the failed dial), from spawn to exit. Goals: PostgreSQL <= 2 s and <= 3x the floor; SQLite <= 4 s.
+up to the failed dial), from spawn to exit, measured right before each round. Goals: PostgreSQL <= 2 s
+and <= 3x the floor; SQLite <= 4 s.
+
+Each round's standby is SIGTERMed into only once it stands by with its pre-warmed child ready (as a
+standby dyno is, minutes after it started). ``STANDBY_PREWARM=false`` in the environment measures the
+cold child instead (the same run's comparison).
 
     python bench/handover.py [--rounds 3] [--db sqlite|postgres|both] [--transport fake|neonize|both]
 """
@@ -81,7 +86,9 @@ def wait_rows(env: dict[str, str], after_id: int, done, timeout: float = 90.0):
 def handed_over(found: list, owner_child_pid: int):
     """(the owner child's first row after the signal, the standby child's first dial), once both are there."""
     left = next((r for r in found if r[5] == owner_child_pid), None)
-    dial = next((r for r in found if r[5] != owner_child_pid and r[2] == "connecting" and r[3] == "child_started"), None)
+    dial = next(
+        (r for r in found if r[5] != owner_child_pid and r[2] == "connecting" and r[3] == "child_started"), None
+    )
     return (left, dial) if left and dial else None
 
 
@@ -93,7 +100,9 @@ def setup(env: dict[str, str]) -> None:
 
 
 def store_dsn(env: dict[str, str]) -> str:
-    code = f"import django; django.setup()\nfrom sessions_store.store import store_for\nprint(store_for({SESSION!r}).dsn)"
+    code = (
+        f"import django; django.setup()\nfrom sessions_store.store import store_for\nprint(store_for({SESSION!r}).dsn)"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     return out.stdout.strip().splitlines()[-1]
 
@@ -107,8 +116,31 @@ def floor_seconds(env: dict[str, str], dsn: str) -> float:
         "import os; os._exit(0)"
     )
     started = time.monotonic()
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**env, "PYTHONPATH": ""}, capture_output=True, timeout=60)
+    subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env={**env, "PYTHONPATH": ""}, capture_output=True, timeout=60
+    )
     return time.monotonic() - started
+
+
+READY = "pre-warmed bot child ready"  # the child's line once its imports are done
+
+
+def count(log: Path, text: str) -> int:
+    return log.read_text(errors="replace").count(text) if log.exists() else 0
+
+
+def worker_standing_by(env: dict[str, str], log: Path) -> subprocess.Popen:
+    """A new worker, once it stands by with its child pre-warmed and ready (as a standby is after minutes)."""
+    prewarm = env.get("STANDBY_PREWARM", "true").lower() not in {"false", "0", "no", "off"}
+    standing, ready = count(log, "standing by"), count(log, READY)
+    process = worker(env, log)
+    deadline = time.monotonic() + 90
+    while count(log, "standing by") <= standing or (prewarm and count(log, READY) <= ready):
+        if time.monotonic() > deadline or process.poll() is not None:
+            raise SystemExit(f"the standby did not get ready:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+    time.sleep(1.0)  # its first look at the lease is behind it
+    return process
 
 
 def one_db(db_url: str, transport: str, rounds: int) -> None:
@@ -118,15 +150,15 @@ def one_db(db_url: str, transport: str, rounds: int) -> None:
         setup(env)
         log = tmp / "workers.log"
         dsn = store_dsn(env)
-        floors = [floor_seconds(env, dsn) for _ in range(rounds)]
         owner = worker(env, log)
         first_child = "connected" if transport == "fake" else "reconnecting"
         wait_rows(env, 0, lambda found: any(r[2] == first_child for r in found))
-        standby = worker(env, log)
-        time.sleep(4.0)  # the standby is up and polling
+        standby = worker_standing_by(env, log)
         gaps: list[float] = []
+        floors: list[float] = []
         try:
             for _ in range(rounds):
+                floors.append(floor_seconds(env, dsn))  # in the same minute as the gap it is compared with
                 last = rows(env, 0)[-1][0]
                 owner_child_pid = rows(env, 0)[-1][5]
                 owner.send_signal(signal.SIGTERM)
@@ -134,10 +166,11 @@ def one_db(db_url: str, transport: str, rounds: int) -> None:
                 left, dial = wait_rows(env, last, lambda found, pid=owner_child_pid: handed_over(found, pid))
                 gaps.append(dial[4] - left[4])
                 owner.wait(60)
-                owner, standby = standby, worker(env, log)  # the old owner comes back as the new standby
                 new_pid = dial[5]
-                wait_rows(env, dial[0], lambda found, pid=new_pid: any(r[5] == pid and r[2] == first_child for r in found))
-                time.sleep(4.0)
+                wait_rows(
+                    env, dial[0], lambda found, pid=new_pid: any(r[5] == pid and r[2] == first_child for r in found)
+                )
+                owner, standby = standby, worker_standing_by(env, log)  # the old owner comes back as the new standby
         finally:
             for process in (owner, standby):
                 process.send_signal(signal.SIGTERM)
@@ -151,7 +184,8 @@ def one_db(db_url: str, transport: str, rounds: int) -> None:
         goal = "<=2s_and_<=3x" if vendor == "postgresql" else "<=4s"
         print(
             f"RESULT handover_gap_s_{vendor}_{transport} value={value:.2f} floor={floor:.2f} "
-            f"ratio={value / floor:.2f} goal={goal} rounds={rounds} gaps={','.join(f'{g:.2f}' for g in gaps)}",
+            f"ratio={value / floor:.2f} goal={goal} rounds={rounds} gaps={','.join(f'{g:.2f}' for g in gaps)} "
+            f"floors={','.join(f'{f:.2f}' for f in floors)} prewarm={env.get('STANDBY_PREWARM', 'true')}",
             flush=True,
         )
 

@@ -55,10 +55,20 @@ from blacksky_site.variables.moderation import MODERATION
 from blacksky_site.variables.packs import PACKS
 from blacksky_site.variables.platform import PLATFORM
 from blacksky_site.variables.schedule import SCHEDULE
+from blacksky_site.variables.standby import STANDBY
 from blacksky_site.variables.stickers import STICKERS
 
 VARIABLES: tuple[Variable, ...] = (
-    PLATFORM + COMMANDS + SCHEDULE + LANGUAGE_VARIABLES + ARRIVAL_VARIABLES + HISTORY + PACKS + MODERATION + STICKERS
+    PLATFORM
+    + COMMANDS
+    + SCHEDULE
+    + LANGUAGE_VARIABLES
+    + ARRIVAL_VARIABLES
+    + HISTORY
+    + PACKS
+    + MODERATION
+    + STICKERS
+    + STANDBY
 )
 
 _BY_NAME = {variable.name: variable for variable in VARIABLES}

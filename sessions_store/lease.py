@@ -257,6 +257,11 @@ def lease_release(*, lease: Lease) -> None:
         logger.info("lease released", extra={"session": lease.session_name, "fencing": lease.fencing})
 
 
+def lease_looks_free(*, session_name: str) -> bool:
+    """Whether the lease is free or expired right now (a read: a standby's cheap look between its tries)."""
+    return SessionLease.objects.filter(_free(), session__name=session_name).exists()
+
+
 def lease_current(*, session_name: str) -> SessionLease | None:
     """The session's lease row, for ``/stats`` and the admin (None before anyone took it)."""
     return SessionLease.objects.filter(session__name=session_name).first()

@@ -139,6 +139,9 @@ class LeaseKeeper:
 #: Seconds between a standby's tries. A released lease is taken at the next try, so this bounds the
 #: handover after a SIGTERM (the owner releases at once); one conditional UPDATE a second is cheap.
 STANDBY_POLL = 1.0
+#: Seconds between a standby's read-only looks at the row in between (``lease_wait(check=...)``): a
+#: released lease is tried at once instead of at the next poll, for one indexed SELECT per look.
+STANDBY_CHECK = 0.2
 
 
 def lease_wait(
@@ -149,11 +152,14 @@ def lease_wait(
     token: str,
     ttl: float | timedelta,
     poll: float | None = None,
+    check: float | None = None,
     wait: Callable[[float], bool] | None = None,
     clock: Monotonic = time.monotonic,
 ) -> Lease | None:
     """Hot standby: take the lease, or log "standing by" and retry every ``poll`` seconds until taken.
 
+    ``check`` (seconds, shorter than ``poll``): between tries, look at the row (a read, no write lock)
+    that often and try at once when it is free, so a released lease is taken within ``check``.
     ``wait(seconds)`` pauses between tries and returns True to give up (a shutdown signal); the default
     waits on nothing and never gives up. Returns the lease, or None when told to give up.
     """
@@ -181,5 +187,20 @@ def lease_wait(
                 },
             )
             standing_by = True
-        if wait(poll):
+        if _wait_free(session_name, poll=poll, check=check, wait=wait):
             return None
+
+
+def _wait_free(session_name: str, *, poll: float, check: float | None, wait: Callable[[float], bool]) -> bool:
+    """Wait ``poll`` seconds, or less once a look every ``check`` seconds finds the lease free; True: give up."""
+    if check is None or check >= poll:
+        return wait(poll)
+    waited = 0.0
+    while waited < poll:
+        step = min(check, poll - waited)
+        if wait(step):
+            return True
+        waited += step
+        if waited < poll and rows.lease_looks_free(session_name=session_name):
+            return False
+    return False

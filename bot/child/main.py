@@ -6,7 +6,9 @@ The supervisor starts this as a fresh subprocess with a heartbeat pipe; the retu
 
 from __future__ import annotations
 
+import importlib
 import logging
+import os
 import signal
 import time
 from typing import Any
@@ -15,13 +17,14 @@ from django.conf import settings
 from django.db import connection
 
 from bot.child.fence import fence_exit
-from bot.child.memory import MemoryGuard
+from bot.child.memory import MemoryGuard, release_memory
 from bot.child.runtime import BotRuntime
 from bot.child.session_hooks import SessionHooks
-from bot.child.transports import UnknownTransport, transport_build
+from bot.child.transports import UnknownTransport, transport_build, transport_preload
 from bot.fencing import FenceWatch
 from bot.heartbeat import BeatWriter, ChildExit
 from bot.transport.base import SESSION_TRANSPORTS
+from bot.warm_start import go_wait
 
 logger = logging.getLogger("bot.runbot")
 
@@ -86,6 +89,14 @@ def child_run(
         first = watch.wait_first(FIRST_FENCE_TIMEOUT)
         if first is None or first.deadline <= time.monotonic():
             logger.error("no lease proof from the supervisor; not connecting", extra={"session": session_name})
+            watch.stop()
+            return ChildExit.FENCED
+        if fencing is not None and first.fencing != fencing:
+            logger.error(
+                "lease proof for another lease; not connecting",
+                extra={"session": session_name, "fencing": first.fencing, "expected": fencing},
+            )
+            watch.stop()  # its deadline is not ours to act on
             return ChildExit.FENCED
         runtime.fencing = first.fencing if fencing is None else fencing
 
@@ -105,6 +116,49 @@ def child_run(
             beats.close()
         _write_what_waits(session_name=session_name)
         connection.close()
+
+
+def child_warm_run(*, warm_fd: int, transport_name: str, heartbeat_fd: int | None, heartbeat_interval: float,
+                   fence_fd: int | None) -> int:  # fmt: skip
+    """A standby's pre-warmed child: import everything, wait for the supervisor's order, then run as ordered.
+
+    Until the order it touches nothing (no query, no store, no dial: :mod:`bot.warm_start`); it leaves
+    with ``DONE`` when its supervisor goes first. The order is no lease proof: :func:`child_run` waits for
+    the first fence as for any child, and a fence for another lease than the order's is refused.
+    """
+    parent = os.getppid()
+    try:
+        transport_preload(transport_name)
+        child_modules_preload()
+    except (UnknownTransport, ImportError, AttributeError) as exc:
+        logger.error("cannot load the transport", extra={"transport": transport_name, "error": str(exc)})
+        return ChildExit.USAGE
+    release_memory()  # the imports' garbage back to the OS before the long wait
+    logger.info("pre-warmed bot child ready; it waits for the lease", extra={"pid": os.getpid()})
+    go = go_wait(warm_fd, parent=parent)
+    if go is None:
+        return ChildExit.DONE
+    if fence_fd is None:
+        logger.error("a pre-warmed child needs a fence pipe; not connecting", extra={"session": go.session_name})
+        return ChildExit.FENCED
+    return child_run(
+        session_name=go.session_name,
+        transport_name=transport_name,
+        pair_phone=go.pair_phone,
+        heartbeat_fd=heartbeat_fd,
+        heartbeat_interval=heartbeat_interval,
+        fence_fd=fence_fd,
+        fencing=go.fencing,
+        deaf_restarts=go.deaf_restarts,
+        confirm_logout=go.confirm_logout,
+    )
+
+
+def child_modules_preload() -> None:
+    """What building a runtime and its router imports lazily, imported now (no query, no state)."""
+    for name in ("bot.dispatch", "bot.dispatch.groups", "bot.dispatch.limits", "bot.dispatch.outbound",
+                 "bot.dispatch.state", "bot.outbox", "bot.child.session_hooks", "sessions_store.services"):  # fmt: skip
+        importlib.import_module(name)
 
 
 def _write_what_waits(*, session_name: str) -> None:

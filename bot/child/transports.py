@@ -43,3 +43,17 @@ def transport_build(name: str, *, session_name: str, pair_phone: str = "") -> Tr
             return cls(pair_phone=pair_phone)
         return cls()
     raise UnknownTransport(f"unknown transport {name!r}: use neonize, console, or package.module:Class")
+
+
+def transport_preload(name: str) -> None:
+    """Import what ``transport_build(name)`` needs, building nothing: a pre-warmed child (``bot.warm_start``)
+    owns no session yet, so it opens no store and no client. From here on this process must never fork."""
+    if name == "console":
+        importlib.import_module("bot.transport.console")
+    elif name == "neonize":
+        importlib.import_module("bot.transport.neonize.client")  # loads Go
+        importlib.import_module("sessions_store.store")
+    elif ":" in name:
+        importlib.import_module(name.partition(":")[0])
+    else:
+        raise UnknownTransport(f"unknown transport {name!r}: use neonize, console, or package.module:Class")

@@ -22,9 +22,11 @@ from django.utils import timezone
 
 from bot import events
 from bot.db_buffer import drop_connection, is_outage
-from bot.fencing import FenceWriter
+from bot.fencing import Fence, FenceWriter
 from bot.heartbeat import Beat, BeatReader, ChildExit, counts_add
 from bot.models import ConnectionState as State
+from bot.supervisor.prewarm import Prewarming, WarmChild
+from bot.warm_start import Go
 
 logger = logging.getLogger(__name__)
 
@@ -46,22 +48,21 @@ class Child:
         return self.process.pid
 
 
-class ChildHandling:
+class ChildHandling(Prewarming):
     """Starting, watching and stopping the child; needs the attributes the Supervisor sets."""
 
     child: Child | None
     session_name: str
 
     # -- the child ----------------------------------------------------------------------------------------
-    def child_command(self, fd: int, fence_fd: int | None = None, fencing: int | None = None) -> list[str]:
-        argv = [
+    def child_argv(self, fd: int) -> list[str]:
+        """What every child's command line says, pre-warmed or not (the session's own flags come apart)."""
+        return [
             self.python,
             str(self.manage_py),
             "runbot",
             "--child",
             "--skip-checks",  # the supervisor ran them; the child's lean app list has no admin URLs to check
-            "--session",
-            self.session_name,
             "--transport",
             self.transport,
             "--heartbeat-fd",
@@ -69,15 +70,30 @@ class ChildHandling:
             "--heartbeat-interval",
             str(self.heartbeat_interval),
         ]
-        if self.pair_phone:
-            argv += ["--pair-phone", self.pair_phone]
+
+    def child_go(self, fencing: int | None = None) -> Go:
+        """This session's flags for the next child: on its command line, or in a pre-warmed child's order."""
+        confirm, self.confirming_logout = self.confirming_logout, False  # one child confirms; the next is ordinary
+        return Go(
+            session_name=self.session_name,
+            fencing=fencing,
+            pair_phone=self.pair_phone,
+            confirm_logout=confirm,
+            # restarting did not help: the child alerts once and stays
+            deaf_restarts=self.deaf_streak < settings.DEAF_RESTARTS,
+        )
+
+    def child_command(self, fd: int, fence_fd: int | None = None, fencing: int | None = None) -> list[str]:
+        go = self.child_go(fencing)
+        argv = [*self.child_argv(fd), "--session", go.session_name]
+        if go.pair_phone:
+            argv += ["--pair-phone", go.pair_phone]
         if fence_fd is not None:
             argv += ["--fence-fd", str(fence_fd), "--fencing", str(fencing)]
-        if self.confirming_logout:
+        if go.confirm_logout:
             argv += ["--confirm-logout"]
-            self.confirming_logout = False  # one child confirms; the ones after it are ordinary again
-        if self.deaf_streak >= settings.DEAF_RESTARTS:
-            argv += ["--no-deaf-restart"]  # restarting did not help: the child alerts once and stays
+        if not go.deaf_restarts:
+            argv += ["--no-deaf-restart"]
         return argv
 
     deaf_streak = 0  # children in a row that exited deaf; a liveness answer resets it
@@ -109,8 +125,38 @@ class ChildHandling:
         return round(max(0.2, min(5.0, self.heartbeat_timeout / 4)), 3)
 
     def start_child(self) -> Child:
-        read_fd, write_fd = os.pipe()
+        """The pre-warmed child if one waits (told to go), else a fresh one; either way fenced from the start."""
         fence = self.ownership.fence()
+        warm = self.warm_take() if fence is not None else None
+        started = self._warm_go(warm, fence) if warm is not None and fence is not None else None
+        prewarmed = started is not None
+        process, read_fd, writer = started or self._cold_start(fence)
+        reader = BeatReader(read_fd, on_beat=self.on_beat, clock=self.clock).start()
+        self.child = Child(process, reader, self.clock())
+        if writer is not None and fence is not None:
+            self.child.fence = writer
+            writer.send(fence)
+        restarted = self.starts > 0
+        self.starts += 1
+        self._child_totals = {"messages_in": 0, "messages_out": 0}
+        self.counts_child_started()
+        try:
+            events.bot_status_child_started(session_name=self.session_name, child_pid=process.pid, restarted=restarted)
+        except Exception:
+            logger.exception("recording the child start failed")
+        logger.info(
+            "bot child started",
+            extra={
+                "session": self.session_name,
+                "child_pid": process.pid,
+                "start": self.starts,
+                "prewarmed": prewarmed,
+            },
+        )
+        return self.child
+
+    def _cold_start(self, fence: Fence | None) -> tuple[subprocess.Popen, int, FenceWriter | None]:
+        read_fd, write_fd = os.pipe()
         fence_read, fence_write = os.pipe() if fence is not None else (None, None)
         passed = (write_fd,) if fence_read is None else (write_fd, fence_read)
         try:
@@ -121,30 +167,34 @@ class ChildHandling:
                 env={**os.environ, "BLACKSKY_PROCESS": "bot-child"},  # the lean app list (settings.py)
             )
         except BaseException:
+            os.close(read_fd)
             if fence_write is not None:
                 os.close(fence_write)
             raise
         finally:
             for fd in passed:
                 os.close(fd)
-        reader = BeatReader(read_fd, on_beat=self.on_beat, clock=self.clock).start()
-        self.child = Child(process, reader, self.clock())
-        if fence is not None and fence_write is not None:
-            os.set_blocking(fence_write, False)  # a child that stopped reading must never block the loop
-            self.child.fence = FenceWriter(fence_write)
-            self.child.fence.send(fence)
-        restarted = self.starts > 0
-        self.starts += 1
-        self._child_totals = {"messages_in": 0, "messages_out": 0}
-        self.counts_child_started()
-        try:
-            events.bot_status_child_started(session_name=self.session_name, child_pid=process.pid, restarted=restarted)
-        except Exception:
-            logger.exception("recording the child start failed")
-        logger.info(
-            "bot child started", extra={"session": self.session_name, "child_pid": process.pid, "start": self.starts}
-        )
-        return self.child
+        if fence_write is None:
+            return process, read_fd, None
+        os.set_blocking(fence_write, False)  # a child that stopped reading must never block the loop
+        return process, read_fd, FenceWriter(fence_write)
+
+    def _warm_go(self, warm: WarmChild, fence: Fence) -> tuple[subprocess.Popen, int, FenceWriter] | None:
+        """The lease proof first, then the order (:mod:`bot.warm_start`); None if the child is gone."""
+        warm.release_ends()
+        go = self.child_go(fence.fencing)
+        if not (warm.fence.send(fence) and warm.go.send(go)):
+            self.confirming_logout = go.confirm_logout  # the cold child confirms instead
+            logger.warning(
+                "the pre-warmed bot child did not take its order; starting one cold",
+                extra={"session": self.session_name, "child_pid": warm.pid},
+            )
+            self._warm_close(warm)
+            warm.process.kill()
+            warm.process.wait()
+            return None
+        warm.go.close()  # one order per child: nothing more on that pipe
+        return warm.process, warm.beat_fd, warm.fence
 
     def on_beat(self, beat: Beat) -> None:
         """Runs on the heartbeat reader thread: note the state and the beat, never touch the database."""

@@ -4,7 +4,7 @@ It never imports neonize (a process that imported it must never fork, and neoniz
 can hang where only SIGKILL helps), so everything Go-related lives in the child, a fresh
 ``python manage.py runbot --child`` subprocess. The supervisor:
 
-1. takes the session's lease (hot standby while someone else holds it) before touching the session;
+1. takes the session's lease (a hot standby, its child pre-warmed, while another holds it) first;
 2. runs the restore chain (live store -> newest verified backup -> env vars -> pair anew);
 3. starts the django-q2 cluster (unless ``--no-scheduler``) and the child;
 4. loops: reads heartbeats, kills a hung child (SIGTERM, then SIGKILL), restarts a dead one with
@@ -75,6 +75,7 @@ class Supervisor(ChildHandling, SessionCalls, OperatorRequests, RestoreWatching,
         budget: RestartBudget | None = None,
         ownership: Ownership | None = None,
         uses_session: bool | None = None,
+        prewarm: bool | None = None,
         startup_grace: float = 30.0,
         kill_grace: float | None = None,
         control_interval: float = 3.0,
@@ -99,6 +100,9 @@ class Supervisor(ChildHandling, SessionCalls, OperatorRequests, RestoreWatching,
         )
         self.budget = budget or RestartBudget(limit=settings.CHILD_RESTART_LIMIT, window=RESTART_WINDOW, clock=clock)
         self.ownership = ownership or ownership_for(session_name=session_name, transport=transport)
+        # a standby's child waits pre-warmed (bot.supervisor.prewarm); a lease handed over (--all) has no standby
+        default_prewarm = ownership is None and transport in SESSION_TRANSPORTS and settings.STANDBY_PREWARM
+        self.prewarm = default_prewarm if prewarm is None else prewarm
         self.startup_grace = startup_grace
         self.kill_grace = kill_grace if kill_grace is not None else min(5.0, self.heartbeat_timeout)
         self.control_interval = control_interval
@@ -158,6 +162,7 @@ class Supervisor(ChildHandling, SessionCalls, OperatorRequests, RestoreWatching,
             extra={"session": self.session_name, "transport": self.transport, "pid": os.getpid()},
         )
         try:
+            self.warm_spawn()  # it imports while we wait for the lease (and while the restore chain runs)
             if not self.ownership.acquire(self._stop):
                 logger.info("stopped while standing by", extra={"session": self.session_name})
                 return 0
@@ -377,6 +382,7 @@ class Supervisor(ChildHandling, SessionCalls, OperatorRequests, RestoreWatching,
             detail = {"pid": self.child.pid}  # the child's own end of its connected interval: we killed it
             self.terminate_child(grace=1.0)  # with the lease gone this is a SIGKILL at once
         self.record(State.STOPPED, "lease_lost", detail)
+        self.warm_spawn()
         if self.ownership.acquire(self._stop) and not self._stop.is_set():
             if self.uses_session:
                 self.restore()

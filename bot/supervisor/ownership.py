@@ -18,7 +18,6 @@ from bot.transport.base import SESSION_TRANSPORTS
 logger = logging.getLogger(__name__)
 
 
-
 class Ownership(Protocol):
     """Who may touch the session (the session lease): taken first, kept from the loop, released last."""
 
@@ -80,9 +79,11 @@ class LeaseOwnership:
 
     def acquire(self, stop: threading.Event) -> bool:
         from sessions_store.lease import lease_identity
-        from sessions_store.lease_keeper import lease_wait
+        from sessions_store.lease_keeper import STANDBY_CHECK, lease_wait
 
-        lease = lease_wait(session_name=self.session_name, ttl=self.ttl, wait=stop.wait, **lease_identity())
+        lease = lease_wait(
+            session_name=self.session_name, ttl=self.ttl, check=STANDBY_CHECK, wait=stop.wait, **lease_identity()
+        )
         if lease is None:
             return False
         self.hold(lease)

@@ -26,7 +26,9 @@ EXIT_MARGIN = 2.0  # seconds of the grace kept for the scheduler's stop and the 
 class Stopping:
     """Needs the attributes :class:`bot.supervisor.loop.Supervisor` sets."""
 
-    def _database_steps(self, owned: bool, *, shared_store: bool | None = None) -> list[tuple[str, Callable[[], object]]]:
+    def _database_steps(
+        self, owned: bool, *, shared_store: bool | None = None
+    ) -> list[tuple[str, Callable[[], object]]]:
         """The shutdown's database writes, in order.
 
         Where the live store is shared (PostgreSQL: every worker reads the same schema) the standby
@@ -95,6 +97,7 @@ class Stopping:
         logger.info("supervisor stopping", extra={"session": self.session_name, "grace": self.shutdown_grace})
         owned = self.ownership.held  # a standby, or a holder that lost the lease, leaves the status to the owner
         self.buffer.defer = True  # from here on only the bounded thread below talks to the database
+        self.warm_discard("stopping")  # a standby's waiting child: it never touched the session
         if self.child is not None:
             grace = min(self.child_stop_grace, deadline - self.clock() - BACKUP_RESERVE_SECONDS)
             self.terminate_child(grace=max(1.0, grace), hurry=self._hurry)

@@ -222,7 +222,9 @@ class TestLeaseKeeper:
         lost: list[str] = []
         clock = Hand(1000.0)
         renewed: list[float] = []
-        keeper = self.keeper(acquire("a", clock=clock), lost, clock, on_renewed=lambda held: renewed.append(held.valid_until))
+        keeper = self.keeper(
+            acquire("a", clock=clock), lost, clock, on_renewed=lambda held: renewed.append(held.valid_until)
+        )
 
         assert keeper.step(1009.0) is True and keeper.renewals == 0
         assert keeper.step(1010.0) is True and keeper.renewals == 1
@@ -352,6 +354,36 @@ class TestLeaseWait:
         lease = lease_wait(session_name="default", holder_host="standby", holder_pid=2, token="b", ttl=30, wait=wait)
         assert lease is not None and lease.token == "b"
         assert waits == [1.0]
+
+    def test_with_looks_in_between_a_released_lease_is_taken_at_the_next_look_not_the_next_poll(self) -> None:
+        held = acquire("a")
+        waits: list[float] = []
+
+        def wait(seconds: float) -> bool:
+            waits.append(seconds)
+            if len(waits) == 2:
+                lease_release(lease=held)  # the owner's SIGTERM, between two looks
+            return False
+
+        lease = lease_wait(
+            session_name="default", holder_host="standby", holder_pid=2, token="b", ttl=30, check=0.2, wait=wait
+        )
+        assert lease is not None and lease.token == "b" and lease.fencing == 2
+        assert waits == [0.2, 0.2], "tried right after the look that found it free"
+
+    def test_looks_never_take_a_held_lease(self) -> None:
+        acquire("a")
+        waits: list[float] = []
+
+        def wait(seconds: float) -> bool:
+            waits.append(seconds)
+            return len(waits) == 12
+
+        lease = lease_wait(
+            session_name="default", holder_host="standby", holder_pid=2, token="b", ttl=30, check=0.25, wait=wait
+        )
+        assert lease is None and waits == [0.25] * 12  # four looks per one-second poll, all of them refused
+        assert lease_current(session_name="default").token == "a"
 
     def test_it_stands_by_until_the_holder_lapses_then_takes_over(self, caplog) -> None:
         acquire("a")

@@ -52,6 +52,7 @@ class Command(BaseCommand):
         parser.add_argument("--heartbeat-interval", type=float, default=5.0, help=argparse_hidden())
         parser.add_argument("--fence-fd", type=int, default=None, help=argparse_hidden())
         parser.add_argument("--fencing", type=int, default=None, help=argparse_hidden())
+        parser.add_argument("--warm-fd", type=int, default=None, help=argparse_hidden())
         parser.add_argument("--no-deaf-restart", action="store_true", help=argparse_hidden())
         parser.add_argument("--confirm-logout", action="store_true", help=argparse_hidden())
 
@@ -109,6 +110,19 @@ class Command(BaseCommand):
                 pair_phone = pair_phone_parse(options["pair_phone"])
             except ControlError as exc:
                 raise CommandError(f"--pair-phone: {exc}") from exc
+        if options["child"] and options["warm_fd"] is not None:
+            from bot.child.main import child_warm_run
+
+            code = child_warm_run(
+                warm_fd=options["warm_fd"],
+                transport_name=transport,
+                heartbeat_fd=options["heartbeat_fd"],
+                heartbeat_interval=options["heartbeat_interval"],
+                fence_fd=options["fence_fd"],
+            )
+            logging.shutdown()
+            sys.stdout.flush()
+            os._exit(code)  # a non-daemon thread of neonize's may be left: as below
         if options["child"]:
             from bot.child.main import child_run
 
