@@ -29,9 +29,19 @@ from media_cdn.webp_meta import PACK_TEXT_MAX, WebPError, pack_exif, webp_info, 
 
 SIDE = 512
 STATIC_ATTEMPTS = ((512, 80), (512, 60), (512, 40), (448, 30), (384, 25))  # (picture side, quality)
-# (frame rate cap, quality, picture side); the first keeps a slow source's own timing (None).
-ANIMATED_ATTEMPTS = ((None, 60, 512), (15, 50, 512), (12, 40, 448), (10, 30, 384), (8, 25, 320), (6, 20, 256))
+# (frame rate cap, quality, picture side, bytes relative to the first); the first keeps a slow source's own
+# timing (None). The relative bytes, measured on GIFs and videos, pick which try a probe jumps to.
+ANIMATED_ATTEMPTS = (
+    (None, 60, 512, 1.0),
+    (15, 50, 512, 0.85),
+    (12, 40, 448, 0.6),
+    (10, 30, 384, 0.42),
+    (8, 25, 320, 0.28),
+    (6, 20, 256, 0.18),
+)
 NATIVE_FPS_MAX = 15.0  # a source this slow or slower keeps its frame timing on the first try
+PROBE_SECONDS = 1.0  # a long clip's first second is encoded first, to skip tries that cannot fit
+PROBE_MARGIN = 0.9  # a try is made in full when its first second points under 90% of the limit
 ENCODE_TIMEOUT = 60.0
 
 
@@ -44,7 +54,7 @@ class Sticker:
     frames: int
     duration_seconds: float
     trimmed: bool = False  # the source was longer than STICKER_MAX_SECONDS
-    attempts: int = 1  # encodings tried until it fitted
+    attempts: int = 1  # encodings run until it fitted (a long clip's one-second probes count)
     width: int = SIDE
     height: int = SIDE
     mimetype: str = "image/webp"
@@ -121,29 +131,55 @@ def _still(source: Path, info: SourceInfo, *, exif: bytes) -> Sticker:
     raise StickerError("cannot_fit", f"still {size} bytes at the smallest settings (limit {STICKER_STATIC_MAX_BYTES})")
 
 
-def _animated(source: Path, info: SourceInfo, *, exif: bytes, workdir: Path, ffmpeg: str, timeout: float) -> Sticker:
+def _webp_encode(
+    source: Path, out: Path, *, rate: str, quality: int, side: int, seconds: float, timeout: float
+) -> None:
     from media_cdn.convert import ffmpeg_run
 
+    video_filter = (
+        f"{rate}scale={side}:{side}:force_original_aspect_ratio=decrease:flags=lanczos,format=rgba,"
+        f"pad={SIDE}:{SIDE}:(ow-iw)/2:(oh-ih)/2:color=0x00000000"
+    )
+    ffmpeg_run(
+        [
+            "-protocol_whitelist", "file", "-i", str(source), "-t", f"{seconds:g}", "-an", "-sn", "-vf", video_filter,
+            "-c:v", "libwebp_anim", "-lossless", "0", "-q:v", str(quality), "-compression_level", "4",
+            "-loop", "0", "-fps_mode", "vfr", "-threads", "1", str(out),
+        ],
+        timeout=timeout,
+    )  # fmt: skip
+
+
+def _animated(source: Path, info: SourceInfo, *, exif: bytes, workdir: Path, ffmpeg: str, timeout: float) -> Sticker:
+    """Try the settings in order; a try whose first ``PROBE_SECONDS`` already point past the limit (the
+    sticker's bytes grow with its length) is skipped without encoding the whole clip."""
     out = workdir / "sticker.webp"
     source_fps = info.fps or (info.frames / info.duration_seconds if info.duration_seconds else 0.0)
     trimmed = info.duration_seconds > STICKER_MAX_SECONDS
-    size = 0
-    for attempt, (fps_cap, quality, side) in enumerate(ANIMATED_ATTEMPTS, start=1):
-        if fps_cap is None and not (0 < source_fps <= NATIVE_FPS_MAX):
-            continue  # a fast source starts at the first capped rate
+    seconds = min(info.duration_seconds, STICKER_MAX_SECONDS) if info.duration_seconds else STICKER_MAX_SECONDS
+    tries = [
+        attempt
+        for attempt in ANIMATED_ATTEMPTS
+        if attempt[0] is not None or 0 < source_fps <= NATIVE_FPS_MAX  # a fast source starts at a capped rate
+    ]
+    probing = bool(info.duration_seconds) and seconds >= 3 * PROBE_SECONDS
+    size = encodes = 0
+    index = 0
+    while index < len(tries):
+        fps_cap, quality, side, relative = tries[index]
         rate = f"fps={min(fps_cap, source_fps or fps_cap):g}," if fps_cap is not None else ""
-        video_filter = (
-            f"{rate}scale={side}:{side}:force_original_aspect_ratio=decrease:flags=lanczos,format=rgba,"
-            f"pad={SIDE}:{SIDE}:(ow-iw)/2:(oh-ih)/2:color=0x00000000"
-        )
-        ffmpeg_run(
-            [
-                "-protocol_whitelist", "file", "-i", str(source), "-t", f"{STICKER_MAX_SECONDS:g}", "-an", "-sn", "-vf", video_filter,
-                "-c:v", "libwebp_anim", "-lossless", "0", "-q:v", str(quality), "-compression_level", "4",
-                "-loop", "0", "-fps_mode", "vfr", "-threads", "1", str(out),
-            ],
-            timeout=timeout,
-        )  # fmt: skip
+        settings = {"rate": rate, "quality": quality, "side": side, "timeout": timeout}
+        if probing and index < len(tries) - 1:
+            _webp_encode(source, out, seconds=PROBE_SECONDS, **settings)
+            encodes += 1
+            estimate = out.stat().st_size * seconds / PROBE_SECONDS
+            if estimate > PROBE_MARGIN * STICKER_MAX_BYTES:
+                needed = PROBE_MARGIN * STICKER_MAX_BYTES / estimate
+                later = range(index + 1, len(tries))
+                index = next((j for j in later if tries[j][3] / relative <= needed), len(tries) - 1)
+                continue
+        _webp_encode(source, out, seconds=STICKER_MAX_SECONDS, **settings)
+        encodes += 1
         try:
             made = webp_info(out.read_bytes())
         except (OSError, WebPError) as exc:
@@ -159,8 +195,9 @@ def _animated(source: Path, info: SourceInfo, *, exif: bytes, workdir: Path, ffm
                 frames=made.frames,
                 duration_seconds=made.duration_ms / 1000 if made.frames > 1 else 0.0,
                 trimmed=trimmed,
-                attempts=attempt,
+                attempts=encodes,
             )
+        index += 1
     raise StickerError("cannot_fit", f"still {size} bytes at the smallest settings (limit {STICKER_MAX_BYTES})")
 
 
