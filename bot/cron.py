@@ -68,14 +68,20 @@ class Cron:
         local = after.astimezone(tz)
         hours = sorted(self.hours)
         minutes = sorted(self.minutes)
+        # Today, wall-clock times before now cannot come after it, unless the clocks go back tonight
+        # (a fold: the same wall hour twice), when the whole day is looked at.
+        folds = tz.utcoffset(local.replace(tzinfo=None, fold=0)) != tz.utcoffset(local.replace(tzinfo=None, fold=1))
+        start = (0, 0) if folds else (local.hour, local.minute)
         for offset in range(SEARCH_DAYS):
             day = local.date() + timedelta(days=offset)
             if not self.day_matches(day):
                 continue
             for hour in hours:
-                if offset == 0 and hour < local.hour - 1:  # earlier today (an hour kept for a DST fold)
+                if offset == 0 and hour < start[0]:
                     continue
                 for minute in minutes:
+                    if offset == 0 and hour == start[0] and minute < start[1]:
+                        continue
                     moment = datetime.combine(day, time(hour, minute), tzinfo=tz).astimezone(UTC)
                     if moment > after:
                         return moment

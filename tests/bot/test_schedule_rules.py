@@ -112,3 +112,13 @@ def test_unknown_time_zones_are_refused(name):
     with pytest.raises(WhenError):
         zone_named(name)
     assert zone_named("America/New_York").key == "America/New_York"
+
+
+def test_the_night_the_clocks_go_back_each_wall_time_fires_once():
+    start = utc(2026, 10, 24, 23, 0)  # 01:00 in Berlin; at 03:00 summer time the clocks go back to 02:00
+    rule = parse_when("*/30 * * * * x", now=start, tz=BERLIN).rule
+    moment, walls = start, []
+    for _ in range(8):
+        moment = rule.next_after(moment, BERLIN)
+        walls.append(moment.astimezone(BERLIN).strftime("%H:%M"))
+    assert walls == ["01:30", "02:00", "02:30", "03:00", "03:30", "04:00", "04:30", "05:00"]
