@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,6 +91,24 @@ def fetched(ctx: CommandContext, ref: MediaRef, *, max_bytes: int) -> Iterator[t
             logger.warning("media download failed", extra={"session": ctx.session_name, "error": str(exc)[:200]})
             raise Refusal(_("I could not download that media. Ask for it to be sent again, then retry.")) from None
         yield source, workdir
+
+
+# One conversion at a time per process: a dispatcher thread waits for ffmpeg, and the child has two,
+# so the other one keeps answering every other command while a sticker is made.
+_CONVERTING = threading.BoundedSemaphore(1)
+CONVERSION_WAIT = 3.0  # seconds a second request waits for the first before it is told to retry
+
+
+@contextlib.contextmanager
+def one_conversion(ctx: CommandContext) -> Iterator[None]:
+    """Hold the process's one conversion slot for the block; a request that cannot get it in time is refused."""
+    if not _CONVERTING.acquire(timeout=CONVERSION_WAIT):
+        logger.info("sticker refused: another conversion running", extra={"session": ctx.session_name})
+        raise Refusal(_("I am making another sticker right now; try again in a few seconds."))
+    try:
+        yield
+    finally:
+        _CONVERTING.release()
 
 
 def refusal_for(exc: MediaError) -> Refusal:

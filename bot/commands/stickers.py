@@ -20,6 +20,7 @@ from bot.commands._sticker_media import (
     fetched,
     made_reply,
     max_download_bytes,
+    one_conversion,
     pack_for,
     refusal_for,
     source_media,
@@ -67,7 +68,7 @@ def sticker(ctx: CommandContext) -> list[Reply] | Reply:
     try:
         pack, author = pack_for(ctx)
         limit = max_download_bytes()
-        with fetched(ctx, ref, max_bytes=limit) as (source, workdir):
+        with one_conversion(ctx), fetched(ctx, ref, max_bytes=limit) as (source, workdir):
             try:
                 made = sticker_make(
                     source, workdir=workdir, pack=pack, author=author, max_bytes=limit, timeout=ENCODE_TIMEOUT
@@ -149,7 +150,7 @@ def tovideo(ctx: CommandContext) -> Reply:
     if ref is None:
         return ctx.reply(_("Reply to an animated sticker with %(cmd)s.") % {"cmd": f"{ctx.prefix}{ctx.invoked_as}"})
     try:
-        with fetched(ctx, ref, max_bytes=STICKER_FILE_MAX_BYTES) as (source, workdir):
+        with one_conversion(ctx), fetched(ctx, ref, max_bytes=STICKER_FILE_MAX_BYTES) as (source, workdir):
             try:
                 data, width, height, seconds = sticker_to_mp4(source, workdir=workdir, timeout=ENCODE_TIMEOUT)
             except MediaError as exc:

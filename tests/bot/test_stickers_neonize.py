@@ -221,3 +221,21 @@ def test_a_users_own_pack_is_stored_and_used(wired):
     [(uploaded, _)] = fake.uploads
     assert webp_pack(uploaded)["sticker-pack-name"] == "Cats"
     assert texts_sent(fake)[1] == "Pack name and author can have at most 128 characters each."
+
+
+def test_a_second_conversion_while_one_runs_is_told_to_retry_and_downloads_nothing(wired, monkeypatch):
+    from bot.commands import _sticker_media
+
+    _transport, _router, fake, _clock = wired
+    monkeypatch.setattr(_sticker_media, "CONVERSION_WAIT", 0.05)
+    data = png_bytes()
+    fake.files["/v/img3"] = data
+    assert _sticker_media._CONVERTING.acquire(timeout=1)  # another dispatcher is converting
+    try:
+        route(wired, image_ev(".sticker", path="/v/img3", data_len=len(data), msg_id="3EB0BUSY"))
+    finally:
+        _sticker_media._CONVERTING.release()
+    assert texts_sent(fake) == ["I am making another sticker right now; try again in a few seconds."]
+    assert fake.downloads == []
+    route(wired, image_ev(".sticker", path="/v/img3", data_len=len(data), msg_id="3EB0FREE"))
+    assert len(stickers_sent(fake)) == 1
