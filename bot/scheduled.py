@@ -2,7 +2,8 @@
 occurrence. Imported by the bot child (the commands) and by the worker's django-q2 task (``bot.tasks``).
 
 Each pending occurrence is one django-q2 ``Schedule`` row of type once (``bot.scheduled.<id>``, the
-occurrence time passed as ``due``), so the worker's cluster fires it after any restart. The task
+occurrence time passed as ``due``; written through ``PendingOccurrence``, since the child never loads
+django_q), so the worker's cluster fires it after any restart. The task
 writes the occurrence's ``ScheduleOccurrence`` row (unique per schedule and time) and its outbox rows
 in one transaction, then arms the next occurrence: a second run of the same occurrence (a standby's
 cluster, django-q2's retry) finds the row and writes nothing. The child's sender lanes send the rows
@@ -24,7 +25,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from bot import runtime_settings
-from bot.models import ChatLanguage, ChatTimeZone, ScheduledMessage, ScheduleOccurrence
+from bot.models import ChatLanguage, ChatTimeZone, PendingOccurrence, ScheduledMessage, ScheduleOccurrence
 from bot.outbox import outbox_enqueue
 from bot.schedule_rules import Parsed, Rule, WhenError, zone_named
 
@@ -142,15 +143,13 @@ def scheduled_list(*, session_name: str, chat: str) -> list[ScheduledMessage]:
 
 def _arm(schedule_id: int, next_run: datetime | None) -> None:
     """Leave exactly one pending django-q2 schedule for this row (none when ``next_run`` is None)."""
-    from django_q.models import Schedule
-
-    Schedule.objects.filter(name=q_name(schedule_id)).delete()
+    PendingOccurrence.objects.filter(name=q_name(schedule_id)).delete()
     if next_run is not None:
-        Schedule.objects.create(
+        PendingOccurrence.objects.create(
             name=q_name(schedule_id),
             func=TASK,
             kwargs=f"schedule_id={schedule_id}",
-            schedule_type=Schedule.ONCE,
+            schedule_type=PendingOccurrence.ONCE,
             repeats=-1,  # django-q2 deletes a fired once-schedule; the task arms the next
             next_run=next_run,
             intended_date_kwarg="due",
@@ -250,9 +249,7 @@ def scheduled_rearm_orphans(*, now: datetime) -> int:
     """Arm again the active schedules whose pending django-q2 row is gone while their occurrence is long
     past (its task failed every attempt, or an operator deleted the row): the next occurrence after
     ``now``. Run by the hourly retention task; returns how many were armed."""
-    from django_q.models import Schedule
-
-    pending = set(Schedule.objects.filter(name__startswith="bot.scheduled.").values_list("name", flat=True))
+    pending = set(PendingOccurrence.objects.filter(name__startswith="bot.scheduled.").values_list("name", flat=True))
     armed = 0
     for row in ScheduledMessage.objects.filter(active=True, next_run__lt=now - ORPHAN_GRACE):
         if q_name(row.pk) in pending:

@@ -27,7 +27,7 @@ from bot.models.moderation import ModerationLog, ModerationRule, WarnPolicy
 from bot.models.outbox import HandledMessage, OutboxItem
 from bot.models.packs import CommandPackChat
 from bot.models.runtime import ChatLanguage, RuntimeSetting
-from bot.models.schedule import ChatTimeZone, ScheduledMessage, ScheduleOccurrence
+from bot.models.schedule import ChatTimeZone, PendingOccurrence, ScheduledMessage, ScheduleOccurrence
 from bot.models.stickers import MadeMedia, StickerPreference
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "ModerationLog",
     "ModerationRule",
     "OutboxItem",
+    "PendingOccurrence",
     "PhoneWatch",
     "ReactionCommand",
     "ReconnectEvent",

@@ -78,3 +78,29 @@ class ChatTimeZone(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chat}: {self.time_zone}"
+
+
+class PendingOccurrence(models.Model):
+    """django-q2's ``Schedule`` table as the bot writes it: one once-row per pending occurrence.
+
+    Unmanaged (django-q2's migrations own the table): the bot child, which never loads the
+    ``django_q`` app, arms a new schedule through it, and the worker's task re-arms through it too.
+    Only the columns the bot sets are declared (always set; the others are nullable in django-q2 1.11).
+    """
+
+    ONCE = "O"
+
+    name = models.CharField(max_length=100)
+    func = models.CharField(max_length=256)
+    kwargs = models.TextField()
+    schedule_type = models.CharField(max_length=2, default=ONCE)
+    repeats = models.IntegerField(default=-1)
+    next_run = models.DateTimeField(null=True)
+    intended_date_kwarg = models.CharField(max_length=100)
+
+    class Meta:
+        managed = False
+        db_table = "django_q_schedule"
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.next_run}"

@@ -6,6 +6,7 @@ standby or a retry delivers it again) writes one outbox row per occurrence and a
 from __future__ import annotations
 
 import pydoc
+import subprocess
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -17,11 +18,11 @@ from django_q.models import OrmQ, Schedule
 from django_q.scheduler import scheduler
 from django_q.signing import SignedPackage
 
-from bot.models import OutboxItem, ScheduledMessage, ScheduleOccurrence
+from bot.models import OutboxItem, PendingOccurrence, ScheduledMessage, ScheduleOccurrence
 from bot.schedule_rules import parse_when, zone_named
 from bot.scheduled import q_name, scheduled_create
 from bot.tasks import prune_task, scheduled_message_task
-from tests.bot.dispatch_kit import ALICE, BOB, GROUP, group_info, make_bot
+from tests.bot.dispatch_kit import ALICE, BOB, GROUP, ROOT_DIR, group_info, make_bot
 
 pytestmark = pytest.mark.django_db
 
@@ -282,3 +283,21 @@ def test_an_owner_sets_the_sessions_zone_and_a_group_keeps_its_own(bot):
     assert bot.run_text(".tz", chat=GROUP).startswith("This group's time zone is Asia/Tokyo (2026-12-04 00:00")
     bot.run(".tz Europe/Berlin", chat=GROUP)
     assert bot.run_text(".tz", chat=GROUP).startswith("This group's time zone is Europe/Berlin")
+
+
+def test_the_bot_child_arms_schedules_without_loading_django_q(subprocess_env, manage_py):
+    """The child has no django_q app: its writes go through PendingOccurrence, the same table and columns."""
+    fields = {f.column for f in PendingOccurrence._meta.fields}
+    assert PendingOccurrence._meta.db_table == Schedule._meta.db_table
+    assert fields <= {f.column for f in Schedule._meta.fields}
+    subprocess_env["BLACKSKY_PROCESS"] = "bot-child"
+    code = (
+        "import django, sys; django.setup(); import bot.scheduled, bot.commands.schedule, bot.tasks; "
+        "from bot.models import PendingOccurrence as P; "
+        "print('django_q' in sys.modules, P._meta.db_table in str(P.objects.filter(name='x').query))"
+    )
+    result = subprocess.run(
+        [manage_py[0], "-c", code], env=subprocess_env, capture_output=True, text=True, cwd=ROOT_DIR, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False True"
