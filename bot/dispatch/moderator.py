@@ -71,6 +71,7 @@ class Moderator:
         self.flood = flood if flood is not None else FloodTracker()
         self._told: set[str] = set()  # groups told the bot needs admin rights (until it has them)
         self._streaks: OrderedDict[tuple[str, str], int] = OrderedDict()  # (chat, member) -> log row of the flood
+        self._unwritten: dict[int, int] = {}  # log row -> a flood's later messages not yet added to it
         self._lock = threading.Lock()
 
     @classmethod
@@ -237,6 +238,20 @@ class Moderator:
             self._record(decision, hit, chat=chat, member=member, action=action, detail=detail, message=message)
         return replies
 
+    def flush_counts(self) -> int:
+        """Add the floods' later messages to their log rows (on the stats flush's beat and at stop)."""
+        with self._lock:
+            unwritten, self._unwritten = self._unwritten, {}
+        for n, (row_id, count) in enumerate(items := list(unwritten.items())):
+            try:
+                store.moderation_log_add_messages(row_id=row_id, messages=count)
+            except Exception:
+                with self._lock:  # kept, with what came meanwhile, for the next flush
+                    for kept_id, kept in items[n:]:
+                        self._unwritten[kept_id] = self._unwritten.get(kept_id, 0) + kept
+                raise
+        return len(unwritten)
+
     def _record(
         self,
         decision: Decision,
@@ -253,9 +268,9 @@ class Moderator:
             if decision.reason == "ongoing":
                 with self._lock:
                     row_id = self._streaks.get(key)
-                if row_id is not None:
-                    store.moderation_log_add_messages(row_id=row_id)
-                    return
+                    if row_id is not None:  # added to its row by flush_counts, never one write per message
+                        self._unwritten[row_id] = self._unwritten.get(row_id, 0) + 1
+                        return
             row_id = store.moderation_log_record(
                 session_name=self.session_name,
                 chat=chat,

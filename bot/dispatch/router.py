@@ -102,6 +102,7 @@ class Router:
         self.moderator = moderator or Moderator.built(
             session_name=session_name, groups=groups, bot_jid=self.bot_jid, owners=lambda: self.owners, clock=clock
         )
+        self.stats.also_flush.append(self.moderator.flush_counts)
 
     # -- identity -----------------------------------------------------------------------------------
     @property

@@ -69,6 +69,9 @@ class StatsCollector:
         self._pending: dict[int, Bucket] = {}
         self.totals = Bucket()
         self.lost_minutes = 0  # buckets dropped because the database stayed away too long
+        # Other in-memory tallies written on the same beat (the moderator's flood counts): each returns
+        # the rows it touched and keeps what it could not write for the next flush.
+        self.also_flush: list[Callable[[], int]] = []
 
     def _bucket(self) -> Bucket:
         key = self._minute()
@@ -151,6 +154,11 @@ class StatsCollector:
                     )
                 self._keep(ordered[n:])  # this bucket and the ones after it: the next flush writes them
                 break
+        for extra in self.also_flush:
+            try:
+                written += extra()
+            except Exception as exc:
+                logger.warning("a tally's flush failed; kept for the next flush", extra={"error": str(exc)[:300]})
         return written
 
     def _keep(self, buckets: list[tuple[int, Bucket]]) -> None:

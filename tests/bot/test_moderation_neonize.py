@@ -95,6 +95,7 @@ def test_antispam_revokes_a_flood_and_warns_once(wired, fake):
     assert [t.text for t in texts_sent(fake)] == [
         "@98765432100002 warning 1/3. Reason: flooded the group (antispam is on)."
     ]
+    wired.router.stats.flush()
     [row] = ModerationLog.objects.all()
     assert (row.rule, row.action, row.messages) == ("antispam", "warn", 3)
 
