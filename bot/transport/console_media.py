@@ -5,7 +5,7 @@ Imported by ``bot.transport.console`` only. An input line may carry ``"media": {
 ``"quoted_media": {...}`` (the media of the message it replies to); the file is read when a command
 downloads it, with the same size cap a WhatsApp download has. Each outgoing action prints as one JSON
 object; a media action, or any kind this module does not know yet (a poll...), carries its
-``mimetype``, ``bytes`` and ``sha256`` when it has media.
+``mimetype``, ``bytes`` and ``sha256``: of its media, or (a kind without media) of its text.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from bot.transport.base import MediaDownloadError, MediaRef, Reply
 
 MEDIA_FIELDS = ("media", "quoted_media")
 MEDIA_REPLY_KINDS = frozenset({"video", "image", "sticker"})
+CLASSIC_KINDS = frozenset({"text", "reaction", "group", "delete"})  # printed without mimetype/bytes/sha256
 _CHUNK = 64 * 1024
 
 
@@ -112,6 +113,12 @@ def reply_render(reply: Reply) -> dict[str, Any]:
         line.update(text="", mentions=[], reply_to=reply.reply_to, target=reply.target)
     else:
         line.update(text=reply.text, mentions=list(reply.mentions), reply_to=reply.reply_to)
-        if media is not None:  # a kind added later (a poll, ...) that carries media
-            line.update(_media_fields(reply))
+        if reply.kind not in CLASSIC_KINDS:  # a kind added later (a poll, ...): what it would send
+            line.update(_media_fields(reply) if media is not None else _text_fields(reply))
     return line
+
+
+def _text_fields(reply: Reply) -> dict[str, Any]:
+    """A new kind without media: its text is its content (a poll's question and options, ...)."""
+    data = reply.text.encode("utf-8")
+    return {"mimetype": "text/plain", "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}

@@ -83,6 +83,10 @@ def test_a_sticker_and_a_new_kind_print_their_kind_mimetype_bytes_and_sha256():
     )
     poll = Reply(kind="poll", chat=GROUP, text="Lunch?", media=Media(data=b"x", mimetype="application/x-poll"))  # type: ignore[arg-type]
     assert reply_render(poll)["kind"] == "poll" and reply_render(poll)["bytes"] == 1
+    bare = reply_render(Reply(kind="poll", chat=GROUP, text="Lunch?\n- pizza\n- soup"))  # type: ignore[arg-type]
+    assert (bare["mimetype"], bare["bytes"]) == ("text/plain", 21)
+    assert bare["sha256"] == hashlib.sha256(b"Lunch?\n- pizza\n- soup").hexdigest()
+    assert "sha256" not in reply_render(Reply(kind="text", chat=GROUP, text="hi"))
 
 
 @pytest.mark.slow
