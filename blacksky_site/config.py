@@ -54,6 +54,7 @@ from blacksky_site.variables.languages import LANGUAGE_VARIABLES
 from blacksky_site.variables.moderation import MODERATION
 from blacksky_site.variables.packs import PACKS
 from blacksky_site.variables.platform import PLATFORM
+from blacksky_site.variables.presence import PRESENCE_VARIABLES
 from blacksky_site.variables.schedule import SCHEDULE
 from blacksky_site.variables.standby import STANDBY
 from blacksky_site.variables.stickers import STICKERS
@@ -69,6 +70,7 @@ VARIABLES: tuple[Variable, ...] = (
     + MODERATION
     + STICKERS
     + STANDBY
+    + PRESENCE_VARIABLES
 )
 
 _BY_NAME = {variable.name: variable for variable in VARIABLES}

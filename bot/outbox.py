@@ -34,7 +34,18 @@ from sessions_store.lease import StaleFencing, lease_fence_check
 logger = logging.getLogger(__name__)
 
 State = OutboxItem.State
-CONTENT_FIELDS = ("text", "mentions", "reply_to", "target", "asset", "gif_playback", "emoji", "action", "targets")
+CONTENT_FIELDS = (
+    "text",
+    "mentions",
+    "reply_to",
+    "target",
+    "asset",
+    "gif_playback",
+    "emoji",
+    "action",
+    "targets",
+    "options",
+)
 HEADS_SCANNED = 32  # chats looked at per pick, oldest first (a lane needs one ready chat not another lane's)
 LOCKED_RETRIES = 40  # x 50 ms: SQLite's busy timeout does not cover shared-cache table locks
 

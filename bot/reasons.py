@@ -26,6 +26,9 @@ REASON_LABELS = {
 #: reach-out timelock for new chats (463), and everything else.
 SEND_ERROR_KINDS = ("rate_overlimit", "reachout_timelock", "other")
 
+#: What anti-call did with a call it rejected (``bot.dispatch.calls``): rejected, or WhatsApp refused the reject.
+CALL_OUTCOMES = ("rejected", "reject_failed")
+
 #: Kinds of undecryptable message: the server sent a placeholder (unavailable), or our keys failed.
 UNDECRYPTABLE_KINDS = ("unavailable", "failed")
 

@@ -8,7 +8,8 @@
 - Messages kept for anti-delete and anti-edit (``bot.message_cache``) older than ``ANTIDELETE_TTL_HOURS``.
 - Moderation log rows older than 90 days (``/stats`` summarises the last 24 hours).
 - Failed and corrupt backups older than a day, expired pairing codes, and django-q2 task rows
-  beyond its ``save_limit`` (failures older than the retention too) are removed.
+  beyond its ``save_limit`` (failures older than the retention too) are removed, and anti-call
+  rows of callers not heard from for a day.
 
 Every function returns counts so ``manage.py prune`` and the scheduled task can report them.
 """
@@ -24,7 +25,15 @@ from django.utils import timezone
 
 from bot.made_media import made_media_prune
 from bot.message_cache import message_cache_prune
-from bot.models import ConnectionEvent, MemberActivity, MessageStat, ModerationLog, ReconnectEvent, ReconnectHour
+from bot.models import (
+    CallNotice,
+    ConnectionEvent,
+    MemberActivity,
+    MessageStat,
+    ModerationLog,
+    ReconnectEvent,
+    ReconnectHour,
+)
 from bot.outbox import outbox_prune
 
 MINUTE_ROWS_KEPT = timedelta(hours=48)
@@ -136,6 +145,12 @@ def media_prune() -> dict[str, int]:
     return {"media_files": result["removed_files"], "media_bytes": result["removed_bytes"]}
 
 
+def call_notices_prune(*, now: datetime) -> dict[str, int]:
+    """Callers not heard from for a day: their anti-call rows go (an hour's memory is all a row is for)."""
+    deleted, _ = CallNotice.objects.filter(last_call_at__lt=now - timedelta(days=1)).delete()
+    return {"call_notices": deleted}
+
+
 def prune_all(*, now: datetime | None = None) -> dict[str, int]:
     """Everything above, in one pass; returns what each step removed."""
     now = now or timezone.now()
@@ -151,6 +166,7 @@ def prune_all(*, now: datetime | None = None) -> dict[str, int]:
     summary.update(queue_results_prune(now=now, days=settings.EVENT_RETENTION_DAYS))
     summary.update(media_prune())
     summary.update(made_media_prune(now=now))
+    summary.update(call_notices_prune(now=now))
     return summary
 
 

@@ -38,6 +38,11 @@ def counter_families(sessions: list[dict]) -> list[Metric]:
         "limited: over a chat's repost budget; foreign_edit: an edit by someone else, ignored).",
         labels=["session", "kind"],
     )
+    calls = CounterMetricFamily(
+        "blacksky_calls",
+        "Incoming calls anti-call (REJECT_CALLS) acted on, by outcome (rejected; reject_failed: WhatsApp refused).",
+        labels=["session", "outcome"],
+    )
     inbox = GaugeMetricFamily(
         "blacksky_inbox_depth",
         "Incoming messages waiting for a dispatcher, at the child's last beat.",
@@ -60,9 +65,11 @@ def counter_families(sessions: list[dict]) -> list[Metric]:
         keepalive.add_metric([name], total.get("keepalive_timeouts", 0))
         for kind, n in (total.get("history") or {}).items():
             history.add_metric([name, kind], n)
+        for outcome, n in (total.get("calls") or {}).items():
+            calls.add_metric([name, outcome], n)
         depth = (s.get("inbox") or {}).get("depth")
         if depth is not None:
             inbox.add_metric([name], depth)
         watch = (s.get("counters") or {}).get("undecryptable_after_restore")
         alert.add_metric([name], 1.0 if watch and watch.get("alert") else 0.0)
-    return [undecryptable, send_failures, reconnects, keepalive, history, inbox, alert]
+    return [undecryptable, send_failures, reconnects, keepalive, history, calls, inbox, alert]

@@ -9,7 +9,8 @@ table; :mod:`bot.admin.outbox` lists the reply queue with retry and discard;
 scheduled messages with their occurrences; :mod:`bot.admin.history` the anti-delete switches and the
 message cache (metadata only); :mod:`bot.admin.greetings` the groups' greeting templates;
 :mod:`bot.admin.moderation` edits the moderation rules and warn policies and shows the moderation log
-(read-only); :mod:`bot.admin.stickers` the sticker preferences and made media; :mod:`bot.admin.common` holds
+(read-only); :mod:`bot.admin.stickers` the sticker preferences and made media; :mod:`bot.admin.presence` anti-call
+and ``.afk`` rows; :mod:`bot.admin.common` holds
 what they share. The site's header and title are set here, once.
 """
 
@@ -20,6 +21,7 @@ from bot.admin import (  # noqa: F401  importing them registers the admins
     history,
     moderation,
     outbox,
+    presence,
     reactions,
     runtime,
     schedules,

@@ -3,8 +3,9 @@
 Imported by ``bot.child.runtime``. The keys are the contract with the web dyno
 (``ops.selectors.counters``): ``undecryptable:unavailable|failed`` (whatsmeow's
 ``UndecryptableMessage``: the server sent a placeholder, or our Signal keys could not open it),
-``keepalive_timeout``, ``reconnect:<reason>`` (one per reconnect attempt, as its ``ReconnectEvent``)
-and ``send_failure:<kind>`` (counted by ``bot.child.sending``).
+``keepalive_timeout``, ``reconnect:<reason>`` (one per reconnect attempt, as its ``ReconnectEvent``),
+``send_failure:<kind>`` (counted by ``bot.child.sending``) and ``call:<outcome>`` (anti-call,
+counted by ``bot.dispatch.calls``).
 """
 
 from __future__ import annotations

@@ -16,10 +16,12 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 
 from bot.child.outage_notice import outage_last, outage_message
+from bot.child.receipts import receipts_send
 from bot.db_buffer import is_outage, outage_watch
 from bot.outbox import outbox_enqueue, outbox_enqueue_many
 from bot.transport.base import (
     GroupChange,
+    IncomingCall,
     IncomingMessage,
     LivenessPong,
     MessageEdited,
@@ -35,7 +37,8 @@ DISPATCH_BATCH = 50  # items one dispatcher handles before their replies are com
 
 
 class Dispatching:
-    """Needs ``inbox``, ``router``, ``router_counts``, ``sender``, ``stats``, ``session_name`` and the in-flight counter."""
+    """Needs ``inbox``, ``router``, ``router_counts``, ``sender``, ``stats``, ``session_name``, ``transport``
+    and the in-flight counter."""
 
     def _announce_outage(self) -> None:
         """Back after an outage longer than OUTAGE_ALERT_MINUTES: one message to every owner (bot.child.outage_notice)."""
@@ -92,25 +95,35 @@ class Dispatching:
             if not self._through_outage(lambda: prefetch(ids), what="reading handled message ids"):
                 self._outage_abandon(len(work), what="messages")
                 return
-        entries = [entry for entry in map(self._dispatch, work) if entry is not None]
-        if not entries:
-            return
-        replies = sum(len(r) for _, r in entries)
-        if not self._through_outage(
-            lambda: outbox_enqueue_many(session_name=self.session_name, entries=entries), what="queueing replies"
-        ):
-            self._outage_abandon(replies, what="replies")
-            return
-        if any(replies for _, replies in entries):
-            self.sender.wake()
+        reads: list[IncomingMessage] = []
+        entries = [entry for entry in (self._dispatch(item, reads) for item in work) if entry is not None]
+        if entries:
+            replies = sum(len(r) for _, r in entries)
+            if not self._through_outage(
+                lambda: outbox_enqueue_many(session_name=self.session_name, entries=entries), what="queueing replies"
+            ):
+                self._outage_abandon(replies, what="replies")
+                return
+            if any(replies for _, replies in entries):
+                self.sender.wake()
+        if reads:
+            receipts_send(self.transport, reads, session_name=self.session_name)
 
-    def _dispatch(self, item: object) -> tuple[str, list[Reply]] | None:
-        """Route one item; ``(answers, replies)`` to queue, or None when there is nothing to record."""
+    def _dispatch(self, item: object, reads: list[IncomingMessage]) -> tuple[str, list[Reply]] | None:
+        """Route one item; ``(answers, replies)`` to queue, or None when there is nothing to record.
+        A message the router wants read receipted is added to ``reads``."""
         try:
             if isinstance(item, IncomingMessage):
                 if not self.router_counts:
                     self.stats.incoming()
                 result = self.router.handle(item)
+                if getattr(result, "read", False):
+                    reads.append(item)
+            elif isinstance(item, IncomingCall):
+                handler = getattr(self.router, "handle_call", None)
+                if handler is None:
+                    return None
+                result = handler(item)
             elif isinstance(item, LivenessPong | PrimarySeen):
                 self._liveness_seen(item)
                 return None

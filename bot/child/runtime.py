@@ -27,7 +27,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
-from bot import events
+from bot import events, runtime_settings
 from bot.backoff import BackoffPolicy
 from bot.child.beating import Beating
 from bot.child.connection import Action, ConnectionMachine, Decision, connect_error_line, terminal_line
@@ -37,6 +37,7 @@ from bot.child.listening import Listening, liveness_config
 from bot.child.liveness import LivenessWatch
 from bot.child.memory import release_memory
 from bot.child.misread import misread_act
+from bot.child.receipts import presence_announce
 from bot.child.sending import OutboxSender
 from bot.child.stopping import Stopping
 from bot.dispatch.limits import PacingConfig
@@ -44,7 +45,7 @@ from bot.dispatch.outbound import Outbound
 from bot.dispatch.stats import StatsCollector
 from bot.heartbeat import BeatWriter, ChildExit, Progress
 from bot.models import ConnectionState as State
-from bot.transport.base import ConnectionSignal, GroupChange, IncomingMessage, Transport
+from bot.transport.base import ConnectionSignal, GroupChange, IncomingCall, IncomingMessage, Transport
 
 logger = logging.getLogger(__name__)
 
@@ -171,6 +172,7 @@ class BotRuntime(Dispatching, Beating, Listening, Stopping):
             on_signal=self._on_signal,
             on_group_change=self._on_group_change,
             on_liveness=self._on_liveness,
+            on_call=self._on_call,
         )
 
     # -- called from the transport's thread: never block ----------------------------------------------
@@ -195,6 +197,15 @@ class BotRuntime(Dispatching, Beating, Listening, Stopping):
         if self._accepting:
             try:
                 self.inbox.put_nowait(change)
+            except queue.Full:
+                self.dropped += 1
+
+    def _on_call(self, call: IncomingCall) -> None:
+        """A call offer: queued like a message (anti-call writes to the database: a dispatcher's work)."""
+        self.progress.touch()
+        if self._accepting:
+            try:
+                self.inbox.put_nowait(call)
             except queue.Full:
                 self.dropped += 1
 
@@ -371,6 +382,8 @@ class BotRuntime(Dispatching, Beating, Listening, Stopping):
                     self.sender.wake()  # what an earlier owner left queued goes out now
                     self._call_hook(self.on_connected, decision)
                     self._announce_outage()
+                    presence = runtime_settings.runtime_value("PRESENCE", session=self.session_name)
+                    presence_announce(self.transport, presence=presence, session_name=self.session_name)
             if decision.attempt:
                 attempt = events.reconnect_event_open(
                     session_name=self.session_name,

@@ -39,7 +39,7 @@ IDLE_WAIT = 1.0  # seconds a lane sleeps with nothing ready (a new item wakes it
 def item_reply(item: OutboxItem) -> Reply:
     """The ``Reply`` a stored row stands for (``message_id`` set when one was fixed before sending)."""
     content = dict(item.content or {})
-    for name in ("mentions", "targets"):
+    for name in ("mentions", "targets", "options"):
         if name in content:
             content[name] = tuple(content[name])
     unknown = set(content) - set(outbox.CONTENT_FIELDS)

@@ -20,6 +20,7 @@ from bot.transport.base import Reply
 WHO_TEXT = {
     "anyone": gettext_lazy("everyone"),
     "group_admin": gettext_lazy("group admins"),
+    "sudo": gettext_lazy("the bot owner and sudo users"),
     "owner": gettext_lazy("the bot owner"),
 }
 WHERE_TEXT = {
@@ -36,6 +37,7 @@ CATEGORY_TITLES = {
     "reactions": gettext_lazy("Reactions"),
     "schedule": gettext_lazy("Schedule"),
     "media": gettext_lazy("Media"),
+    "utility": gettext_lazy("Utility"),
 }
 
 
@@ -67,6 +69,15 @@ def uptime_seconds(ctx: CommandContext) -> float:
     return ctx.uptime()
 
 
+def _may_use(ctx: CommandContext, spec: CommandSpec) -> bool:
+    """The menu lists owner-only and sudo commands only to those who may run them."""
+    if spec.who == "owner":
+        return ctx.is_owner
+    if spec.who == "sudo":
+        return ctx.is_owner or ctx.is_sudo
+    return True
+
+
 def _spec_line(prefix: str, spec: CommandSpec) -> str:
     return f"{prefix}{spec.name} - {help_text(spec)}"
 
@@ -78,7 +89,7 @@ def menu(ctx: CommandContext) -> Reply:
     prefix = ctx.prefix
     lines = [_("*%(bot)s* - prefix %(prefix)s") % {"bot": ctx.bot_name, "prefix": prefix}, ""]
     for category, specs in ctx.registry.categories().items():
-        usable = [s for s in specs if ctx.is_owner or s.who != "owner"]
+        usable = [s for s in specs if _may_use(ctx, s)]
         if not usable:
             continue
         lines.append(f"*{category_title(category)}* ({len(usable)})")

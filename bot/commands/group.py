@@ -49,6 +49,29 @@ def tagall(ctx: CommandContext) -> Reply:
 
 
 @command(
+    "hidetag",
+    category="group",
+    help="Send a message that mentions every member, without listing them.",
+    usage="text",
+    who="group_admin",
+    where="group",
+    cooldown=30,
+)
+def hidetag(ctx: CommandContext) -> Reply:
+    assert ctx.group is not None
+    text = ctx.arg_text.strip()
+    if not text:
+        return ctx.reply(_("Write the message to send. %(usage)s") % {"usage": ctx.usage()})
+    me = jid_user(ctx.bot_jid)
+    members = [
+        p.jid
+        for p in ctx.group.participants
+        if not me or me not in {jid_user(p.jid), p.phone, jid_user(p.lid) if p.lid else ""}
+    ]
+    return ctx.reply(text, mentions=members, quote=False)  # mentionedJID holds them; the text names nobody
+
+
+@command(
     "kick",
     aliases=("remove",),
     category="group",

@@ -1,7 +1,8 @@
 """Owner commands: backup, restart, broadcast, bans, maintenance, prefix, status.
 
-Owners are ``OWNER_NUMBERS`` (exact phone digits); the router refuses everybody else before a
-handler runs. Restart goes through the control table (the supervisor restarts the child
+Owners are ``OWNER_NUMBERS`` (exact phone digits); broadcast, bans and status are ``who="sudo"``
+(SUDO_NUMBERS may use them too), backup, restart, maintenance and the prefix stay the owners'
+alone. The router refuses everybody else before a handler runs. Restart goes through the control table (the supervisor restarts the child
 gracefully); bans, maintenance and the prefix are persisted and take effect at once.
 """
 
@@ -68,7 +69,7 @@ def restart(ctx: CommandContext) -> Reply:
     category="owner",
     help="Send a message to every group the bot is in (paced).",
     usage="<message>",
-    who="owner",
+    who="sudo",
     cooldown=300,
 )
 def broadcast(ctx: CommandContext) -> list[Reply] | Reply:
@@ -122,7 +123,7 @@ def _ban_target(ctx: CommandContext) -> tuple[str, str] | None:
     category="owner",
     help="Make the bot ignore a user.",
     usage="@user|number [reason]",
-    who="owner",
+    who="sudo",
 )
 def ban(ctx: CommandContext) -> Reply:
     target = _ban_target(ctx)
@@ -138,7 +139,7 @@ def ban(ctx: CommandContext) -> Reply:
     return ctx.reply(_("%(who)s is banned: I'll ignore their commands.") % {"who": shown}, mentions=ctx.targets[:1])
 
 
-@command("unban", category="owner", help="Lift a ban.", usage="@user|number", who="owner")
+@command("unban", category="owner", help="Lift a ban.", usage="@user|number", who="sudo")
 def unban(ctx: CommandContext) -> Reply:
     target = _ban_target(ctx)
     if target is None:
@@ -149,7 +150,7 @@ def unban(ctx: CommandContext) -> Reply:
     return ctx.reply(_("%(who)s was not banned.") % {"who": shown}, mentions=ctx.targets[:1])
 
 
-@command("banlist", aliases=("bans",), category="owner", help="Who is banned.", who="owner")
+@command("banlist", aliases=("bans",), category="owner", help="Who is banned.", who="sudo")
 def banlist(ctx: CommandContext) -> Reply:
     from bot.dispatch import selectors
 
@@ -207,7 +208,7 @@ def setprefix(ctx: CommandContext) -> Reply:
     )
 
 
-@command("status", aliases=("connection",), category="owner", help="Connection state in detail.", who="owner")
+@command("status", aliases=("connection",), category="owner", help="Connection state in detail.", who="sudo")
 def status(ctx: CommandContext) -> Reply:
     from django.utils import timezone
 

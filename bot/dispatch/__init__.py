@@ -6,7 +6,9 @@ per-user limits, all from settings. The runtime calls ``router.handle(message)``
 ``result.replies`` in the outbox (``bot.outbox``), whose sender sends them through
 ``router.outbound`` (tests may call ``router.handle_and_send``), and passes
 group changes to ``router.handle_group_change``, deletes and edits to ``router.history.handle``
-and connection signals to ``router.outbound.on_signal``.
+and connection signals to ``router.outbound.on_signal``, incoming calls to
+``router.handle_call``. Who may run what (``BOT_MODE``, ``SUDO_NUMBERS``), anti-call and read receipts
+are read per message through ``bot.runtime_settings`` (so ``.setvar`` changes them at once).
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ def build_router(
     from django.conf import settings
 
     from bot import runtime_settings
+    from bot.dispatch.afk import AwayBook
     from bot.dispatch.groups import GroupCache
     from bot.dispatch.history import HistoryKeeper
     from bot.dispatch.limits import UserLimits
@@ -96,4 +99,5 @@ def build_router(
             was_sent_by_us=outbound.was_sent_by_us,
             clock=clock,
         ),
+        away=AwayBook(session_name=session_name, clock=clock),
     )

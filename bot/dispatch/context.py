@@ -28,7 +28,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
 
@@ -43,10 +43,13 @@ from bot.transport.base import (
 
 if TYPE_CHECKING:
     from bot.dispatch.activity import ActivityCounter
+    from bot.dispatch.afk import AwayBook
+    from bot.dispatch.declarations import CommandSpec
     from bot.dispatch.filters import FilterBook
     from bot.dispatch.groups import GroupCache
     from bot.dispatch.moderator import Moderator
     from bot.dispatch.outbound import Outbound
+    from bot.dispatch.parsing import ParsedCommand
     from bot.dispatch.registry import Registry
     from bot.dispatch.state import ChatState
     from bot.dispatch.stats import StatsCollector
@@ -78,6 +81,8 @@ class CommandContext:
     clock: Callable[[], float]
     started_at: float
     is_owner: bool = False
+    is_sudo: bool = False  # SUDO_NUMBERS: the owners' rights bar the owner-only commands
+    away: AwayBook | None = None  # who is away (``.afk``)
     is_group_admin: bool = False
     bot_is_admin: bool = False
     group: GroupInfo | None = None
@@ -181,3 +186,45 @@ class CommandContext:
     def send(self, reply: Reply) -> SendResult | None:
         """Send now (paced); None when it could not be sent."""
         return self.outbound.send(reply)
+
+
+def context_build(
+    router: Any,
+    message: IncomingMessage,
+    spec: CommandSpec,
+    parsed: ParsedCommand,
+    *,
+    owner: bool,
+    group: GroupInfo | None,
+) -> CommandContext:
+    """The context the router hands ``spec``'s handler: its named capabilities, never the router itself."""
+    return CommandContext(
+        message=message,
+        command=spec.name,
+        invoked_as=parsed.word,
+        prefix=parsed.prefix,
+        args=parsed.args,
+        arg_text=parsed.arg_text,
+        session_name=router.session_name,
+        transport=router.transport,
+        state=router.state,
+        registry=router.registry,
+        groups=router.groups,
+        outbound=router.outbound,
+        stats=router.stats,
+        owners=router.owners,
+        bot_name=router.bot_name,
+        bot_jid_of=router.bot_jid,
+        clock=router.clock,
+        started_at=router.started_at,
+        is_owner=owner,
+        is_sudo=router.access.is_sudo(message.sender_phone),
+        away=router.away,
+        is_group_admin=bool(group and group.is_admin(message.sender, message.sender_alt)),
+        bot_is_admin=bool(group and group.is_admin(router.bot_jid())),
+        group=group,
+        rng=router.rng,
+        moderator=router.moderator,
+        filters=router.filters,
+        activity=router.activity,
+    )

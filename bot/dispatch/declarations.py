@@ -14,11 +14,11 @@ if TYPE_CHECKING:
     from bot.dispatch.context import CommandContext
     from bot.transport.base import Reply
 
-Who = Literal["anyone", "group_admin", "owner"]
+Who = Literal["anyone", "group_admin", "sudo", "owner"]
 Where = Literal["any", "group", "private"]
 Handler = Callable[["CommandContext"], "list[Reply] | Reply | None"]
 
-WHO_VALUES = ("anyone", "group_admin", "owner")
+WHO_VALUES = ("anyone", "group_admin", "sudo", "owner")  # bot.dispatch.access says who is which
 WHERE_VALUES = ("any", "group", "private")
 
 

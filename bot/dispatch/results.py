@@ -20,6 +20,7 @@ class DispatchResult:
     reason: str = ""  # why no handler ran: duplicate, own, no_prefix, banned, maintenance, unknown, ...
     matched: str | None = None  # the command the text named, even when it was refused
     wrong_usage: bool = False  # the handler answered with its usage line: no work done
+    read: bool = False  # send the message a read receipt (a command with READ_RECEIPTS, a status viewed)
 
 
 def as_list(produced: list[Reply] | Reply | None) -> list[Reply]:

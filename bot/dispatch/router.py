@@ -3,17 +3,21 @@
 Order of checks (each refusal is cheap and none raises):
 
 1. each message id once (WhatsApp redelivers), never the echo of our own sends; ids answered before a restart
-   are looked up in the persisted handled ids (``answered_before``) once a reply is possible;
-2. the history keeper sees the message (anti-delete/anti-edit chats), group bookkeeping, then the moderation rules (``moderator``);
+   are looked up in the persisted handled ids (``answered_before``) once a reply is possible; a status
+   update never runs a command (it may be marked viewed: ``bot.dispatch.receipts``);
+2. the history keeper sees the message (anti-delete/anti-edit chats), group bookkeeping, then the moderation rules
+   (``moderator``), then ``.afk`` (``bot.dispatch.afk``);
 3. the prefix (plain chat: only keyword filters answer it); our own account's messages only for an owner's command typed on the phone;
-4. banned users are ignored, maintenance mode answers non-owners with one notice;
+4. banned users are ignored, maintenance mode answers non-owners with one notice, a private bot
+   (``BOT_MODE``) ignores all but owners and sudo users (``bot.dispatch.access``);
 5. the command (names and aliases, case-insensitive); an unknown one gets a hint at most once a minute per user;
-6. where (group/private), who (owner/group admin, from the cached group metadata), must the bot be admin;
+6. where (group/private), who (owner, sudo, group admin, from the cached group metadata), must the bot be admin;
 7. per-user rate limit and per-command cooldown (owners exempt), one polite notice per streak;
 8. the handler, in a try/except: a crash becomes a short apology and a logged trace.
 
 The router returns replies; the runtime queues them in the outbox (``bot.outbox``) and its sender
-sends them through ``router.outbound`` (paced). Group changes go through ``handle_group_change``.
+sends them through ``router.outbound`` (paced). Group changes go through ``handle_group_change``, calls
+through ``handle_call`` (``bot.dispatch.calls``).
 """
 
 from __future__ import annotations
@@ -31,8 +35,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from bot import runtime_settings
+from bot.dispatch.access import Access, Refusal, place_and_permission_check
 from bot.dispatch.activity import ActivityCounter
-from bot.dispatch.context import CommandContext
+from bot.dispatch.afk import AwayBook
+from bot.dispatch.calls import CallGuard, CallPolicy
+from bot.dispatch.context import context_build
 from bot.dispatch.filters import FilterBook
 from bot.dispatch.groups import GroupCache
 from bot.dispatch.history import HistoryKeeper
@@ -40,12 +47,13 @@ from bot.dispatch.limits import OncePer, UserLimits
 from bot.dispatch.moderator import Moderator
 from bot.dispatch.outbound import Outbound
 from bot.dispatch.parsing import ParsedCommand, parse_command
+from bot.dispatch.receipts import STATUS_CHAT, ReceiptPolicy
 from bot.dispatch.registry import CommandSpec, Registry
 from bot.dispatch.results import DispatchResult, as_list
 from bot.dispatch.state import ChatState
 from bot.dispatch.stats import StatsCollector
 from bot.dispatch.welcome import group_change_replies
-from bot.transport.base import GroupChange, GroupInfo, IncomingMessage, Reply, Transport, jid_user
+from bot.transport.base import GroupChange, GroupInfo, IncomingCall, IncomingMessage, Reply, Transport, jid_user
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +83,8 @@ class Router:
         live_settings: bool = False,
         history: HistoryKeeper | None = None,
         moderator: Moderator | None = None,
+        away: AwayBook | None = None,
+        calls: CallPolicy | None = None,
     ) -> None:
         self.transport = transport
         self.session_name = session_name
@@ -99,6 +109,10 @@ class Router:
         self.filters = FilterBook(session_name=session_name, clock=clock)  # keyword filters
         self._hints = OncePer(interval=hint_interval, clock=clock)
         self._notices = OncePer(interval=notice_interval, clock=clock)
+        self.away = away if away is not None else AwayBook(session_name=session_name, clock=clock)
+        self._calls = calls or CallPolicy(owners=self._owners)
+        policy = lambda: CallPolicy.read(self._value) if self.live_settings else self._calls  # noqa: E731
+        self.calls = CallGuard(session_name=session_name, transport=transport, policy=policy, stats=self.stats)
         self.moderator = moderator or Moderator.built(
             session_name=session_name, groups=groups, bot_jid=self.bot_jid, owners=lambda: self.owners, clock=clock
         )
@@ -117,10 +131,21 @@ class Router:
             return self._bot_name
         return runtime_settings.runtime_value("BOT_NAME", session=self.session_name)
 
+    def _value(self, name: str) -> object:
+        return runtime_settings.runtime_value(name, session=self.session_name)
+
+    @property
+    def access(self) -> Access:
+        """Owners, SUDO_NUMBERS and BOT_MODE, as this session has them now."""
+        return Access.read(self._value) if self.live_settings else Access.build(owners=self._owners)
+
+    @property
+    def receipts(self) -> ReceiptPolicy:
+        return ReceiptPolicy.read(self._value) if self.live_settings else ReceiptPolicy()
+
     def is_owner(self, message: IncomingMessage) -> bool:
         """Exact match of the sender's phone digits (through sender_alt for a LID) on OWNER_NUMBERS."""
-        phone = message.sender_phone
-        return bool(phone) and phone in self.owners
+        return self.access.is_owner(message.sender_phone)
 
     def bot_jid(self) -> str:
         try:
@@ -158,22 +183,36 @@ class Router:
             return DispatchResult(reason="duplicate")
         if message.from_me and self.outbound.was_sent_by_us(message.id):
             return DispatchResult(reason="own")
+        if message.chat == STATUS_CHAT:
+            return DispatchResult(reason="status", read=self.receipts.view_status(message))
         self.state.refresh_if_stale()
         if self.history is not None:
             self.history.observe(message)
         phone = message.sender_phone
-        owner = bool(phone) and phone in self.owners
+        access = self.access
+        privileged = access.privileged(phone)
         if message.is_group:
             self.state.remember_group(message.chat)
             self.groups.note_member(message.chat, message.sender, phone=phone)
             self.activity.count(message)
-            if not message.from_me and not owner and self.moderator.watches(message.chat):
+            if not message.from_me and not privileged and self.moderator.watches(message.chat):
                 if self.answered_before(message.id):
                     return DispatchResult(reason="duplicate")
-                replies = self.moderator.on_message(message, owner=owner)
+                replies = self.moderator.on_message(message, owner=privileged)
                 if replies:
                     return DispatchResult(replies=replies, reason="moderation")
+        user = phone or jid_user(message.sender)
+        away = self.away.replies(message, user=user)
+        result = self._command(message, user=user, access=access)
+        if (
+            away
+            and result.reason != "duplicate"
+            and not (result.reason == "no_prefix" and self.answered_before(message.id))
+        ):
+            result.replies[:0] = away
+        return result
 
+    def _command(self, message: IncomingMessage, *, user: str, access: Access) -> DispatchResult:
         parsed = parse_command(message.text, self.state.prefix)
         if parsed is None:
             answer = self.filters.match(chat=message.chat, text=message.text, from_me=message.from_me)
@@ -182,25 +221,27 @@ class Router:
             return DispatchResult(replies=[self._text(message, answer)], reason="filter")
         if self.answered_before(message.id):
             return DispatchResult(reason="duplicate")
+        owner, privileged = access.is_owner(message.sender_phone), access.privileged(message.sender_phone)
         if message.from_me and not owner:
             return DispatchResult(reason="own")
-        user = phone or jid_user(message.sender)
-        if not owner and self.state.is_banned(user):
+        if not privileged and self.state.is_banned(user):
             return DispatchResult(reason="banned")
-        if not owner and self.state.maintenance:
+        if not privileged and self.state.maintenance:
             text = _("%(bot)s is under maintenance right now. Please try again later.") % {"bot": self.bot_name}
             return self._notice(message, ("maintenance", user), text, reason="maintenance")
+        if not privileged and access.private:
+            return DispatchResult(reason="private")
 
         spec = self.registry.lookup(parsed.word)
         if spec is None:
             return self._unknown(message, parsed, user)
 
-        refusal = self._check_place_and_permission(message, spec, parsed, owner)
-        if isinstance(refusal, DispatchResult):
-            return refusal
-        group = refusal
+        checked = place_and_permission_check(message, spec, access=access, groups=self.groups, bot_jid=self.bot_jid)
+        if isinstance(checked, Refusal):
+            return self._refuse(message, spec, checked.text, checked.reason)
+        group = checked
 
-        if not owner:
+        if not privileged:
             if self.live_settings:
                 self.limits.retune(
                     per_minute=runtime_settings.runtime_value("USER_COMMANDS_PER_MINUTE", session=self.session_name),
@@ -221,45 +262,10 @@ class Router:
                 return DispatchResult(replies=[self._text(message, text)], matched=spec.name, reason=verdict.reason)
 
         result = self._run(message, spec, parsed, owner=owner, group=group)
-        if not owner and (result.error or result.wrong_usage):
+        if not privileged and (result.error or result.wrong_usage):
             self.limits.cooldown_clear(user, spec.name)  # only a run that did its work counts
+        result.read = self.receipts.commands
         return result
-
-    def _check_place_and_permission(
-        self, message: IncomingMessage, spec: CommandSpec, parsed: ParsedCommand, owner: bool
-    ) -> DispatchResult | GroupInfo | None:
-        needs_group = spec.where == "group" or spec.who == "group_admin" or spec.bot_admin
-        if needs_group and not message.is_group:
-            return self._refuse(message, spec, _("This command works in groups only."), "group_only")
-        if spec.where == "private" and message.is_group:
-            text = _("This command works in a private chat with me only.")
-            return self._refuse(message, spec, text, "private_only")
-        if spec.who == "owner" and not owner:
-            return self._refuse(message, spec, _("Only the bot owner can use this command."), "not_owner")
-        group: GroupInfo | None = None
-        if message.is_group and (spec.who == "group_admin" or spec.bot_admin or needs_group):
-            group = self.groups.get(message.chat)
-            if group is None:
-                return self._refuse(
-                    message,
-                    spec,
-                    _("I couldn't read this group's details right now. Please try again in a minute."),
-                    "group_unavailable",
-                )
-        if spec.who == "group_admin" and not owner:
-            assert group is not None
-            if not group.is_admin(message.sender, message.sender_alt):
-                return self._refuse(message, spec, _("Only group admins can use this command."), "not_admin")
-        if spec.bot_admin:
-            assert group is not None
-            if not group.is_admin(self.bot_jid()):
-                return self._refuse(
-                    message,
-                    spec,
-                    _("I need to be a group admin to do that. Make me admin and try again."),
-                    "bot_not_admin",
-                )
-        return group
 
     def _refuse(self, message: IncomingMessage, spec: CommandSpec, text: str, reason: str) -> DispatchResult:
         return DispatchResult(replies=[self._text(message, text)], matched=spec.name, reason=reason)
@@ -285,44 +291,6 @@ class Router:
     def _text(self, message: IncomingMessage, text: str) -> Reply:
         return Reply(kind="text", chat=message.chat, text=text, reply_to=message.id, target=message.sender)
 
-    def context(
-        self,
-        message: IncomingMessage,
-        spec: CommandSpec,
-        parsed: ParsedCommand,
-        *,
-        owner: bool,
-        group: GroupInfo | None,
-    ) -> CommandContext:
-        return CommandContext(
-            message=message,
-            command=spec.name,
-            invoked_as=parsed.word,
-            prefix=parsed.prefix,
-            args=parsed.args,
-            arg_text=parsed.arg_text,
-            session_name=self.session_name,
-            transport=self.transport,
-            state=self.state,
-            registry=self.registry,
-            groups=self.groups,
-            outbound=self.outbound,
-            stats=self.stats,
-            owners=self.owners,
-            bot_name=self.bot_name,
-            bot_jid_of=self.bot_jid,
-            clock=self.clock,
-            started_at=self.started_at,
-            is_owner=owner,
-            is_group_admin=bool(group and group.is_admin(message.sender, message.sender_alt)),
-            bot_is_admin=bool(group and group.is_admin(self.bot_jid())),
-            group=group,
-            rng=self.rng,
-            moderator=self.moderator,
-            filters=self.filters,
-            activity=self.activity,
-        )
-
     def _run(
         self,
         message: IncomingMessage,
@@ -334,7 +302,7 @@ class Router:
     ) -> DispatchResult:
         if group is None and message.is_group:
             group = self.groups.peek(message.chat)
-        ctx = self.context(message, spec, parsed, owner=owner, group=group)
+        ctx = context_build(self, message, spec, parsed, owner=owner, group=group)
         started = time.perf_counter()
         try:
             handler = self.registry.handler(spec.name, now=self.clock())
@@ -382,6 +350,16 @@ class Router:
             )
         return DispatchResult(replies=replies, reason=reason)
 
+    # -- calls --------------------------------------------------------------------------------------------
+    def handle_call(self, call: IncomingCall) -> DispatchResult:
+        """Anti-call: reject, count, and tell the caller why at most once an hour; never raises."""
+        try:
+            replies, reason = self.calls.handle(call)
+        except Exception:
+            log.exception("router failed on a call", extra={"session": self.session_name})
+            return DispatchResult(error=True, reason="router_error")
+        return DispatchResult(replies=replies, reason=reason)
+
     # -- memory ---------------------------------------------------------------------------------------------
     def shedders(self, *, idle_seconds: float = 600.0) -> dict[str, Callable[[], int]]:
         """What the memory guard may drop at the soft limit: the group cache, modules idle for ``idle_seconds``."""
@@ -396,4 +374,6 @@ class Router:
         result = self.handle(message)
         for reply in result.replies:
             self.outbound.send(reply)
+        if result.read:
+            self.transport.mark_read(message)
         return result

@@ -2,7 +2,7 @@
 controls, the outbox, the settings owners change from the chat (runtime.py), the chat-side state commands
 persist (settings, bans, group options, warnings), greetings, scheduled messages with their occurrences,
 and the message history of anti-delete and anti-edit (encrypted), moderation (rules, warn policies, the log),
-and the sticker commands' preferences and made media.
+the sticker commands' preferences and made media, and who called or is away (presence.py).
 
 The web dyno and the worker share only the database, so everything an operator sees or asks for
 goes through these tables. One module per concern; every model is importable from ``bot.models``.
@@ -26,6 +26,7 @@ from bot.models.history import CachedMessage, ChatHistorySetting
 from bot.models.moderation import ModerationLog, ModerationRule, WarnPolicy
 from bot.models.outbox import HandledMessage, OutboxItem
 from bot.models.packs import CommandPackChat
+from bot.models.presence import AwayStatus, CallNotice
 from bot.models.runtime import ChatLanguage, RuntimeSetting
 from bot.models.schedule import ChatTimeZone, PendingOccurrence, ScheduledMessage, ScheduleOccurrence
 from bot.models.stickers import MadeMedia, StickerPreference
@@ -33,9 +34,11 @@ from bot.models.stickers import MadeMedia, StickerPreference
 __all__ = [
     "KeywordFilter",
     "MemberActivity",
+    "AwayStatus",
     "BannedUser",
     "BotSetting",
     "BotStatus",
+    "CallNotice",
     "ChatTimeZone",
     "CachedMessage",
     "ChatHistorySetting",

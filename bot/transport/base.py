@@ -128,6 +128,28 @@ HistoryEvent = MessageRevoked | MessageEdited  # delivered through ``on_message`
 
 
 @dataclass(frozen=True)
+class IncomingCall:
+    """A call offer; ``caller`` keeps its device (the reject needs it), ``caller_alt``: a LID's phone JID."""
+
+    id: str
+    caller: str
+    caller_alt: str = ""
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    raw: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def caller_phone(self) -> str:
+        """The caller's phone digits ('' when only a LID is known)."""
+        return next((jid_user(j) for j in (self.caller, self.caller_alt) if jid_server(j) == USER_SERVER), "")
+
+    @property
+    def chat(self) -> str:
+        """The private chat to write to: the phone JID when known, else the caller's non-AD JID."""
+        phone = self.caller_phone
+        return user_jid(phone) if phone else f"{jid_user(self.caller)}@{jid_server(self.caller)}"
+
+
+@dataclass(frozen=True)
 class ConnectionSignal:
     """A connection-level event from the transport, already translated.
 
@@ -212,7 +234,7 @@ class GroupInfo:
         return False
 
 
-ReplyKind = Literal["text", "video", "image", "sticker", "reaction", "group", "delete"]
+ReplyKind = Literal["text", "video", "image", "sticker", "reaction", "group", "delete", "poll"]
 
 
 @dataclass(frozen=True)
@@ -226,6 +248,7 @@ class Reply:
     - group: ``action`` (add, remove, promote, demote, name, topic, announce, unannounce,
       revoke_link) with ``targets`` or ``text``.
     - delete: revoke message ``reply_to`` sent by ``target``.
+    - poll: a WhatsApp poll named ``text`` with the answers ``options`` (one choice per voter).
 
     ``message_id``, when set, is the id to send it under: the outbox fixes and stores it before the
     send, so a resend after a crash is the same message. Only a transport whose
@@ -244,6 +267,7 @@ class Reply:
     emoji: str = ""
     action: str = ""
     targets: tuple[str, ...] = ()
+    options: tuple[str, ...] = ()
     message_id: str = ""
 
 
@@ -276,6 +300,7 @@ MessageHandler = Callable[[IncomingMessage | HistoryEvent], None]
 SignalHandler = Callable[[ConnectionSignal], None]
 GroupHandler = Callable[[GroupChange], None]
 LivenessHandler = Callable[[LivenessPong | PrimarySeen], None]
+CallHandler = Callable[[IncomingCall], None]
 
 
 class Transport(abc.ABC):
@@ -295,6 +320,7 @@ class Transport(abc.ABC):
         self.on_signal: SignalHandler = lambda signal: None
         self.on_group_change: GroupHandler = lambda change: None
         self.on_liveness: LivenessHandler = lambda item: None
+        self.on_call: CallHandler = lambda call: None
 
     def set_handlers(
         self,
@@ -303,9 +329,12 @@ class Transport(abc.ABC):
         on_signal: SignalHandler,
         on_group_change: GroupHandler | None = None,
         on_liveness: LivenessHandler | None = None,
+        on_call: CallHandler | None = None,
     ) -> None:
         self.on_message = on_message
         self.on_signal = on_signal
+        if on_call is not None:
+            self.on_call = on_call
         if on_group_change is not None:
             self.on_group_change = on_group_change
         if on_liveness is not None:
@@ -352,6 +381,15 @@ class Transport(abc.ABC):
         size is declared); ``dest`` is left empty or partial only on error, for the caller to remove.
         """
         raise MediaDownloadError("this transport cannot download media")
+
+    def reject_call(self, call: IncomingCall) -> None:  # noqa: B027 - optional, as the next two
+        """Decline an incoming call (these three raise TransportError when WhatsApp refuses)."""
+
+    def mark_read(self, message: IncomingMessage) -> None:  # noqa: B027
+        """A read receipt for ``message`` (blue ticks; a status update counts as viewed)."""
+
+    def announce_presence(self, *, online: bool) -> None:  # noqa: B027
+        """The account's presence: online, or unavailable (the phone keeps its notifications)."""
 
     @abc.abstractmethod
     def group_info(self, chat: str) -> GroupInfo:

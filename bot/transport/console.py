@@ -9,7 +9,7 @@ JSON object may give ``chat``, ``sender``, ``text``, ``mentions``, ``quoted_id``
 (``bot.transport.console_history``). Each outgoing action is one JSON object on stdout with ``chat``,
 ``kind``, ``text`` or ``caption``, ``mentions``, ``reply_to``, and for media (a sticker...)
 ``gif_playback``, ``mimetype``, ``bytes``, ``sha256``, ``asset``; group changes carry ``action`` and
-``targets``. Logs go to stderr. End of input: ``connect()`` returns and
+``targets``, a poll its ``options``. Logs go to stderr. End of input: ``connect()`` returns and
 ``finished`` turns true, so the runtime drains its queue and exits 0.
 """
 

@@ -111,6 +111,8 @@ def reply_render(reply: Reply) -> dict[str, Any]:
         )
     elif reply.kind == "delete":
         line.update(text="", mentions=[], reply_to=reply.reply_to, target=reply.target)
+    elif reply.kind == "poll":
+        line.update(text=reply.text, options=list(reply.options), mentions=[], reply_to=reply.reply_to)
     else:
         line.update(text=reply.text, mentions=list(reply.mentions), reply_to=reply.reply_to)
         if reply.kind not in CLASSIC_KINDS:  # a kind added later (a poll, ...): what it would send

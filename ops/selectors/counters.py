@@ -16,7 +16,13 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from bot.models import BotStatus, ConnectionEvent, MessageStat
-from bot.reasons import HISTORY_KINDS, SEND_ERROR_KINDS, UNDECRYPTABLE_AFTER_RESTORE, UNDECRYPTABLE_KINDS
+from bot.reasons import (
+    CALL_OUTCOMES,
+    HISTORY_KINDS,
+    SEND_ERROR_KINDS,
+    UNDECRYPTABLE_AFTER_RESTORE,
+    UNDECRYPTABLE_KINDS,
+)
 from bot.session_origin import ORIGIN_REASON, RESTORING_SOURCES
 
 
@@ -36,6 +42,7 @@ def _grouped(counts: Counter[str]) -> dict:
         "reconnects": dict(sorted(reconnects.items())),
         "keepalive_timeouts": counts["keepalive_timeout"],
         "history": {kind: counts[f"history:{kind}"] for kind in HISTORY_KINDS},
+        "calls": {outcome: counts[f"call:{outcome}"] for outcome in CALL_OUTCOMES},
     }
 
 

@@ -22,9 +22,17 @@ def bot(settings):
     return make_bot(settings)
 
 
+SUDO_COMMANDS = ("broadcast hi", "ban 15550000003", "unban 1555", "banlist", "status")
+
+
 @pytest.mark.parametrize("text", [*OWNER_COMMANDS, "setprefix !", "status"])
 def test_only_owners_may_run_owner_commands(bot, text):
-    assert bot.run_text("." + text, sender=ALICE) == "Only the bot owner can use this command."
+    expected = (
+        "Only the bot owner or a sudo user can use this command."
+        if text in SUDO_COMMANDS
+        else "Only the bot owner can use this command."
+    )
+    assert bot.run_text("." + text, sender=ALICE) == expected
     assert not ControlCommand.objects.exists() and not BannedUser.objects.exists()
 
 

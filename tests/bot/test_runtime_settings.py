@@ -109,7 +109,7 @@ def test_allvar_lists_every_chat_setting_with_its_source(bot):
 
 
 def test_a_new_owner_is_an_owner_at_once(bot):
-    assert bot.run_text(".banlist", sender=BOB) == "Only the bot owner can use this command."
+    assert bot.run_text(".banlist", sender=BOB) == "Only the bot owner or a sudo user can use this command."
     bot.run_text(".setvar OWNER_NUMBERS=15550000001,15550000003", sender=OWNER)
     assert bot.run_text(".banlist", sender=BOB) == "Nobody is banned."
 

@@ -31,6 +31,7 @@ COUNTS = {
     "keepalive_timeout": 5,
     "history:delete_reposted": 6,
     "history:unknown": 2,
+    "call:rejected": 6,
 }
 
 
@@ -97,12 +98,14 @@ def test_stats_say_the_totals_since_the_worker_started_and_the_last_24_hours(cli
         "reconnects": {"child_crash": 1, "disconnected": 4},
         "keepalive_timeouts": 5,
         "history": {"delete_reposted": 6, "edit_reposted": 0, "unknown": 2, "limited": 0, "foreign_edit": 0},
+        "calls": {"rejected": 6, "reject_failed": 0},
     }
     assert s["counters"]["last_24h"] == {  # the row of 25 hours ago is outside the window
         "undecryptable": {"unavailable": 0, "failed": 7},
         "send_failures": {"rate_overlimit": 0, "reachout_timelock": 0, "other": 1},
         "keepalive_timeouts": 2,
         "history": {"delete_reposted": 0, "edit_reposted": 0, "unknown": 0, "limited": 0, "foreign_edit": 0},
+        "calls": {"rejected": 0, "reject_failed": 0},
     }
     assert s["counters"]["undecryptable_after_restore"] == {
         "watched": True,
@@ -130,6 +133,8 @@ def test_metrics_export_each_count_under_its_kind_and_reason(client: Client, at_
     assert got[("blacksky_keepalive_timeouts_total", one)] == 5
     assert got[("blacksky_history_events_total", (("kind", "delete_reposted"), *one))] == 6
     assert got[("blacksky_history_events_total", (("kind", "edit_reposted"), *one))] == 0
+    assert got[("blacksky_calls_total", (("outcome", "rejected"), *one))] == 6
+    assert got[("blacksky_calls_total", (("outcome", "reject_failed"), *one))] == 0
     assert got[("blacksky_inbox_depth", one)] == 3
     assert got[("blacksky_outbox_queued", one)] == 0  # the outbox's depth and age come from its table
     assert got[("blacksky_undecryptable_after_restore_alert", one)] == 1

@@ -32,6 +32,7 @@ from typing import Any
 from neonize._binder import ProxySettings
 from neonize.client import NewClient
 from neonize.events import (
+    CallOfferEv,
     ClientOutdatedEv,
     ConnectedEv,
     ConnectFailureEv,
@@ -78,6 +79,7 @@ from bot.transport.base import (
     jid_server,
     jid_user,
 )
+from bot.transport.neonize.actions import NeonizeActions
 from bot.transport.neonize.group_actions import group_action_send
 from bot.transport.neonize.history import translate_inbound
 from bot.transport.neonize.pictures import GroupPictures
@@ -86,6 +88,7 @@ from bot.transport.neonize.translate import (
     restricted,
     send_error_kind,
     str_to_jid,
+    translate_call,
     translate_group_event,
     translate_group_info,
     translate_signal,
@@ -100,7 +103,7 @@ _GO_LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.W
 
 
 # -- the transport ------------------------------------------------------------------------------------------
-class NeonizeTransport(GroupPictures, Transport):
+class NeonizeTransport(GroupPictures, NeonizeActions, Transport):
     """One WhatsApp session through neonize; ``connect()`` blocks until ``stop()`` or a failed dial."""
 
     supports_liveness = True
@@ -157,6 +160,7 @@ class NeonizeTransport(GroupPictures, Transport):
         ):
             self.client.event(event_class)(self._handle_connection_event)
         self.client.event(MessageEv)(self._handle_message_event)
+        self.client.event(CallOfferEv)(self._handle_message_event)
         self.client.event(GroupInfoEv)(self._handle_group_event)
         self.client.event(JoinedGroupEv)(self._handle_joined_group)
         self.client.event(ReceiptEv)(self._handle_receipt)
@@ -206,6 +210,9 @@ class NeonizeTransport(GroupPictures, Transport):
                     continue
                 if isinstance(item, GroupInfoEv):
                     self.on_group_change(translate_group_event(item))
+                    continue
+                if isinstance(item, CallOfferEv):
+                    self.on_call(translate_call(item))
                     continue
                 message = translate_inbound(item)  # a message, or a delete / edit of one
                 source = item.Info.MessageSource
@@ -312,7 +319,7 @@ class NeonizeTransport(GroupPictures, Transport):
         return [f"{digits}@{USER_SERVER}" for digits in _MENTION.findall(reply.text)]
 
     def build(self, reply: Reply) -> Message:
-        """The ``waE2E.Message`` for a text, media, reaction or delete reply (media is uploaded here)."""
+        """The ``waE2E.Message`` for a text, media, reaction, delete or poll reply (media is uploaded here)."""
         if reply.kind == "text":
             context = self._quote(reply) or ContextInfo()
             context.mentionedJID.extend(self._mentions(reply))
@@ -341,6 +348,8 @@ class NeonizeTransport(GroupPictures, Transport):
             )
         if reply.kind == "delete":
             return Message(protocolMessage=ProtocolMessage(type=ProtocolMessage.Type.REVOKE, key=self._key(reply)))
+        if reply.kind == "poll":
+            return self._poll_message(reply, self._quote(reply))
         raise TransportError(f"cannot build a message of kind {reply.kind!r}")
 
     def _key(self, reply: Reply) -> MessageKey:

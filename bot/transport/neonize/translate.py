@@ -37,6 +37,7 @@ from bot.transport.base import (
     ConnectionSignal,
     GroupChange,
     GroupInfo,
+    IncomingCall,
     IncomingMessage,
     Participant,
     TransportError,
@@ -261,6 +262,20 @@ def translate_message(ev: Any) -> IncomingMessage:
         raw=ev,
         media=None if view_once(ev.Message) or ev.IsViewOnce else media_ref(inner),
         quoted_media=quoted_media,
+    )
+
+
+def translate_call(ev: Any) -> IncomingCall:
+    """``CallOfferEv`` -> ``IncomingCall``: the creator (device kept, as the reject needs it) and its other identity."""
+    meta = ev.basicCallMeta
+    creator = meta.callCreator if meta.callCreator.User else getattr(meta, "from")  # 'from' is a Python keyword
+    alt = meta.callCreatorAlt if meta.callCreatorAlt.User else None
+    return IncomingCall(
+        id=meta.callID,
+        caller=jid_to_str(creator, keep_device=True),
+        caller_alt=jid_to_str(alt) if alt is not None else "",
+        at=ms_to_datetime(meta.timestamp),
+        raw=ev,
     )
 
 
