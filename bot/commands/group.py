@@ -14,6 +14,7 @@ from bot.commands._members import is_me, need_targets
 from bot.dispatch.context import CommandContext, mention
 from bot.dispatch.moderation import find_member, member_key
 from bot.dispatch.registry import command
+from bot.moderation_settings import moderation_log_record
 from bot.transport.base import Reply, jid_user, user_jid
 
 MAX_NAME = 100
@@ -102,6 +103,15 @@ def kick(ctx: CommandContext) -> list[Reply] | Reply:
     replies: list[Reply] = []
     if removable:
         replies.append(ctx.group_action("remove", targets=removable))
+        for jid in removable:  # the moderation log holds every removal the bot carries out
+            moderation_log_record(
+                session_name=ctx.session_name,
+                chat=ctx.chat,
+                member=member_key(ctx.group, jid),
+                rule="manual",
+                action="kick",
+                detail=f"by {ctx.user_key}",
+            )
         replies.append(ctx.reply(_("Removed %(who)s.") % {"who": _mentions_text(removable)}, mentions=removable))
     if skipped:
         replies.append(ctx.reply(_("Not removed: %(list)s.") % {"list": "; ".join(skipped)}, mentions=ctx.targets))

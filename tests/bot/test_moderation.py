@@ -127,6 +127,11 @@ def test_a_template_limit_and_reset(bot):
     assert [row[1:3] for row in logged()] == [("manual", "warn"), ("manual", "warn"), ("manual", "kick")]
 
 
+def test_an_admins_kick_is_in_the_log_too(bot):
+    bot.run(".kick", chat=GROUP, sender=ALICE, mentions=(BOB,))
+    assert logged() == [("15550000003", "manual", "kick", "")]
+
+
 def test_warnings_older_than_the_decay_do_not_count(bot):
     admin(bot, ".warn decay 7")
     Warning.objects.create(session_name="kit", chat=GROUP, user="15550000003", at=timezone.now() - timedelta(days=8))
