@@ -111,7 +111,10 @@ def _still(source: Path, info: SourceInfo, *, exif: bytes) -> Sticker:
         with Image.open(source) as image:
             if image.format == "JPEG":
                 image.draft("RGB", (SIDE * 2, SIDE * 2))  # decode at a fraction of a huge photo's size
-            image.load()
+            if image.mode in ("P", "1", "I", "I;16", "F"):
+                image = image.convert("RGBA")  # a palette's transparency survives, and resampling works
+            # Shrunk in place before anything else is copied: one decoded canvas at most is in memory.
+            image.thumbnail((SIDE * 2, SIDE * 2), Image.Resampling.LANCZOS, reducing_gap=3.0)
             picture = ImageOps.exif_transpose(image).convert("RGBA")
     except Image.DecompressionBombError as exc:
         raise StickerError("too_large", str(exc)) from None

@@ -188,3 +188,24 @@ def test_media_cdn_renditions_obey_the_same_limits(tmp_path, settings):
     rendition = convert_webp(one, info, workdir=tmp_path)
     assert rendition is not None and rendition.duration_seconds == 0
     check_sticker(rendition.data, animated=False, pack="GIFs", author="Ops")
+
+
+def test_a_phone_photo_is_turned_upright_by_its_exif_orientation(tmp_path):
+    photo = Image.new("RGB", (900, 300), (250, 0, 0))
+    exif = photo.getexif()
+    exif[0x0112] = 6  # taken sideways: shown rotated by 90 degrees
+    photo.save(tmp_path / "phone.jpg", exif=exif)
+    made = sticker_make(tmp_path / "phone.jpg", workdir=tmp_path)
+    with Image.open(io.BytesIO(made.data)) as image:
+        rgba = image.convert("RGBA")
+        assert rgba.getpixel((5, 256))[3] == 0 and rgba.getpixel((256, 5))[3] == 255  # tall now: padded left/right
+
+
+def test_a_webp_of_thousands_of_frames_is_refused_from_its_chunks(tmp_path):
+    frame = b"ANMF" + struct.pack("<I", 16) + bytes(12) + (100).to_bytes(3, "little") + b"\x00"
+    vp8x = b"VP8X" + struct.pack("<I", 10) + b"\x02\x00\x00\x00" + (63).to_bytes(3, "little") * 2
+    body = b"WEBP" + vp8x + frame * 3001
+    (tmp_path / "many.webp").write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    with pytest.raises(StickerError) as info:
+        sticker_make(tmp_path / "many.webp", workdir=tmp_path)
+    assert info.value.reason == "too_large" and "3001 frames" in str(info.value)
