@@ -12,13 +12,13 @@ import logging
 import queue
 from collections.abc import Callable
 
-from django.conf import settings
 from django.db import close_old_connections, connection
 
 from bot.child.outage_notice import outage_last, outage_message
 from bot.child.receipts import receipts_send
 from bot.db_buffer import is_outage, outage_watch
 from bot.outbox import outbox_enqueue, outbox_enqueue_many
+from bot.runtime_settings import runtime_value
 from bot.transport.base import (
     GroupChange,
     IncomingCall,
@@ -42,7 +42,7 @@ class Dispatching:
 
     def _announce_outage(self) -> None:
         """Back after an outage longer than OUTAGE_ALERT_MINUTES: one message to every owner (bot.child.outage_notice)."""
-        owners = list(getattr(settings, "OWNER_NUMBERS", []) or [])
+        owners = list(runtime_value("OWNER_NUMBERS", session=self.session_name) or [])  # .setvar included
         if not owners:
             return
         outage = outage_last(session_name=self.session_name)

@@ -21,6 +21,7 @@ from bot.child.liveness import LivenessConfig, LivenessWatch
 from bot.db_buffer import outage_watch
 from bot.heartbeat import ChildExit
 from bot.models import ConnectionState as State
+from bot.runtime_settings import runtime_value
 from bot.transport.base import LivenessPong, PrimarySeen, Reply
 
 logger = logging.getLogger("bot.child.runtime")
@@ -125,7 +126,7 @@ class Listening:
         self._alert_webhook("deaf_persistent")
 
     def _tell_owners(self, text: str) -> None:
-        owners = list(getattr(settings, "OWNER_NUMBERS", []) or [])
+        owners = list(runtime_value("OWNER_NUMBERS", session=self.session_name) or [])  # .setvar included
         if owners:  # the outbox keeps them for the next working connection
             self._queue_replies([Reply(kind="text", chat=f"{d}@s.whatsapp.net", text=text) for d in owners], answers="")
 

@@ -175,3 +175,19 @@ def test_a_prefix_set_before_runtime_settings_is_moved_by_the_migration(settings
     migration.prefix_rows_move(apps, None)
     assert list(BotSetting.objects.values_list("key", flat=True)) == ["maintenance"]
     assert make_bot(settings).run_text("!ping", sender=ALICE).startswith("pong")
+
+
+def test_an_owner_added_from_the_chat_gets_the_childs_alerts_too(bot, settings):
+    from bot.child.listening import Listening
+
+    bot.run_text(".setvar OWNER_NUMBERS=15550000001,15550000003", sender=OWNER)
+    queued = []
+
+    class Child(Listening):
+        session_name = "kit"
+
+        def _queue_replies(self, replies, *, answers):
+            queued.extend(replies)
+
+    Child()._tell_owners("WhatsApp stopped answering.")
+    assert [r.chat for r in queued] == ["15550000001@s.whatsapp.net", "15550000003@s.whatsapp.net"]
