@@ -114,7 +114,7 @@ class Router:
         policy = lambda: CallPolicy.read(self._value) if self.live_settings else self._calls  # noqa: E731
         self.calls = CallGuard(session_name=session_name, transport=transport, policy=policy, stats=self.stats)
         self.moderator = moderator or Moderator.built(
-            session_name=session_name, groups=groups, bot_jid=self.bot_jid, owners=lambda: self.owners, clock=clock
+            session_name=session_name, groups=groups, bot_jid=self.bot_jid, owners=self._exempt, clock=clock
         )
         self.stats.also_flush.append(self.moderator.flush_counts)
 
@@ -142,6 +142,11 @@ class Router:
     @property
     def receipts(self) -> ReceiptPolicy:
         return ReceiptPolicy.read(self._value) if self.live_settings else ReceiptPolicy()
+
+    def _exempt(self) -> frozenset[str]:
+        """Who the moderation rules never touch beside group admins: owners and sudo users."""
+        access = self.access
+        return access.owners | access.sudo
 
     def is_owner(self, message: IncomingMessage) -> bool:
         """Exact match of the sender's phone digits (through sender_alt for a LID) on OWNER_NUMBERS."""

@@ -226,6 +226,14 @@ def test_antifake_removes_a_refused_number_on_join_and_does_not_welcome_it(bot):
     assert logged() == [("919812345678", "antifake", "kick", "")]
 
 
+def test_antifake_leaves_a_sudo_user_alone(bot, settings):
+    settings.SUDO_NUMBERS = ["919812345678"]
+    admin(bot, ".antifake on kick")
+    admin(bot, ".antifake deny 91")
+    result = bot.change(GroupChange(chat=GROUP, joined=(PHONE_91,)))
+    assert [r for r in result.replies if r.kind == "group"] == [] and not ModerationLog.objects.exists()
+
+
 def test_antifake_asks_whatsapp_for_the_number_of_a_lid_joiner(bot):
     admin(bot, ".antifake on kick")
     admin(bot, ".antifake allow 1")
