@@ -111,10 +111,12 @@ def one_conversion(ctx: CommandContext) -> Iterator[None]:
         _CONVERTING.release()
 
 
-def refusal_for(exc: MediaError) -> Refusal:
-    """The one reply for a file the encoder refused, by its reason."""
+def refusal_for(exc: MediaError, *, sticker: bool = False) -> Refusal:
+    """The one reply for a file the encoder refused, by its reason (``sticker``: a received sticker was expected)."""
     reason = getattr(exc, "reason", "")
-    if reason == "unreadable":
+    if reason == "unreadable" and sticker:
+        text = _("That is not a sticker I can read.")
+    elif reason == "unreadable":
         text = _("That file is damaged or not an image, GIF or video I can read.")
     elif reason == "too_large":
         text = _("That image or video is too large to turn into a sticker (too many pixels or frames).")

@@ -104,7 +104,7 @@ def take(ctx: CommandContext) -> Reply:
             try:
                 made = sticker_retag(source, pack=pack or default_pack, author=author or default_author)
             except MediaError as exc:
-                raise refusal_for(exc) from None
+                raise refusal_for(exc, sticker=True) from None
     except Refusal as refusal:
         return ctx.reply(str(refusal))
     return made_reply(ctx, _sticker_media(made), kind="sticker")
@@ -129,7 +129,7 @@ def toimg(ctx: CommandContext) -> Reply:
             try:
                 png = sticker_to_png(source)
             except MediaError as exc:
-                raise refusal_for(exc) from None
+                raise refusal_for(exc, sticker=True) from None
     except Refusal as refusal:
         return ctx.reply(str(refusal))
     return made_reply(ctx, Media(data=png, mimetype="image/png", width=512, height=512), kind="image")
@@ -154,7 +154,7 @@ def tovideo(ctx: CommandContext) -> Reply:
             try:
                 data, width, height, seconds = sticker_to_mp4(source, workdir=workdir, timeout=ENCODE_TIMEOUT)
             except MediaError as exc:
-                raise refusal_for(exc) from None
+                raise refusal_for(exc, sticker=True) from None
     except Refusal as refusal:
         return ctx.reply(str(refusal))
     video = Media(

@@ -239,3 +239,11 @@ def test_a_second_conversion_while_one_runs_is_told_to_retry_and_downloads_nothi
     assert fake.downloads == []
     route(wired, image_ev(".sticker", path="/v/img3", data_len=len(data), msg_id="3EB0FREE"))
     assert len(stickers_sent(fake)) == 1
+
+
+def test_take_of_a_quoted_sticker_that_is_no_webp_says_so(wired):
+    _transport, _router, fake, _clock = wired
+    fake.files["/v/fake-sticker"] = png_bytes()
+    quoted = Message(stickerMessage=StickerMessage(**media_fields("/v/fake-sticker", 500, "image/webp")))
+    route(wired, reply_to(".take A|B", quoted))
+    assert texts_sent(fake) == ["That is not a sticker I can read."] and stickers_sent(fake) == []
