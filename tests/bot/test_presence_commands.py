@@ -145,3 +145,17 @@ def test_a_sudo_user_set_from_the_chat_is_one_at_once_and_the_mode_too(bot):
     assert bot.run_text(".banlist", sender=CAROL) == "Nobody is banned."
     bot.run_text(".setvar BOT_MODE=private", sender=OWNER)
     assert bot.run(".ping", sender=BOB) == [] and bot.run_text(".ping", sender=CAROL).startswith("pong")
+
+
+def test_the_console_prints_a_poll_as_one_line_with_its_options(bot):
+    from bot.transport.console_media import reply_render
+
+    (reply,) = bot.run('.poll "Tea or coffee?" tea | coffee', chat=GROUP, sender=BOB)
+    assert reply_render(reply) == {
+        "chat": GROUP,
+        "kind": "poll",
+        "text": "Tea or coffee?",
+        "options": ["tea", "coffee"],
+        "mentions": [],
+        "reply_to": "",
+    }
