@@ -41,7 +41,8 @@ def rule_line(cfg: RuleConfig) -> str:
     if cfg.rule == "antifake" and cfg.block:
         parts.append(_("blocked: %(codes)s") % {"codes": _listing(frozenset("+" + c for c in cfg.block))})
     if cfg.allow:
-        parts.append(_("allowed: %(entries)s") % {"entries": _listing(cfg.allow)})
+        allowed = frozenset("+" + c for c in cfg.allow) if cfg.rule == "antifake" else cfg.allow
+        parts.append(_("allowed: %(entries)s") % {"entries": _listing(allowed)})
     return "; ".join(parts)
 
 

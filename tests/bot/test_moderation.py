@@ -226,6 +226,13 @@ def test_antifake_removes_a_refused_number_on_join_and_does_not_welcome_it(bot):
     assert logged() == [("919812345678", "antifake", "kick", "")]
 
 
+def test_antifake_allow_lists_the_codes_it_lets_in(bot):
+    assert admin(bot, ".antifake allow +44 1") == "*antifake*: off, warn; allowed: +1, +44"
+    admin(bot, ".antifake on kick")
+    result = bot.change(GroupChange(chat=GROUP, joined=(PHONE_91, "447700900123@s.whatsapp.net")))
+    assert [(r.action, r.targets) for r in result.replies if r.kind == "group"] == [("remove", (PHONE_91,))]
+
+
 def test_antifake_leaves_a_sudo_user_alone(bot, settings):
     settings.SUDO_NUMBERS = ["919812345678"]
     admin(bot, ".antifake on kick")
