@@ -113,6 +113,7 @@ def reply_render(reply: Reply) -> dict[str, Any]:
         line.update(text="", mentions=[], reply_to=reply.reply_to, target=reply.target)
     elif reply.kind == "poll":
         line.update(text=reply.text, options=list(reply.options), mentions=[], reply_to=reply.reply_to)
+        line.update(_text_fields(reply))
     else:
         line.update(text=reply.text, mentions=list(reply.mentions), reply_to=reply.reply_to)
         if reply.kind not in CLASSIC_KINDS:  # a kind added later (a poll, ...): what it would send
@@ -121,6 +122,7 @@ def reply_render(reply: Reply) -> dict[str, Any]:
 
 
 def _text_fields(reply: Reply) -> dict[str, Any]:
-    """A new kind without media: its text is its content (a poll's question and options, ...)."""
-    data = reply.text.encode("utf-8")
+    """A kind without media: its content is its text, and a poll's options one a line after it."""
+    options = tuple(getattr(reply, "options", ()) or ())
+    data = "\n".join((reply.text, *options)).encode("utf-8")
     return {"mimetype": "text/plain", "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}

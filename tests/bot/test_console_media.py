@@ -81,11 +81,16 @@ def test_a_sticker_and_a_new_kind_print_their_kind_mimetype_bytes_and_sha256():
         len(data),
         hashlib.sha256(data).hexdigest(),
     )
-    poll = Reply(kind="poll", chat=GROUP, text="Lunch?", media=Media(data=b"x", mimetype="application/x-poll"))  # type: ignore[arg-type]
-    assert reply_render(poll)["kind"] == "poll" and reply_render(poll)["bytes"] == 1
-    bare = reply_render(Reply(kind="poll", chat=GROUP, text="Lunch?\n- pizza\n- soup"))  # type: ignore[arg-type]
-    assert (bare["mimetype"], bare["bytes"]) == ("text/plain", 21)
-    assert bare["sha256"] == hashlib.sha256(b"Lunch?\n- pizza\n- soup").hexdigest()
+    poll = reply_render(Reply(kind="poll", chat=GROUP, text="Lunch?", options=("pizza", "soup")))
+    assert (poll["kind"], poll["options"], poll["mimetype"], poll["bytes"]) == (
+        "poll",
+        ["pizza", "soup"],
+        "text/plain",
+        17,
+    )
+    assert poll["sha256"] == hashlib.sha256(b"Lunch?\npizza\nsoup").hexdigest()
+    later = reply_render(Reply(kind="call", chat=GROUP, text="x", media=Media(data=b"ab", mimetype="a/b")))  # type: ignore[arg-type]
+    assert (later["kind"], later["mimetype"], later["bytes"]) == ("call", "a/b", 2)
     assert "sha256" not in reply_render(Reply(kind="text", chat=GROUP, text="hi"))
 
 
