@@ -13,6 +13,7 @@ import queue
 from collections.abc import Callable
 
 from django.db import close_old_connections, connection
+from django.utils import translation
 
 from bot.child.outage_notice import outage_last, outage_message
 from bot.child.receipts import receipts_send
@@ -46,7 +47,11 @@ class Dispatching:
         if not owners:
             return
         outage = outage_last(session_name=self.session_name)
-        text = outage and outage_message(down_since=outage.down_since, back_at=outage.back_at, reason=outage.reason)
+        with translation.override(runtime_value("BOT_LANG", session=self.session_name)):
+            bot_name = runtime_value("BOT_NAME", session=self.session_name)
+            text = outage and outage_message(
+                down_since=outage.down_since, back_at=outage.back_at, reason=outage.reason, bot_name=bot_name
+            )
         if not text:
             return
         replies = [Reply(kind="text", chat=f"{digits}@s.whatsapp.net", text=text) for digits in owners]

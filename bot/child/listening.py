@@ -15,7 +15,8 @@ import time
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.utils.translation import gettext as _
+from django.utils import translation
+from django.utils.translation import gettext_lazy
 
 from bot.child.liveness import LivenessConfig, LivenessWatch
 from bot.db_buffer import outage_watch
@@ -107,7 +108,9 @@ class Listening:
                 "connected but deaf: liveness questions unanswered; restarting the child",
                 extra={"session": self.session_name, "reason": "deaf", "unanswered": failures, "seconds": silent},
             )
-            self._tell_owners(_("WhatsApp stopped answering this bot while it looked connected; it reconnected."))
+            self._tell_owners(
+                gettext_lazy("WhatsApp stopped answering this bot while it looked connected; it reconnected.")
+            )
             self.request_stop(exit_code=ChildExit.DEAF, reason="deaf")
             return
         if self.liveness.deaf_reported:
@@ -118,15 +121,18 @@ class Listening:
             extra={"session": self.session_name, "reason": "deaf_persistent", "unanswered": failures},
         )
         self._tell_owners(
-            _(
+            gettext_lazy(
                 "WhatsApp has not answered this bot for a while although it looks connected, and "
                 "restarting did not help. Check the phone and the bot's network; the dashboard shows the state."
             )
         )
         self._alert_webhook("deaf_persistent")
 
-    def _tell_owners(self, text: str) -> None:
+    def _tell_owners(self, text: object) -> None:
+        """``text`` (a lazy text, or a callable making one) in the session's BOT_LANG, to every owner."""
         owners = list(runtime_value("OWNER_NUMBERS", session=self.session_name) or [])  # .setvar included
+        with translation.override(runtime_value("BOT_LANG", session=self.session_name)):
+            text = text() if callable(text) else str(text)
         if owners:  # the outbox keeps them for the next working connection
             self._queue_replies([Reply(kind="text", chat=f"{d}@s.whatsapp.net", text=text) for d in owners], answers="")
 
@@ -161,5 +167,5 @@ class Listening:
             "primary phone not seen; WhatsApp unlinks the bot at about 14 days",
             extra={"session": self.session_name, "days": days, "reason": phone_warning_reason(days)},
         )
-        self._tell_owners(phone_warning_text(days))
+        self._tell_owners(lambda: phone_warning_text(days))
         self._alert_webhook(phone_warning_reason(days))

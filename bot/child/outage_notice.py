@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from bot.models import ConnectionEvent, ConnectionState
 
@@ -24,19 +26,19 @@ DEFAULT_MIN_OUTAGE = timedelta(minutes=3)
 
 # Reasons recorded by the state machine and the supervisor, in words an owner understands.
 REASON_WORDS = {
-    "keepalive_timeout": "WhatsApp stopped answering (keep-alive timeout)",
-    "disconnected": "the connection to WhatsApp dropped",
-    "stream_error": "WhatsApp closed the stream",
-    "connect_failure": "WhatsApp refused the connection",
-    "connect_error": "no network",
-    "hung": "the bot process hung and was restarted",
-    "crash": "the bot process crashed and was restarted",
-    "memory": "the bot used too much memory and was restarted",
-    "reconnect_exhausted": "reconnecting kept failing, so the bot was restarted",
-    "planned_restart": "a planned restart",
-    "shutdown": "the host restarted the bot",
-    "temporary_ban": "a temporary ban by WhatsApp",
-    "lease_lost": "another instance took over",
+    "keepalive_timeout": _("WhatsApp stopped answering (keep-alive timeout)"),
+    "disconnected": _("the connection to WhatsApp dropped"),
+    "stream_error": _("WhatsApp closed the stream"),
+    "connect_failure": _("WhatsApp refused the connection"),
+    "connect_error": _("no network"),
+    "hung": _("the bot process hung and was restarted"),
+    "crash": _("the bot process crashed and was restarted"),
+    "memory": _("the bot used too much memory and was restarted"),
+    "reconnect_exhausted": _("reconnecting kept failing, so the bot was restarted"),
+    "planned_restart": _("a planned restart"),
+    "shutdown": _("the host restarted the bot"),
+    "temporary_ban": _("a temporary ban by WhatsApp"),
+    "lease_lost": _("another instance took over"),
 }
 
 
@@ -74,9 +76,9 @@ def reason_words(reason: str) -> str:
     """A recorded reason in words; ``stream_error_xml_not_well_formed`` keeps its detail in brackets."""
     reason = (reason or "").strip().lower()
     if not reason:
-        return "unknown"
+        return gettext("unknown")
     if reason in REASON_WORDS:
-        return REASON_WORDS[reason]
+        return str(REASON_WORDS[reason])
     for key in sorted(REASON_WORDS, key=len, reverse=True):
         if reason.startswith(key + "_"):
             return f"{REASON_WORDS[key]} ({reason[len(key) + 1 :].replace('_', ' ')})"
@@ -102,13 +104,17 @@ def outage_message(
     length = back_at - down_since
     if length < threshold:
         return None
-    name = bot_name or getattr(settings, "BOT_NAME", "") or "The bot"
-    return (
-        f"✅ {name} is back online.\n"
-        f"It was offline for {duration_words(length)} "
-        f"(from {down_since:%Y-%m-%d %H:%M} to {back_at:%H:%M} UTC).\n"
-        f"Reason: {reason_words(reason)}."
-    )
+    name = bot_name or getattr(settings, "BOT_NAME", "") or gettext("The bot")
+    return gettext(
+        "✅ %(bot)s is back online.\nIt was offline for %(duration)s (from %(start)s to %(end)s UTC).\n"
+        "Reason: %(reason)s."
+    ) % {
+        "bot": name,
+        "duration": duration_words(length),
+        "start": f"{down_since:%Y-%m-%d %H:%M}",
+        "end": f"{back_at:%H:%M}",
+        "reason": reason_words(reason),
+    }
 
 
 def outage_last(*, session_name: str, now: datetime | None = None) -> Outage | None:

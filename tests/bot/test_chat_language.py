@@ -62,7 +62,7 @@ def test_a_spanish_chat_gets_every_reply_in_spanish_and_the_others_stay_english(
     assert bot.run_text(".lang es", sender=ALICE) == "A partir de ahora respondo aquí en Español."
     bot.clock.advance(10)
     assert bot.run_text(".xyzzy", sender=ALICE) == "Comando desconocido: .xyzzy. Envía .menu para ver la lista."
-    assert bot.run_text(".ban 15550000003", sender=ALICE) == "Solo el dueño del bot puede usar este comando."
+    assert bot.run_text(".restart", sender=ALICE) == "Solo el dueño del bot puede usar este comando."
     help_lines = bot.run_text(".help ping", sender=ALICE).splitlines()
     assert help_lines[:3] == [
         "*.ping* - Comprueba que el bot responde y con qué rapidez.",
@@ -85,3 +85,34 @@ def test_a_group_in_spanish_welcomes_in_spanish(bot):
     bot.run_text(".lang es", chat=GROUP, sender=BOB)
     result = bot.change(GroupChange(chat=GROUP, joined=("15550000009@s.whatsapp.net",)))
     assert result.replies[0].text.startswith("¡Bienvenido/a @15550000009 a *Kit Group*! Saluda y envía .menu")
+
+
+def test_the_owners_alerts_come_in_the_sessions_language(bot):
+    from datetime import UTC, datetime, timedelta
+
+    from django.utils import translation
+    from django.utils.translation import gettext_lazy
+
+    from bot.child.listening import Listening
+    from bot.child.outage_notice import outage_message
+
+    bot.run_text(".setvar BOT_LANG=es", sender=OWNER)
+    queued = []
+
+    class Child(Listening):
+        session_name = "kit"
+
+        def _queue_replies(self, replies, *, answers):
+            queued.extend(replies)
+
+    Child()._tell_owners(gettext_lazy("WhatsApp stopped answering this bot while it looked connected; it reconnected."))
+    assert (
+        queued[0].text == "WhatsApp dejó de responder a este bot mientras parecía conectado; se ha vuelto a conectar."
+    )
+    down = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
+    with translation.override("es"):
+        text = outage_message(down_since=down, back_at=down + timedelta(minutes=12), reason="crash", bot_name="Kit")
+    assert text == (
+        "✅ Kit vuelve a estar en línea.\nEstuvo desconectado durante 12 min (de 2026-01-02 03:04 a 03:16 UTC).\n"
+        "Motivo: el proceso del bot falló y se reinició."
+    )
