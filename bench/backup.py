@@ -7,7 +7,9 @@ command line on that file, no database write, no verification.
 Ours (restore): ``session_restore_chain`` after the store was wiped: checksum, decryption,
 decompression, parsing, a fresh store written and swapped in, its health checked. Floor (restore):
 ``zstd -d`` of the floor's file next to the store, fsync, rename into place (a cold copy back).
-Goals: backup at most 1.5x its floor, restore at most 2x.
+Goals: backup at most 1.5x its floor, restore at most 2x. Also reported: ``session_restore_sqlite_rows_s``,
+SQLite alone copying the same rows into a fresh store (``INSERT ... SELECT`` from the attached file,
+no Python, no decryption): what any restore that writes rows (not a file image) pays at least.
 
     python bench/backup.py [--megabytes 10] [--rounds 5]
 """
@@ -76,6 +78,28 @@ def floor_restore(compressed: Path, target: Path) -> float:
     return took
 
 
+def sqlite_rows_copy(path: Path, target: Path) -> float:
+    from sessions_store.whatsmeow_schema import DDL, TABLES
+
+    started = time.perf_counter()
+    conn = sqlite3.connect(target, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = OFF")
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute(f"ATTACH DATABASE '{path}' AS source")
+    conn.execute("BEGIN")
+    for statement in DDL:
+        conn.execute(statement)
+    for table in TABLES:
+        conn.execute(f"INSERT INTO main.{table} SELECT * FROM source.{table}")
+    conn.execute("COMMIT")
+    conn.close()
+    with open(target, "rb+") as handle:
+        os.fsync(handle.fileno())
+    took = time.perf_counter() - started
+    target.unlink()
+    return took
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--megabytes", type=float, default=10.0)
@@ -90,12 +114,13 @@ def main() -> None:
     file_mb = store.path.stat().st_size / 1024 / 1024
     print(f"store: {store.path} {file_mb:.1f} MiB on disk")
 
-    floor_b, floor_r, ours_b, ours_r = [], [], [], []
+    floor_b, floor_r, ours_b, ours_r, rows_copy = [], [], [], [], []
     scratch = _tmp / "floor.sqlite3"
     for _ in range(args.rounds):
         took, compressed = floor_backup(store.path, scratch)
         floor_b.append(took)
         floor_r.append(floor_restore(compressed, store.directory / "floor-target.sqlite3"))
+        rows_copy.append(sqlite_rows_copy(store.path, _tmp / "rows-copy.sqlite3"))
 
         started = time.perf_counter()
         backup = backup_create(session_name="bench", reason="manual")
@@ -120,6 +145,10 @@ def main() -> None:
     print(
         f"RESULT session_restore_s value={restore_s:.3f} floor={restore_floor:.3f} "
         f"ratio={restore_s / restore_floor:.2f} goal=<={RESTORE_GOAL:g}x"
+    )
+    print(
+        f"RESULT session_restore_sqlite_rows_s value={min(rows_copy):.3f} floor={restore_floor:.3f} "
+        f"ratio={min(rows_copy) / restore_floor:.2f} goal=reported"
     )
     print(
         f"RESULT session_backup_s value={backup_s:.3f} floor={backup_floor:.3f} "

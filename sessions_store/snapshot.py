@@ -250,8 +250,9 @@ def _decode_column(
 
     def values(blob: bytes | str | None = None) -> Iterable[Any]:
         blob = bytes(block[8 * rows :]) if blob is None else blob
-        if not has_nulls:
-            return (blob[e - n : e] for n, e in zip(lengths, accumulate(lengths), strict=True))
+        if not has_nulls:  # slices made in C (map of slice objects), no Python frame per value
+            ends = list(accumulate(lengths))
+            return map(blob.__getitem__, map(slice, [0, *ends[:-1]], ends))
         ends = accumulate(max(n, 0) for n in lengths)
         return (None if n < 0 else blob[e - n : e] for n, e in zip(lengths, ends, strict=True))
 

@@ -123,7 +123,9 @@ class LiveStore:
         """Where the store is, safe to show and log (no password)."""
         raise NotImplementedError
 
-    def health(self) -> StoreHealth:
+    def health(self, *, pages: bool = True) -> StoreHealth:
+        """Whether the store holds a paired device; ``pages=False`` skips SQLite's page-level check
+        (for a store this process has just written, checked and swapped in)."""
         raise NotImplementedError
 
     def read_tables(self) -> tuple[tuple[int, int] | None, list[TableData]]:

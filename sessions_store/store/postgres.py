@@ -141,7 +141,7 @@ class PostgresStore(LiveStore):
             except psycopg.errors.DuplicateTable:
                 conn.rollback()  # another process initialised it at the same moment
 
-    def health(self) -> StoreHealth:
+    def health(self, *, pages: bool = True) -> StoreHealth:
         import psycopg
         from psycopg import sql
 
