@@ -67,7 +67,7 @@ def store_restore_archive(*, store: LiveStore, archive: Archive, keep_old: bool,
     moved = store.replace_with(archive_with_version_row(archive), keep_old=keep_old, generation=generation)
     if moved:
         logger.warning("old store moved aside", extra={"session": store.session_name, "moved_to": moved})
-    health = store.health(pages=False)  # replace_with checked every page before the swap
+    health = store.health(pages=False)  # pages SQLite has just written itself (see ``replace_with``)
     if not health.healthy:
         raise ArchiveError(f"The restored store is {health.status}: {health.reason}.")
     return health
