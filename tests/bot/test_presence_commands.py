@@ -3,6 +3,7 @@ into the in-memory transport; bad input gets one clear reply and leaves bounded 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -158,4 +159,7 @@ def test_the_console_prints_a_poll_as_one_line_with_its_options(bot):
         "options": ["tea", "coffee"],
         "mentions": [],
         "reply_to": "",
+        "mimetype": "text/plain",  # a new kind's content, as docs/console.md says: the question, then each option
+        "bytes": len(b"Tea or coffee?\ntea\ncoffee"),
+        "sha256": hashlib.sha256(b"Tea or coffee?\ntea\ncoffee").hexdigest(),
     }
