@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -28,6 +29,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Subquery
 
 from bot.models import CachedMessage
 from sessions_store.crypto import keyring
@@ -35,6 +37,9 @@ from sessions_store.crypto import keyring
 MAX_TEXT = 4096  # characters of a text or caption kept; WhatsApp allows 65,536
 _NONCE = 12
 _INFO = b"blacksky-md message cache v1\x00"
+_BOUNDS_KEPT = 10_000
+_bounds: dict[tuple[str, str], int] = {}  # (session, chat or '') -> at most this many rows
+_bounds_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -107,31 +112,58 @@ def message_cache_put(
     """Keep one message (False when that id is kept already), then evict past the chat's and the session's cap."""
     payload = _payload(text=text, kind=kind, push_name=push_name, sender_alt=sender_alt)
     key_id, content = content_seal(session_name=session_name, chat=chat, message_id=message_id, payload=payload)
-    try:
-        with transaction.atomic():
-            CachedMessage.objects.create(
-                session_name=session_name,
-                chat=chat[:128],
-                message_id=message_id[:128],
-                sender=sender[:128],
-                kind=kind[:16],
-                sent_at=sent_at,
-                key_id=key_id,
-                content=content,
-            )
-    except IntegrityError:
-        return False
-    _evict(CachedMessage.objects.filter(session_name=session_name, chat=chat), settings.ANTIDELETE_MAX_PER_CHAT)
-    _evict(CachedMessage.objects.filter(session_name=session_name), settings.ANTIDELETE_MAX_PER_SESSION)
+    with transaction.atomic():  # the insert and its evictions: one commit, the cost that matters
+        try:
+            with transaction.atomic():
+                CachedMessage.objects.create(
+                    session_name=session_name,
+                    chat=chat[:128],
+                    message_id=message_id[:128],
+                    sender=sender[:128],
+                    kind=kind[:16],
+                    sent_at=sent_at,
+                    key_id=key_id,
+                    content=content,
+                )
+        except IntegrityError:
+            return False
+        _bound(
+            (session_name, chat),
+            CachedMessage.objects.filter(session_name=session_name, chat=chat),
+            settings.ANTIDELETE_MAX_PER_CHAT,
+        )
+        _bound(
+            (session_name, ""),
+            CachedMessage.objects.filter(session_name=session_name),
+            settings.ANTIDELETE_MAX_PER_SESSION,
+        )
     return True
 
 
+def _bound(key: tuple[str, str], rows, cap: int) -> None:
+    """One row more under ``key`` (a chat, or a whole session): evict when it may be past ``cap``.
+
+    The count is this process's upper bound, read once (``COUNT``) and then kept: only the session's
+    bot child adds rows (the lease), everything else (retention, purge, the admin) only removes
+    them, so the bound never falls below the truth and the exact eviction runs whenever it can be
+    needed, never scanning the index on every insert (a session of 20,000 rows would cost that).
+    """
+    with _bounds_lock:
+        known = _bounds.get(key)
+    count = rows.count() if known is None else known + 1
+    if count > cap:
+        count = min(count - _evict(rows, cap), cap)
+    with _bounds_lock:
+        if len(_bounds) >= _BOUNDS_KEPT and key not in _bounds:
+            _bounds.clear()  # forgotten bounds are read again with COUNT: correct, one query dearer
+        _bounds[key] = count
+
+
 def _evict(rows, cap: int) -> int:
-    """Delete the rows older than the ``cap`` newest (by insertion order); one indexed read when under it."""
-    boundary = list(rows.order_by("-id").values_list("id", flat=True)[cap : cap + 1])
-    if not boundary:
-        return 0
-    return rows.filter(id__lte=boundary[0]).delete()[0]
+    """Delete the rows older than the ``cap`` newest (by insertion order): one DELETE whose bound is the
+    id ``cap`` places down the index (NULL, so nothing, while under the cap)."""
+    boundary = rows.order_by("-id").values("id")[cap : cap + 1]
+    return rows.filter(id__lte=Subquery(boundary)).delete()[0]
 
 
 def _live(session_name: str, chat: str, message_id: str, *, now: datetime):
