@@ -141,3 +141,23 @@ def test_both_switches_off_forget_the_chats_messages():
     assert keeper.chat_set(GROUP, antiedit=False)[1] == 1
     assert not keeper.observe(msg("two", chat=GROUP, sender=BOB, msg_id="A2"))
     assert not CachedMessage.objects.exists()
+
+
+def test_the_admin_lists_kept_messages_by_their_metadata_never_their_text(client):
+    from django.urls import reverse
+
+    from tests.support.operators import operator
+
+    put("ADM1")
+    row = CachedMessage.objects.get(message_id="ADM1")
+    client.force_login(operator("auditor", "bot.view_cachedmessage"))
+    pages = [
+        client.get(reverse("admin:bot_cachedmessage_changelist")),
+        client.get(reverse("admin:bot_cachedmessage_change", args=[row.pk])),
+    ]
+    assert "field-sender" in pages[1].content.decode()  # how the admin names a field it shows
+    for page in pages:
+        body = page.content.decode()
+        assert page.status_code == 200 and "ADM1" in body
+        assert "midnight" not in body and "Alice Undercover" not in body
+        assert "sender" in body and "field-content" not in body and "column-content" not in body  # no ciphertext either
