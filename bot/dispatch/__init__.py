@@ -73,12 +73,13 @@ def build_router(
     outbound = Outbound(transport=transport, session_name=session_name, clock=clock, sleep=sleep, pacing=pacing_config)
     stats = stats if stats is not None else StatsCollector(session_name=session_name)
     owners = list(getattr(settings, "OWNER_NUMBERS", []))
+    state = ChatState(session_name=session_name, default_prefix=settings.BOT_PREFIX or ".", clock=clock)
     return Router(
         transport=transport,
         session_name=session_name,
         registry=registry if registry is not None else project_registry,
         outbound=outbound,
-        state=ChatState(session_name=session_name, default_prefix=settings.BOT_PREFIX or ".", clock=clock),
+        state=state,
         groups=GroupCache(transport=transport, clock=clock, ttl=float(getattr(settings, "GROUP_CACHE_TTL", 300))),
         limits=UserLimits(
             per_minute=settings.USER_COMMANDS_PER_MINUTE,
@@ -98,6 +99,7 @@ def build_router(
             stats=stats,
             was_sent_by_us=outbound.was_sent_by_us,
             clock=clock,
+            language_of=state.language,
         ),
         away=AwayBook(session_name=session_name, clock=clock),
     )

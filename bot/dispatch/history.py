@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from bot.dispatch.context import mention
@@ -104,6 +105,7 @@ class HistoryKeeper:
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         ttl: float = 30.0,
+        language_of: Callable[[str], str | None] = lambda chat: None,
     ) -> None:
         self.session_name = session_name
         # OWNER_NUMBERS in their order (the first owner's chat gets reposts sent "to owner"); a callable
@@ -114,6 +116,7 @@ class HistoryKeeper:
         self.clock = clock
         self.now = now
         self.ttl = ttl
+        self.language_of = language_of  # a chat's language (``.lang``, else BOT_LANG); None: the active one
         self.chats: dict[str, ChatHistory] = {}
         self._loaded_at: float | None = None
         self._lock = threading.Lock()
@@ -231,7 +234,7 @@ class HistoryKeeper:
             message_cache_delete(session_name=self.session_name, chat=event.chat, message_id=event.target_id)
             if not history.antidelete:
                 return HistoryResult(reason="off")
-            return self._post(history, event, DELETE_REPOSTED, *self._deleted_text(event, cached))
+            return self._post(history, event, DELETE_REPOSTED, lambda: self._deleted_text(event, cached))
         if not _same_person((event.sender, event.sender_alt), (cached.sender, cached.sender_alt)):
             self.stats.count(FOREIGN_EDIT)
             return HistoryResult(reason="foreign_edit")
@@ -240,10 +243,14 @@ class HistoryKeeper:
         message_cache_replace_text(session_name=self.session_name, cached=cached, text=event.text)
         if not history.antiedit:
             return HistoryResult(reason="off")
-        return self._post(history, event, EDIT_REPOSTED, *self._edited_text(event, cached))
+        return self._post(history, event, EDIT_REPOSTED, lambda: self._edited_text(event, cached))
 
     def _post(
-        self, history: ChatHistory, event: MessageRevoked | MessageEdited, key: str, text: str, mentions: list[str]
+        self,
+        history: ChatHistory,
+        event: MessageRevoked | MessageEdited,
+        key: str,
+        build: Callable[[], tuple[str, list[str]]],
     ) -> HistoryResult:
         destination = self.destination(history, event.chat)
         if not destination:
@@ -251,8 +258,10 @@ class HistoryKeeper:
         if not self._budget.get(event.chat, self.clock()).try_take(self.clock()):
             self.stats.count(LIMITED)
             return HistoryResult(reason="limited")
-        if destination != event.chat:
-            text = _("In chat %(chat)s\n") % {"chat": event.chat} + text
+        with translation.override(self.language_of(destination)):  # the words of the chat that reads them
+            text, mentions = build()
+            if destination != event.chat:
+                text = _("In chat %(chat)s\n") % {"chat": event.chat} + text
         self.stats.count(key)
         reply = Reply(kind="text", chat=destination, text=text, mentions=tuple(dict.fromkeys(mentions)))
         return HistoryResult(replies=[reply], reason=key.split(":", 1)[1])

@@ -73,3 +73,12 @@ def test_purge_forgets_the_chats_messages_and_turning_both_off_does_too(bot):
     )
     bot.run("note 5", chat=GROUP, sender=BOB, msg_id="N5")
     assert not CachedMessage.objects.exists()
+
+
+def test_a_repost_speaks_the_language_of_the_chat_it_goes_to(bot):
+    bot.run(".antidelete on", chat=GROUP, sender=ALICE)
+    bot.router.state.set_language(GROUP, "es")
+    bot.run("hasta luego", chat=GROUP, sender=BOB, msg_id="ES1")
+    result = bot.router.history.handle(MessageRevoked(id="R1", chat=GROUP, sender=BOB, target_id="ES1", is_group=True))
+    [reply] = result.replies
+    assert reply.text.startswith("🗑️ Mensaje eliminado\nDe: @15550000003") and reply.text.endswith("\nhasta luego")
