@@ -12,8 +12,6 @@ from bot.dispatch.filters import FilterRefused, filter_create, filter_delete, fi
 from bot.dispatch.registry import command
 from bot.transport.base import Reply
 
-USAGE = 'add <keyword> <reply> | add "two words" <reply> | list | del <keyword>'
-
 
 def keyword_and_rest(text: str) -> tuple[str, str]:
     """'"good morning" Hi all' -> ('good morning', 'Hi all'); 'hi there you' -> ('hi', 'there you')."""
@@ -63,7 +61,7 @@ def _manage(ctx: CommandContext, *, chat: str) -> Reply:
     aliases=("filters",),
     category="group",
     help="Automatic replies to keywords in this group.",
-    usage=USAGE,
+    usage='add <keyword> <reply> | add "two words" <reply> | list | del <keyword>',
     who="group_admin",
     where="group",
 )
@@ -71,6 +69,12 @@ def filter_command(ctx: CommandContext) -> Reply:
     return _manage(ctx, chat=ctx.chat)
 
 
-@command("gfilter", category="owner", help="Automatic replies to keywords in every chat.", usage=USAGE, who="owner")
+@command(
+    "gfilter",
+    category="owner",
+    help="Automatic replies to keywords in every chat.",
+    usage='add <keyword> <reply> | add "two words" <reply> | list | del <keyword>',
+    who="owner",
+)
 def gfilter(ctx: CommandContext) -> Reply:
     return _manage(ctx, chat="")
