@@ -88,9 +88,13 @@ class PrivatePostgres:
 
     def freeze(self) -> None:
         """A hanging outage: sockets stay open, nothing answers (as a frozen VM or a stuck host)."""
-        self.frozen = self.pids()
-        for pid in self.frozen:
-            os.kill(pid, signal.SIGSTOP)
+        self.frozen = []
+        for pid in self.pids():
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except ProcessLookupError:  # a backend that ended between the listing and the signal
+                continue
+            self.frozen.append(pid)
 
     def thaw(self) -> None:
         for pid in self.frozen:
