@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from bot.dispatch.context import mention
 from bot.dispatch.limits import KeyedBuckets
+from bot.dispatch.reloading import ReloadsWhenStale
 from bot.dispatch.stats import StatsCollector
 from bot.message_cache import (
     MAX_TEXT,
@@ -92,7 +93,7 @@ def _same_person(a: Iterable[str], b: Iterable[str]) -> bool:
     return bool({jid_user(j) for j in a if j} & {jid_user(j) for j in b if j})
 
 
-class HistoryKeeper:
+class HistoryKeeper(ReloadsWhenStale):
     _live: weakref.WeakValueDictionary[str, HistoryKeeper] = weakref.WeakValueDictionary()
 
     def __init__(
@@ -136,19 +137,13 @@ class HistoryKeeper:
         return cls._live.get(session_name)
 
     # -- switches --------------------------------------------------------------------------------------
-    def refresh_if_stale(self) -> None:
-        now = self.clock()
-        if self._loaded_at is not None and now - self._loaded_at < self.ttl:
-            return
-        with self._lock:
-            if self._loaded_at is not None and now - self._loaded_at < self.ttl:
-                return
-            try:
-                rows = ChatHistorySetting.objects.filter(session_name=self.session_name)
-                self.chats = {row.chat: _row_history(row) for row in rows if row.keeps_messages}
-            except Exception as exc:
-                log.warning("history switches reload failed, keeping the previous ones", extra={"error": str(exc)})
-            self._loaded_at = now
+    def reload(self) -> None:
+        try:
+            rows = ChatHistorySetting.objects.filter(session_name=self.session_name)
+            self.chats = {row.chat: _row_history(row) for row in rows if row.keeps_messages}
+        except Exception as exc:
+            log.warning("history switches reload failed, keeping the previous ones", extra={"error": str(exc)})
+        self._loaded_at = self.clock()
 
     def chat(self, chat: str) -> ChatHistory:
         self.refresh_if_stale()

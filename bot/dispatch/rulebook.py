@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 
 from bot import moderation_settings as store
+from bot.dispatch.reloading import ReloadsWhenStale
 from bot.dispatch.rules import RuleConfig
 from bot.models.moderation import GLOBAL_CHAT, ModerationRule, WarnPolicy
 
@@ -45,7 +46,7 @@ def rule_config(row: ModerationRule) -> RuleConfig:
     )
 
 
-class RuleBook:
+class RuleBook(ReloadsWhenStale):
     def __init__(self, *, session_name: str, clock: Callable[[], float] = time.monotonic, ttl: float = 30.0) -> None:
         self.session_name = session_name
         self.clock = clock
@@ -56,15 +57,6 @@ class RuleBook:
         self._lock = threading.Lock()
 
     # -- loading ------------------------------------------------------------------------------------
-    def refresh_if_stale(self) -> None:
-        now = self.clock()
-        if self._loaded_at is not None and now - self._loaded_at < self.ttl:
-            return
-        with self._lock:
-            if self._loaded_at is not None and now - self._loaded_at < self.ttl:
-                return
-            self.reload()
-
     def reload(self) -> None:
         try:
             rows = store.rules_all(session_name=self.session_name)

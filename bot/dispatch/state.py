@@ -17,13 +17,14 @@ from collections.abc import Callable
 
 from bot import runtime_settings
 from bot.dispatch import selectors, services
+from bot.dispatch.reloading import ReloadsWhenStale
 
 log = logging.getLogger(__name__)
 
 MAINTENANCE_KEY = "maintenance"
 
 
-class ChatState:
+class ChatState(ReloadsWhenStale):
     def __init__(
         self,
         *,
@@ -42,15 +43,6 @@ class ChatState:
         self.languages: dict[str, str] = {}
         self._loaded_at: float | None = None
         self._lock = threading.Lock()
-
-    def refresh_if_stale(self) -> None:
-        now = self.clock()
-        if self._loaded_at is not None and now - self._loaded_at < self.ttl:
-            return
-        with self._lock:
-            if self._loaded_at is not None and now - self._loaded_at < self.ttl:
-                return
-            self.reload()
 
     def reload(self) -> None:
         try:
