@@ -10,8 +10,9 @@ rotation the old rows still open (the old key stays in ``SESSION_ENCRYPTION_OLD_
 age out. A row that opens with no key is treated as missing (counted by the caller).
 
 Bounds: rows older than ``ANTIDELETE_TTL_HOURS`` are never read and are deleted by the retention
-task; each insert evicts the oldest rows past ``ANTIDELETE_MAX_PER_CHAT`` in its chat and past
-``ANTIDELETE_MAX_PER_SESSION`` in its session; a text is kept up to ``MAX_TEXT`` characters.
+task; an insert that goes past ``ANTIDELETE_MAX_PER_CHAT`` in its chat or ``ANTIDELETE_MAX_PER_SESSION``
+in its session evicts the oldest down to 90% of that cap (so a full chat pays one DELETE per tenth); a text is kept up to ``MAX_TEXT`` characters.
+On SQLite the child's threads take turns (``bot.outbox.one_at_a_time``), as for the outbox.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Subquery
 
 from bot.models import CachedMessage
+from bot.outbox import one_at_a_time
 from sessions_store.crypto import keyring
 
 MAX_TEXT = 4096  # characters of a text or caption kept; WhatsApp allows 65,536
@@ -39,7 +41,7 @@ _NONCE = 12
 _INFO = b"blacksky-md message cache v1\x00"
 _BOUNDS_KEPT = 10_000
 _bounds: dict[tuple[str, str], int] = {}  # (session, chat or '') -> at most this many rows
-_bounds_lock = threading.Lock()
+_put_lock = threading.Lock()  # inserts take turns, so each bound counts every one of them
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ def _payload(*, text: str, kind: str, push_name: str, sender_alt: str) -> dict:
     return {"t": text[:MAX_TEXT], "k": kind, "p": push_name[:64], "a": sender_alt, "x": len(text) > MAX_TEXT}
 
 
+@one_at_a_time
 def message_cache_put(
     *,
     session_name: str,
@@ -112,7 +115,7 @@ def message_cache_put(
     """Keep one message (False when that id is kept already), then evict past the chat's and the session's cap."""
     payload = _payload(text=text, kind=kind, push_name=push_name, sender_alt=sender_alt)
     key_id, content = content_seal(session_name=session_name, chat=chat, message_id=message_id, payload=payload)
-    with transaction.atomic():  # the insert and its evictions: one commit, the cost that matters
+    with _put_lock, transaction.atomic():  # the insert and its evictions: one commit, the cost that matters
         try:
             with transaction.atomic():
                 CachedMessage.objects.create(
@@ -141,22 +144,21 @@ def message_cache_put(
 
 
 def _bound(key: tuple[str, str], rows, cap: int) -> None:
-    """One row more under ``key`` (a chat, or a whole session): evict when it may be past ``cap``.
+    """One row more under ``key`` (a chat, or a whole session): past ``cap``, evict the oldest down to 90% of it.
 
     The count is this process's upper bound, read once (``COUNT``) and then kept: only the session's
     bot child adds rows (the lease), everything else (retention, purge, the admin) only removes
     them, so the bound never falls below the truth and the exact eviction runs whenever it can be
     needed, never scanning the index on every insert (a session of 20,000 rows would cost that).
     """
-    with _bounds_lock:
-        known = _bounds.get(key)
+    known = _bounds.get(key)  # under _put_lock: one insert at a time in this process
     count = rows.count() if known is None else known + 1
-    if count > cap:
-        count = min(count - _evict(rows, cap), cap)
-    with _bounds_lock:
-        if len(_bounds) >= _BOUNDS_KEPT and key not in _bounds:
-            _bounds.clear()  # forgotten bounds are read again with COUNT: correct, one query dearer
-        _bounds[key] = count
+    if count > cap:  # evict down to 90% of the cap: one DELETE per tenth of the cap, never more than the cap
+        keep = cap - cap // 10
+        count = min(count - _evict(rows, keep), keep)
+    if len(_bounds) >= _BOUNDS_KEPT and key not in _bounds:
+        _bounds.clear()  # forgotten bounds are read again with COUNT: correct, one query dearer
+    _bounds[key] = count
 
 
 def _evict(rows, cap: int) -> int:
@@ -173,6 +175,7 @@ def _live(session_name: str, chat: str, message_id: str, *, now: datetime):
     )
 
 
+@one_at_a_time
 def message_cache_get(*, session_name: str, chat: str, message_id: str, now: datetime) -> CachedContent | None:
     """The cached message, decrypted; None when it is not kept, too old, or opens with no key."""
     row = _live(session_name, chat, message_id, now=now).first()
@@ -197,6 +200,7 @@ def message_cache_get(*, session_name: str, chat: str, message_id: str, now: dat
     )
 
 
+@one_at_a_time
 def message_cache_replace_text(*, session_name: str, cached: CachedContent, text: str) -> None:
     """An edit: the kept text becomes the new one (encrypted afresh), one more edit counted."""
     payload = _payload(text=text, kind=cached.kind, push_name=cached.push_name, sender_alt=cached.sender_alt)
@@ -208,16 +212,19 @@ def message_cache_replace_text(*, session_name: str, cached: CachedContent, text
     )
 
 
+@one_at_a_time
 def message_cache_delete(*, session_name: str, chat: str, message_id: str) -> int:
     """Forget one message (it was deleted and shown again: it is kept no longer)."""
     return CachedMessage.objects.filter(session_name=session_name, chat=chat, message_id=message_id).delete()[0]
 
 
+@one_at_a_time
 def message_cache_purge_chat(*, session_name: str, chat: str) -> int:
     """Forget every kept message of one chat (``.antidelete purge``, or both features turned off)."""
     return CachedMessage.objects.filter(session_name=session_name, chat=chat).delete()[0]
 
 
+@one_at_a_time
 def message_cache_prune(*, now: datetime, hours: int) -> dict[str, int]:
     """Retention: delete every row older than ``hours`` (all sessions)."""
     deleted, _ = CachedMessage.objects.filter(cached_at__lt=now - timedelta(hours=hours)).delete()
