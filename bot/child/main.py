@@ -127,6 +127,8 @@ def child_warm_run(*, warm_fd: int, transport_name: str, heartbeat_fd: int | Non
     the first fence as for any child, and a fence for another lease than the order's is refused.
     """
     parent = os.getppid()
+    # Ctrl-C reaches the whole terminal's process group: the supervisor decides, and closes our pipe.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         transport_preload(transport_name)
         child_modules_preload()

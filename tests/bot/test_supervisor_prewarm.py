@@ -8,6 +8,7 @@ reads exactly what a child would (the fence, then the order) or sees its pipe cl
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 
@@ -280,13 +281,18 @@ def test_the_order_writer_reports_a_gone_child_and_sends_once():
 
 @pytest.fixture
 def pipes():
-    """A child's ends (``beat``, ``fence``, ``go``) and the supervisor's (``*_write``, ``beat_read``)."""
+    """A child's ends (``beat``, ``fence``, ``go``) and the supervisor's (``*_write``, ``beat_read``).
+
+    ``child_warm_run`` ignores SIGINT (the supervisor decides): pytest's own handler comes back after.
+    """
+    sigint = signal.getsignal(signal.SIGINT)
     beat_read, beat_write = os.pipe()
     fence_read, fence_write = os.pipe()
     go_read, go_write = os.pipe()
     ends = {"beat_read": beat_read, "beat": beat_write, "fence": fence_read, "fence_write": fence_write}
     ends.update({"go": go_read, "go_write": go_write})
     yield ends
+    signal.signal(signal.SIGINT, sigint)
     for fd in ends.values():
         try:
             os.close(fd)
@@ -308,6 +314,7 @@ def test_a_waiting_child_whose_supervisor_goes_leaves_without_a_query(pipes, dja
     os.close(pipes["go_write"])
     with django_assert_num_queries(0):
         assert run_warm(pipes) == ChildExit.DONE
+    assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN  # a terminal's Ctrl-C is the supervisor's to act on
 
 
 def test_a_child_told_to_go_refuses_a_fence_of_another_lease(pipes, django_assert_num_queries):
