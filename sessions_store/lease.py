@@ -262,6 +262,11 @@ def lease_looks_free(*, session_name: str) -> bool:
     return SessionLease.objects.filter(_free(), session__name=session_name).exists()
 
 
+def lease_free_any(*, session_names: Iterable[str]) -> bool:
+    """Whether any of these leases is free or expired right now (a read: ``runbot --all``'s look between passes)."""
+    return SessionLease.objects.filter(_free(), session__name__in=list(session_names)).exists()
+
+
 def lease_current(*, session_name: str) -> SessionLease | None:
     """The session's lease row, for ``/stats`` and the admin (None before anyone took it)."""
     return SessionLease.objects.filter(session__name=session_name).first()

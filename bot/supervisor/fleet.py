@@ -9,8 +9,9 @@ the bot children stay separate processes as before (neonize is never loaded here
 
 The fleet's own loop (main thread, which also receives the signals):
 
-- every few seconds (a third of ``LEASE_TTL``, at most 5 s, and right after a lease it saw expires)
-  it takes one more free or expired lease among the sessions it does not run
+- every few seconds (a third of ``LEASE_TTL``, at most 5 s, right after a lease it saw expires, and
+  as soon as a look at the rows, every 0.2 s, finds one released) it takes one more free or expired
+  lease among the sessions it does not run
   (:func:`sessions_store.lease.lease_acquire_any`: PostgreSQL ``SKIP LOCKED``, compare-and-set
   everywhere), so several workers share the sessions and take over from one that dies;
 - a supervisor that loses its lease ends (another worker owns the session now); one that gave up
@@ -156,6 +157,7 @@ class Fleet:
         self._stop = threading.Event()
         self._signals: list[int] = []
         self._standby_said: tuple[int, str] | None = None  # what the last "standing by" line said
+        self.looking: list[str] = []  # sessions others hold that the last pass wanted
 
     # -- signals --------------------------------------------------------------------------------------
     def install_signal_handlers(self) -> None:
@@ -191,7 +193,7 @@ class Fleet:
                     logger.exception("fleet pass failed")
                     connection.close()
                     wait = self.poll
-                self._stop.wait(wait)
+                self.wait_or_free(wait)
         except Exception:
             logger.exception("fleet loop failed; shutting down")
             self.exit_code = 1
@@ -238,10 +240,32 @@ class Fleet:
         lease = lease_acquire_any(session_names=candidates, ttl=self.ttl, **lease_identity())
         if lease is None:
             self.say_standby(candidates)
+            self.looking = candidates  # held by others: looked at until the next pass
             return self.next_wait(candidates)
         self._standby_said = None  # running something now: the next standby is news again
         self.start_session(lease)
         return SPREAD_SECONDS
+
+    def wait_or_free(self, seconds: float) -> None:
+        """The pause between passes, cut short once a look (a read every ``STANDBY_CHECK``) finds free a lease
+        this worker wanted: a SIGTERMed owner releases at once, so its sessions move on within a look."""
+        from django.db import DatabaseError
+
+        from sessions_store.lease import lease_free_any
+        from sessions_store.lease_keeper import STANDBY_CHECK
+
+        looking, self.looking = self.looking, []
+        waited = 0.0
+        while waited < seconds:
+            step = seconds - waited if not looking else min(STANDBY_CHECK, seconds - waited)
+            if self._stop.wait(step):
+                return
+            waited += step
+            try:
+                if looking and lease_free_any(session_names=looking):
+                    return
+            except DatabaseError:  # the next pass says what is wrong; until then no more looks
+                looking = []
 
     def say_standby(self, candidates: list[str]) -> None:
         """A worker that runs nothing says why, once at start and again whenever the holders change.

@@ -214,3 +214,43 @@ def test_console_trials_are_never_leased_by_a_worker_running_every_session(fake,
     assert sorted(fleet.running) == ["s1", "s3"]
     assert lease_current(session_name="s2") is None, "not even a lease row for the trial"
     fleet.shutdown()
+
+
+def test_between_passes_a_worker_looks_and_moves_on_once_a_lease_it_wants_is_released(fake, sessions):
+    held = [
+        lease_acquire(session_name=name, ttl=30, holder_host="other", holder_pid=1, token=f"other-{name}")
+        for name in sessions
+    ]
+    fleet = make_fleet(fake, poll=5.0)
+    assert fleet.lease_more() == 5.0 and fleet.running == {}
+    waits: list[float] = []
+
+    def wait(seconds: float) -> bool:
+        waits.append(round(seconds, 3))
+        if len(waits) == 3:
+            lease_release(lease=held[1])  # the other worker's SIGTERM: it releases at once
+        return False
+
+    fleet._stop.wait = wait
+    fleet.wait_or_free(5.0)
+    assert waits == [0.2, 0.2, 0.2], "the pause ends at the look that found the lease free, not 5 s later"
+    del fleet._stop.wait
+    assert fleet.lease_more() == SPREAD_SECONDS and list(fleet.running) == ["s2"]
+    fleet.shutdown()
+
+
+def test_a_look_the_database_refuses_ends_the_looks_not_the_pause(fake, sessions, monkeypatch):
+    from django.db import OperationalError
+
+    import sessions_store.lease
+
+    def refused(**kwargs: object) -> bool:
+        raise OperationalError("the database is away")
+
+    monkeypatch.setattr(sessions_store.lease, "lease_free_any", refused)
+    fleet = make_fleet(fake, poll=5.0)
+    fleet.looking = ["s1"]
+    waits: list[float] = []
+    fleet._stop.wait = lambda seconds: waits.append(round(seconds, 3)) or False
+    fleet.wait_or_free(5.0)
+    assert waits == [0.2, 4.8] and fleet.looking == []  # no pass every 0.2 s while the database is away
