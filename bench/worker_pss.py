@@ -168,7 +168,7 @@ def runbot(args: list[str], env: dict[str, str], log: Path, *, wait_for: str, ti
     deadline = time.monotonic() + 120
     while len(re.findall(wait_for, log.read_text(errors="replace"))) < times:
         if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
+            stop(proc)  # SIGTERM: a SIGKILLed worker would leave its django-q2 processes behind
             raise SystemExit(f"runbot {' '.join(args)} did not get to {wait_for!r}:\n{log.read_text()[-3000:]}")
         time.sleep(0.2)
     time.sleep(SETTLE)
