@@ -18,28 +18,16 @@ sender's cost per reply (claim, send through the in-memory transport, mark sent;
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-_tmp = tempfile.mkdtemp(prefix="blacksky-bench-dispatch-")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "blacksky_site.settings")
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnop")
-os.environ["BLACKSKY_DOTENV"] = "0"
-if "--database-url" in sys.argv:  # before django.setup(): the settings read it once
-    os.environ["DATABASE_URL"] = sys.argv[sys.argv.index("--database-url") + 1]
-else:
-    os.environ["DATABASE_URL"] = f"sqlite:///{_tmp}/bench.sqlite3"
-os.environ["LOG_LEVEL"] = "WARNING"
-os.environ["USER_COMMANDS_PER_MINUTE"] = "0"  # 500 users hammering: per-user limits would refuse most
-os.environ["OUTBOUND_PER_MINUTE"] = "0"  # pacing limits off (the condition)
+from _django_bench import django_bench_setup  # noqa: E402
 
-import django  # noqa: E402
-
-django.setup()
+django_bench_setup(
+    "blacksky-bench-dispatch-",
+    USER_COMMANDS_PER_MINUTE="0",  # 500 users hammering: per-user limits would refuse most
+    OUTBOUND_PER_MINUTE="0",  # pacing limits off (the condition)
+)
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402

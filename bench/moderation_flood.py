@@ -14,28 +14,14 @@ after the flood (one flood state, whatever the flood's size) and the deletes it 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 import tracemalloc
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-_tmp = tempfile.mkdtemp(prefix="blacksky-bench-moderation-")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "blacksky_site.settings")
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnop")
-os.environ["BLACKSKY_DOTENV"] = "0"
-if "--database-url" in sys.argv:  # before django.setup(): the settings read it once
-    os.environ["DATABASE_URL"] = sys.argv[sys.argv.index("--database-url") + 1]
-else:
-    os.environ["DATABASE_URL"] = f"sqlite:///{_tmp}/bench.sqlite3"
-os.environ["LOG_LEVEL"] = "WARNING"
+from _django_bench import django_bench_setup  # noqa: E402
 
-import django  # noqa: E402
-
-django.setup()
+django_bench_setup("blacksky-bench-moderation-")
 
 from django.core.management import call_command  # noqa: E402
 
